@@ -1,0 +1,61 @@
+import pg from 'pg'
+import type { Logger } from '../log.ts'
+
+// int8 (count(*), sums) as JS numbers: our counts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number.parseInt(value, 10))
+
+/** A statement as our query modules build it: text with `$n` placeholders and its values. */
+export interface Query {
+  readonly text: string
+  readonly values: readonly unknown[]
+  /** A name makes pg prepare the statement once per connection. */
+  readonly name?: string
+}
+
+/** Anything that runs a query: the pool, a client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = any> (query: pg.QueryConfig): Promise<pg.QueryResult<R>>
+}
+
+/** The transaction pg-boss hands a transactional worker (and takes as its `db` option). */
+export interface BossDb {
+  executeSql (text: string, values?: unknown[]): Promise<{ rows: any[] }>
+}
+
+export type Db = Queryable | BossDb
+
+export function createPool (connectionString: string, max: number, applicationName: string, log: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: applicationName })
+  // An idle client's connection can drop (server restart); the pool replaces it. Log, never crash.
+  pool.on('error', (error) => log.warn('idle database connection failed', { error }))
+  return pool
+}
+
+export async function run<R extends pg.QueryResultRow = any> (db: Db, query: Query): Promise<R[]> {
+  if ('executeSql' in db) return (await db.executeSql(query.text, [...query.values])).rows as R[]
+  const result = await db.query<R>({ text: query.text, values: [...query.values], ...(query.name ? { name: query.name } : {}) })
+  return result.rows
+}
+
+/** Runs `work` in one transaction on one pooled client: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function transaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
+    throw error
+  } finally {
+    // A client whose rollback failed has a broken connection: destroy it rather than reuse it.
+    client.release(broken)
+  }
+}
+
+/** The adapter pg-boss takes as `db` so that its statements join our transaction. */
+export function bossDb (client: Queryable): BossDb {
+  return { executeSql: async (text, values) => await client.query({ text, values: values ?? [] }) }
+}

@@ -1,0 +1,72 @@
+/**
+ * Operation statuses, stored as text in `operation.status` (see migrations/0001) and exposed
+ * as the GraphQL enum OperationStatus. Magento's numeric codes, for reference: COMPLETE 1,
+ * RETRIABLY_FAILED 2, NOT_RETRIABLY_FAILED 3, OPEN 4, REJECTED 5.
+ */
+export const OPERATION_STATUS = Object.freeze({
+  /** Accepted and not finished: waiting, running, or running again after a retriable failure. */
+  OPEN: 'OPEN',
+  COMPLETE: 'COMPLETE',
+  /** Failed; a retry is scheduled. */
+  RETRIABLY_FAILED: 'RETRIABLY_FAILED',
+  /** Failed for good: a permanent error, or retries used up. */
+  NOT_RETRIABLY_FAILED: 'NOT_RETRIABLY_FAILED',
+  /** Invalid at acceptance; never enqueued. */
+  REJECTED: 'REJECTED'
+} as const)
+export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_STATUS]
+
+/** Statuses an operation never leaves. */
+export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = Object.freeze([
+  OPERATION_STATUS.COMPLETE, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_STATUS.REJECTED
+])
+
+/** Bulk statuses are derived from the counts, never stored. */
+export const BULK_STATUS = Object.freeze({
+  NOT_STARTED: 'NOT_STARTED',
+  IN_PROGRESS: 'IN_PROGRESS',
+  FINISHED_SUCCESSFULLY: 'FINISHED_SUCCESSFULLY',
+  FINISHED_WITH_FAILURE: 'FINISHED_WITH_FAILURE'
+} as const)
+export type BulkStatus = (typeof BULK_STATUS)[keyof typeof BULK_STATUS]
+
+export interface OperationCounts {
+  readonly open: number
+  readonly complete: number
+  readonly retriablyFailed: number
+  readonly notRetriablyFailed: number
+  readonly rejected: number
+}
+
+/**
+ * The exact bulk status (unlike Magento's, which counts OPEN operations as processed, #36911):
+ * finished only when every operation is terminal; NOT_STARTED until an operation has begun.
+ * `started` counts operations that have begun at least once.
+ */
+export function deriveBulkStatus (counts: OperationCounts, started: number): BulkStatus {
+  const total = counts.open + counts.complete + counts.retriablyFailed + counts.notRetriablyFailed + counts.rejected
+  const terminal = counts.complete + counts.notRetriablyFailed + counts.rejected
+  if (terminal === total) {
+    return counts.complete === total ? BULK_STATUS.FINISHED_SUCCESSFULLY : BULK_STATUS.FINISHED_WITH_FAILURE
+  }
+  return started === 0 ? BULK_STATUS.NOT_STARTED : BULK_STATUS.IN_PROGRESS
+}
+
+export function isFinished (status: BulkStatus): boolean {
+  return status === BULK_STATUS.FINISHED_SUCCESSFULLY || status === BULK_STATUS.FINISHED_WITH_FAILURE
+}
+
+/** Machine-readable codes stored in `operation.error_code`. */
+export const OPERATION_ERROR_CODE = Object.freeze({
+  /** The item failed validation at acceptance. */
+  INVALID_INPUT: 'INVALID_INPUT',
+  /** A transient failure (lost connection, serialization failure, deadlock); retried. */
+  TRANSIENT_FAILURE: 'TRANSIENT_FAILURE',
+  /** Transient failures until the topic's retry limit was used up. */
+  RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
+  /** The job ran out of time or its worker died, and no retries were left. */
+  EXPIRED: 'EXPIRED',
+  /** A failure that retrying cannot fix. */
+  PERMANENT_FAILURE: 'PERMANENT_FAILURE'
+} as const)
+export type OperationErrorCode = (typeof OPERATION_ERROR_CODE)[keyof typeof OPERATION_ERROR_CODE]

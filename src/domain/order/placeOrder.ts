@@ -1,0 +1,104 @@
+/**
+ * The order placement command as clients send it, and its validation. Pure: no I/O.
+ * Each problem names the field it is about, so a REJECTED item says what to fix.
+ */
+
+export interface OrderItemInput { readonly sku: string, readonly quantity: number, readonly unitPrice: string }
+export interface AddressInput {
+  readonly name: string
+  readonly street: string
+  readonly city: string
+  readonly postcode: string
+  readonly country: string
+}
+export interface PlaceOrderInput {
+  readonly customerEmail: string
+  readonly currency: string
+  readonly items: readonly OrderItemInput[]
+  readonly shippingAddress: AddressInput
+}
+
+export type Validation = { ok: true } | { ok: false, message: string }
+
+/** ISO 4217 codes in current use. */
+const CURRENCIES = new Set(('AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN ' +
+  'BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ ' +
+  'GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL ' +
+  'LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN ' +
+  'PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD ' +
+  'TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG').split(' '))
+
+/** ISO 3166-1 alpha-2 codes. */
+const COUNTRIES = new Set(('AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS ' +
+  'BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI ' +
+  'FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR ' +
+  'IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM ' +
+  'MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT ' +
+  'PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM ' +
+  'TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW').split(' '))
+
+// Practical address check: one @, no spaces, a dot in the domain (RFC 5322 allows more; shops do not).
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
+/** A decimal as the Decimal scalar carries it: optional sign, digits, optional fraction. */
+export const DECIMAL = /^-?\d+(\.\d+)?$/
+const MAX_TEXT = 500
+const MAX_ITEMS = 1000
+const MAX_QUANTITY = 1_000_000
+
+export function validatePlaceOrder (input: PlaceOrderInput): Validation {
+  const problems: string[] = []
+  const text = (field: string, value: string): void => {
+    if (value.trim() === '') problems.push(`${field} must not be empty`)
+    else if (value.length > MAX_TEXT) problems.push(`${field} must be at most ${MAX_TEXT} characters`)
+  }
+
+  if (!EMAIL.test(input.customerEmail) || input.customerEmail.length > 254) {
+    problems.push(`customerEmail must be an email address, got "${clip(input.customerEmail)}"`)
+  }
+  if (!CURRENCIES.has(input.currency)) {
+    problems.push(`currency must be an ISO 4217 code such as EUR or USD, got "${clip(input.currency)}"`)
+  }
+  if (input.items.length === 0) problems.push('items must contain at least one item')
+  if (input.items.length > MAX_ITEMS) problems.push(`items must contain at most ${MAX_ITEMS} items`)
+  input.items.forEach((item, i) => {
+    text(`items[${i}].sku`, item.sku)
+    if (!Number.isInteger(item.quantity) || item.quantity <= 0) {
+      problems.push(`items[${i}].quantity must be greater than 0, got ${item.quantity}`)
+    } else if (item.quantity > MAX_QUANTITY) {
+      problems.push(`items[${i}].quantity must be at most ${MAX_QUANTITY}, got ${item.quantity}`)
+    }
+    if (!DECIMAL.test(item.unitPrice) || item.unitPrice.startsWith('-')) {
+      problems.push(`items[${i}].unitPrice must be 0 or more, got "${clip(item.unitPrice)}"`)
+    } else if ((item.unitPrice.split('.')[1] ?? '').length > 4) {
+      problems.push(`items[${i}].unitPrice must have at most 4 decimals, got "${clip(item.unitPrice)}"`)
+    }
+  })
+  const address = input.shippingAddress
+  text('shippingAddress.name', address.name)
+  text('shippingAddress.street', address.street)
+  text('shippingAddress.city', address.city)
+  text('shippingAddress.postcode', address.postcode)
+  if (!COUNTRIES.has(address.country)) {
+    problems.push(`shippingAddress.country must be an ISO 3166-1 alpha-2 code such as DE or US, got "${clip(address.country)}"`)
+  }
+  return problems.length === 0 ? { ok: true } : { ok: false, message: problems.join('; ') }
+}
+
+function clip (value: string): string {
+  return value.length > 40 ? value.slice(0, 40) + '…' : value
+}
+
+const SCALE = 10_000n
+
+/** The order total, exact: prices carry at most 4 decimals, so ten-thousandths as bigint. */
+export function orderTotal (items: readonly OrderItemInput[]): string {
+  const units = items.reduce((sum, item) => sum + toUnits(item.unitPrice) * BigInt(item.quantity), 0n)
+  const whole = units / SCALE
+  const fraction = (units % SCALE).toString().padStart(4, '0')
+  return `${whole}.${fraction}`
+}
+
+function toUnits (decimal: string): bigint {
+  const [whole = '0', fraction = ''] = decimal.split('.')
+  return BigInt(whole) * SCALE + BigInt(fraction.padEnd(4, '0').slice(0, 4))
+}

@@ -1,0 +1,18 @@
+import { GraphQLError } from 'graphql'
+import type { BulkView } from '../bulks/read.ts'
+import { builder } from './builder.ts'
+import { uuidArg } from './query.ts'
+import { BulkRef } from './types/bulk.ts'
+
+builder.subscriptionField('bulkStatus', (t) => t.field({
+  type: BulkRef,
+  description: "The bulk's current state, then every change, from whichever process makes it; completes when the bulk has finished.",
+  args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+  subscribe: async (_, { uuid }, { services }) => {
+    if (!await services.bulk(String(uuid))) {
+      throw new GraphQLError(`no bulk ${String(uuid)}`, { extensions: { code: 'NOT_FOUND' } })
+    }
+    return services.watchBulk(String(uuid))
+  },
+  resolve: (view: BulkView) => view
+}))

@@ -1,0 +1,39 @@
+import { ConfigError, loadConfig, parseRoles } from './config.ts'
+import { startApp, type App } from './app.ts'
+import { DatabaseUnavailableError } from './db/database.ts'
+import { EmbeddedPostgresError } from './db/embedded.ts'
+import { createLogger } from './log.ts'
+
+/** Entry point of `npm start`, `npm run gateway` and `npm run worker`. */
+async function main (): Promise<void> {
+  let app: App | undefined
+  let log = createLogger('info')
+  try {
+    const config = loadConfig(process.env, parseRoles(process.argv.slice(2)))
+    log = createLogger(config.logLevel, { role: config.roles.join('+') })
+    log.info('starting order-ops-gateway', { node: process.version, pid: process.pid })
+    app = await startApp(config, log)
+  } catch (error) {
+    const known = error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof EmbeddedPostgresError
+    process.stderr.write(`order-ops-gateway: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}\n`)
+    process.exit(1)
+  }
+
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting without waiting', { signal })
+      process.exit(1)
+    }
+    stopping = true
+    log.info('stopping: no new requests; waiting for in-flight jobs', { signal })
+    app!.stop().then(
+      () => { log.info('stopped'); process.exit(0) },
+      (error: Error) => { log.error('stop failed', { error }); process.exit(1) }
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+await main()
