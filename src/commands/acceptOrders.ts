@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { insertBulk, insertOperations, type NewOperation } from '../bulks/queries.ts'
-import { bossDb, transaction } from '../db/pool.ts'
-import { run } from '../db/pool.ts'
+import { bossDb, run, transaction } from '../db/pool.ts'
+import { canonicalJson } from '../domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import { validatePlaceOrder, type PlaceOrderInput } from '../domain/order/placeOrder.ts'
 import { TOPICS } from '../jobs/topology.ts'
@@ -14,7 +14,7 @@ export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUES
 export interface RequestItem {
   /** The item's index in the request. */
   readonly id: number
-  /** SHA-256 of the item as submitted. */
+  /** SHA-256 of the item as submitted, serialized as JSON with sorted keys. */
   readonly dataHash: string
   readonly status: RequestItemStatus
   readonly errorMessage: string | null
@@ -68,7 +68,7 @@ export async function acceptOrders (deps: AcceptDeps, inputs: readonly PlaceOrde
       topic,
       status: validation.ok ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
       data: input,
-      dataHash: createHash('sha256').update(JSON.stringify(input)).digest('hex'),
+      dataHash: createHash('sha256').update(canonicalJson(input)).digest('hex'),
       errorCode: validation.ok ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
       message: validation.ok ? null : validation.message
     }

@@ -147,9 +147,10 @@ async function findBinaries (): Promise<Binaries> {
   return { initdb: module.initdb, postgres: module.postgres, version, nativeDir }
 }
 
-/** True when the user can enter `dir`: spawning with it as working directory needs search permission on every parent. */
+/** True when the user can enter `dir`, which needs search permission on it and on every folder above it. */
 function canEnter (dir: string, user: RunAs): boolean {
-  const result = spawnSync('true', [], { cwd: dir, uid: user.uid, gid: user.gid })
+  // `cd` in a shell running as that user (a spawn's own cwd is entered before it drops root).
+  const result = spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { uid: user.uid, gid: user.gid })
   return result.error === undefined && result.status === 0
 }
 
