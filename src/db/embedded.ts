@@ -60,6 +60,7 @@ export async function startEmbeddedPostgres (options: EmbeddedOptions): Promise<
       binaries = relocateBinaries(binaries, log)
     }
     fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 })
+    fs.chownSync(clusterDir, runAs.uid, runAs.gid)
     if (!canEnter(clusterDir, runAs)) {
       const key = createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)
       clusterDir = path.join(SHARED_ROOT, key, 'postgres')

@@ -15,7 +15,9 @@ export function createBoss (config: Config, connectionString: string, log: Logge
     application_name: 'order-ops-gateway:pgboss',
     useListenNotify: true,
     // Expired jobs (a worker died mid-job) are found by the monitor; see README "Stuck work".
-    monitorIntervalSeconds: config.bossMonitorIntervalSeconds
+    // The monitor only runs inside a supervise pass (every 60 s by default), so both intervals are set.
+    monitorIntervalSeconds: config.bossMonitorIntervalSeconds,
+    superviseIntervalSeconds: config.bossMonitorIntervalSeconds
   })
   // Background failures are reported here, never thrown into the process.
   boss.on('error', (error: unknown) => log.error('pg-boss error', { error: toError(error) }))

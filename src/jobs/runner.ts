@@ -1,7 +1,7 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { completeOperations, failOperation, startOperations } from '../bulks/queries.ts'
-import { run, type BossDb } from '../db/pool.ts'
+import { bossDb, run, transaction, type Db } from '../db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import type { Logger } from '../log.ts'
 import { describe, isConnectionLost, isTransient } from './errors.ts'
@@ -19,7 +19,7 @@ export interface ClaimedOperation {
  * The work of one topic for a batch of operations, run inside the job transaction: returns each
  * operation's result. It throws to fail the batch; the runner then finds the culprit.
  */
-export type OperationProcessor = (tx: BossDb, operations: readonly ClaimedOperation[]) => Promise<ReadonlyMap<string, unknown>>
+export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[]) => Promise<ReadonlyMap<string, unknown>>
 
 export interface RunnerDeps {
   readonly pool: pg.Pool
@@ -28,10 +28,18 @@ export interface RunnerDeps {
 }
 
 /**
- * The pg-boss handler of a topic (a `transactional` batch worker). pg-boss opens the transaction,
- * we write the results and the operations' statuses through it, and pg-boss completes the jobs in
- * it before COMMIT: a crash at any point leaves either all of it or none of it, and a job
- * delivered again finds its operation finished and does nothing.
+ * The pg-boss handler of a topic (a batch worker). The handler opens its own transaction, writes
+ * the results and the operations' statuses through it, and settles every job of the batch in it
+ * (`complete`/`fail` with `db`, fenced to this attempt): a crash at any point leaves either all of
+ * it or none of it, and a job delivered again finds its operation finished and does nothing.
+ * pg-boss's own completion after the handler returns then finds no active job and changes nothing.
+ *
+ * We do not use pg-boss's `transactional` workers: when an attempt outlives its expiration,
+ * pg-boss queues a ROLLBACK behind the handler's running statement and keeps accepting the
+ * handler's next statements until that ROLLBACK is done, so they run outside any transaction
+ * (seen in test/worker.test.ts: an operation COMPLETE without its order). With our own
+ * transaction an abandoned attempt either commits all of its work or none of it, and an attempt
+ * whose signal was aborted rolls back instead of committing.
  *
  * A batch is first tried whole (one statement per step for all its operations). If that fails,
  * each operation is tried alone behind a savepoint, so that one bad operation fails itself only:
@@ -42,19 +50,20 @@ export interface RunnerDeps {
 export function operationHandler (topic: TopicDefinition, process: OperationProcessor, deps: RunnerDeps) {
   const log = deps.log.child({ queue: topic.queue })
 
-  const settle = async (tx: BossDb, operations: readonly ClaimedOperation[]): Promise<void> => {
+  const settle = async (tx: Db, operations: readonly ClaimedOperation[]): Promise<void> => {
     const results = await process(tx, operations)
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
     await run(tx, completeOperations(operations.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
   }
 
-  const recordFailure = async (tx: BossDb, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown): Promise<void> => {
+  /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
+  const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown): Promise<boolean> => {
     const message = describe(error)
     if (!isTransient(error)) {
       log.warn('operation failed permanently', { operationId: operation.id, error: message })
       await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
-      return // its job completes with the batch: nothing a retry could change
+      return false // its job completes: nothing a retry could change
     }
     const retriesLeft = job.retryCount < job.retryLimit
     log.info('operation failed, transiently', { operationId: operation.id, attempt: job.retryCount + 1, retriesLeft, error: message })
@@ -62,42 +71,54 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       ? failOperation(operation.id, OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_ERROR_CODE.TRANSIENT_FAILURE, message)
       : failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.RETRIES_EXHAUSTED, message))
     // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
-    await deps.boss.fail(topic.queue, job, { message }, { db: tx })
+    await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) })
+    return true
   }
 
-  return async (jobs: Array<JobWithMetadata<OperationJob>>, tx: BossDb): Promise<void> => {
+  return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
     const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
     // Outside the job transaction, so that status queries see the operations begin at once.
     const claimed = await run<ClaimedOperation>(deps.pool, startOperations([...jobByOperation.keys()]))
-    if (claimed.length === 0) return
 
-    if (claimed.length > 1) {
-      try {
-        await savepoint(tx, 'batch', async () => { await settle(tx, claimed) })
-        return
-      } catch (error) {
-        if (isConnectionLost(error)) throw error
-        log.debug('batch failed; trying its operations one by one', { size: claimed.length, error: describe(error) })
+    await transaction(deps.pool, async (tx) => {
+      const failedJobs = new Set<string>()
+      let done = false
+      if (claimed.length > 1) {
+        try {
+          await savepoint(tx, 'batch', async () => { await settle(tx, claimed) })
+          done = true
+        } catch (error) {
+          if (isConnectionLost(error)) throw error
+          log.debug('batch failed; trying its operations one by one', { size: claimed.length, error: describe(error) })
+        }
       }
-    }
-    for (const operation of claimed) {
-      try {
-        await savepoint(tx, 'operation', async () => { await settle(tx, [operation]) })
-      } catch (error) {
-        if (isConnectionLost(error)) throw error
-        await recordFailure(tx, operation, jobByOperation.get(operation.id)!, error)
+      if (!done) {
+        for (const operation of claimed) {
+          try {
+            await savepoint(tx, 'operation', async () => { await settle(tx, [operation]) })
+          } catch (error) {
+            if (isConnectionLost(error)) throw error
+            const job = jobByOperation.get(operation.id)!
+            if (await recordFailure(tx, operation, job, error)) failedJobs.add(job.id)
+          }
+        }
       }
-    }
+      // Every other job is done: its operation completed, failed for good, or was already final.
+      const completed = jobs.filter(job => !failedJobs.has(job.id))
+      if (completed.length > 0) await deps.boss.complete(topic.queue, completed, null, { db: bossDb(tx) })
+      // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
+      if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
+    })
   }
 }
 
-async function savepoint (tx: BossDb, name: string, work: () => Promise<void>): Promise<void> {
-  await tx.executeSql(`SAVEPOINT ${name}`)
+async function savepoint (tx: pg.PoolClient, name: string, work: () => Promise<void>): Promise<void> {
+  await tx.query(`SAVEPOINT ${name}`)
   try {
     await work()
   } catch (error) {
-    await tx.executeSql(`ROLLBACK TO SAVEPOINT ${name}`)
+    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`)
     throw error
   }
-  await tx.executeSql(`RELEASE SAVEPOINT ${name}`)
+  await tx.query(`RELEASE SAVEPOINT ${name}`)
 }

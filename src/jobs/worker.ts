@@ -11,14 +11,13 @@ export interface WorkerOptions {
   readonly batchSize?: number | undefined
 }
 
-/** Starts this process's consumers: one transactional batch worker per topic and one per dead letter queue. */
+/** Starts this process's consumers: one batch worker per topic and one per dead letter queue. */
 export async function startWorkers (boss: PgBoss, topics: readonly TopicDefinition[], deps: RunnerDeps, options: WorkerOptions = {}): Promise<void> {
   for (const topic of topics) {
     await boss.work(topic.queue, {
       batchSize: options.batchSize ?? topic.batchSize,
       localConcurrency: options.concurrency ?? topic.localConcurrency,
       includeMetadata: true,
-      transactional: true,
       // A full batch means more is waiting: fetch again at once rather than after a poll interval.
       burstWhenBatchFull: true,
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
@@ -29,10 +28,11 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
     await boss.work(topic.deadLetterQueue, {
       batchSize: 100,
       includeMetadata: true,
-      transactional: true,
       pollingIntervalSeconds: 5
-    }, async (jobs: Array<JobWithMetadata<OperationJob>>, tx) => {
-      await run(tx, failAbandonedOperations(jobs.map(job => job.data.operationId), giveUp))
+    }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
+      // Idempotent (only operations still OPEN or RETRIABLY_FAILED change), so pg-boss completing
+      // the dead-letter jobs after this commits needs no shared transaction.
+      await run(deps.pool, failAbandonedOperations(jobs.map(job => job.data.operationId), giveUp))
     })
   }
 }
