@@ -1,0 +1,190 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createTestDatabase } from './helpers/database.ts'
+import { eventually, order, PLACE_ORDER, startGateway, waitForBulk } from './helpers/gateway.ts'
+
+/** The real entry point, run as `node src/main.ts …` from the repository root, as `npm start` does. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+interface Child {
+  readonly process: ChildProcess
+  /** Everything the child wrote to stderr so far (its log, and the fatal line). */
+  stderr (): string
+  /** Resolves when the child has exited. */
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+const children: Child[] = []
+
+function spawnMain (args: readonly string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
+    // 'close', not 'exit': stderr is fully read by then.
+    child.once('close', (code, signal) => resolve({ code, signal }))
+  })
+  const handle = { process: child, stderr: () => stderr, exited }
+  children.push(handle)
+  return handle
+}
+
+function isRunning (child: Child): boolean {
+  return child.process.exitCode === null && child.process.signalCode === null
+}
+
+async function killAll (): Promise<void> {
+  for (const child of children) {
+    if (isRunning(child)) child.process.kill('SIGKILL')
+    await child.exited
+  }
+}
+
+afterAll(killAll)
+
+function lines (text: string): string[] {
+  return text.split('\n').filter(line => line.trim() !== '')
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')))
+    })
+  })
+}
+
+describe('the entry point, run as a process', () => {
+  it('exits non-zero with one readable line when the database cannot be reached', async () => {
+    const child = spawnMain(['--role', 'gateway'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' })
+    const { code } = await child.exited
+    expect(code).not.toBe(0)
+    expect(code).not.toBeNull()
+    const all = lines(child.stderr())
+    const last = all.at(-1) ?? ''
+    expect(last).toMatch(/^order-ops-gateway: /)
+    expect(last).toContain('cannot connect to PostgreSQL')
+    expect(last).toContain('127.0.0.1:1')
+    expect(all.filter(line => /^\s+at /.test(line))).toEqual([])
+  })
+
+  it('exits non-zero with one line naming the setting when the configuration is invalid', async () => {
+    const db = await createTestDatabase()
+    try {
+      const child = spawnMain(['--role', 'gateway'], { DATABASE_URL: db.url, PORT: 'abc' })
+      const { code } = await child.exited
+      expect(code).not.toBe(0)
+      expect(code).not.toBeNull()
+      const all = lines(child.stderr())
+      expect(all).toHaveLength(1)
+      expect(all[0]).toMatch(/^order-ops-gateway: PORT /)
+      expect(all[0]).toContain('"abc"')
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('serves GraphQL as a gateway, and on SIGTERM stops cleanly with exit code 0', async () => {
+    const db = await createTestDatabase()
+    try {
+      const port = await freePort()
+      const child = spawnMain(['--role', 'gateway'], { DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' })
+      const answer = await eventually(async () => {
+        if (!isRunning(child)) throw new Error(`the gateway exited: ${child.stderr()}`)
+        const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+          body: JSON.stringify({ query: '{ __typename }' })
+        })
+        return await response.json() as { data?: { __typename?: string } }
+      }, 30_000, 'the gateway to answer GraphQL')
+      expect(answer.data?.__typename).toBe('Query')
+
+      child.process.kill('SIGTERM')
+      const { code, signal } = await child.exited
+      expect({ code, signal }).toEqual({ code: 0, signal: null })
+      const log = lines(child.stderr())
+      expect(log.some(line => /^\S+ INFO +stopped(\s|$)/.test(line))).toBe(true)
+      // The pinned runtime (package.json engines, the `node` dev dependency) is what actually runs.
+      const started = log.find(line => line.includes('node=v'))
+      const major = Number(/node=v(\d+)\./.exec(started ?? '')?.[1])
+      expect(major).toBeGreaterThanOrEqual(22)
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('loses and duplicates nothing when a worker is killed in the middle of a job', async () => {
+    const policy = { JOB_EXPIRE_SECONDS: '3', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', JOB_RETRY_DELAY_SECONDS: '0' }
+    const gateway = await startGateway({ roles: ['gateway'], env: policy })
+    try {
+      // The first order insert sleeps inside the worker's job transaction, so that the worker can be
+      // killed while it holds one open. A sequence decides which insert is the first: nextval is not
+      // rolled back with the transaction that called it, so the retry does not sleep.
+      await gateway.sql.query(`CREATE SEQUENCE test_slow_seq;
+        CREATE FUNCTION test_slow_first_order() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF nextval('test_slow_seq') = 1 THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$;
+        CREATE TRIGGER test_slow_first_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION test_slow_first_order();`)
+
+      const workerEnv = { DATABASE_URL: gateway.db.url, ...policy, LOG_LEVEL: 'warn' }
+      const first = spawnMain(['--role', 'worker'], workerEnv)
+      const { data, errors } = await gateway.gql(PLACE_ORDER, { input: order() })
+      expect(errors).toBeUndefined()
+      const uuid: string = data.placeOrder.bulkUuid
+      const { rows: [{ id: operationId }] } = await gateway.sql.query('SELECT id FROM operation WHERE bulk_uuid = $1', [uuid])
+
+      // Claimed (attempts = 1, committed outside the job transaction) and asleep in the order insert.
+      // pg_stat_activity.query shows the statement the client sent (the INSERT), not the pg_sleep the
+      // trigger runs, so the sleeping backend is recognised by its wait event instead.
+      await eventually(async () => {
+        if (!isRunning(first)) throw new Error(`the worker exited: ${first.stderr()}`)
+        const { rows: [row] } = await gateway.sql.query(`SELECT
+            (SELECT attempts FROM operation WHERE id = $1) AS attempts,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep') AS sleeping`,
+          [operationId])
+        return row.attempts === 1 && row.sleeping === 1 ? true : undefined
+      }, 30_000, 'the worker to claim the operation and block inside its transaction')
+
+      first.process.kill('SIGKILL')
+      expect((await first.exited).signal).toBe('SIGKILL')
+      // A backend notices its client is gone only when it next talks to it, which a backend asleep in
+      // pg_sleep does not do for 30 s (pg-boss's transaction_timeout would end it sooner, at
+      // expireInSeconds + 5 s). On a real crash the host's TCP stack resets the connection; here the
+      // client died on the same host, so end the backend as that reset would, and roll its transaction back.
+      const { rows: terminated } = await gateway.sql.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()`)
+      expect(terminated).toEqual([{ done: true }])
+
+      const { rows: [before] } = await gateway.sql.query(`SELECT op.status, op.attempts,
+          (SELECT count(*)::int FROM orders o WHERE o.operation_id = op.id) AS orders
+        FROM operation op WHERE op.id = $1`, [operationId])
+      expect(before).toEqual({ status: 'OPEN', attempts: 1, orders: 0 })
+
+      // pg-boss expires the dead worker's job after JOB_EXPIRE_SECONDS and retries it on the next worker.
+      spawnMain(['--role', 'worker'], workerEnv)
+      const bulk = await waitForBulk(gateway, uuid, ['FINISHED_SUCCESSFULLY', 'FINISHED_WITH_FAILURE'], 40_000)
+      expect(bulk.status).toBe('FINISHED_SUCCESSFULLY')
+
+      const { rows: [after] } = await gateway.sql.query(`SELECT op.status, op.attempts, op.result->>'orderNumber' AS "orderNumber",
+          (SELECT count(*)::int FROM orders o WHERE o.operation_id = op.id) AS orders,
+          (SELECT count(*)::int FROM orders) AS "allOrders",
+          (SELECT last_value::int FROM test_slow_seq) AS inserts
+        FROM operation op WHERE op.id = $1`, [operationId])
+      expect(after).toMatchObject({ status: 'COMPLETE', attempts: 2, orders: 1, allOrders: 1, inserts: 2 })
+      expect(after.orderNumber).toMatch(/^ORD-\d{8}$/)
+    } finally {
+      await killAll()
+      await gateway.stop()
+    }
+  }, 120_000)
+})
