@@ -1,68 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from './helpers/database.ts'
 import { eventually, order, PLACE_ORDER, startGateway, waitForBulk } from './helpers/gateway.ts'
-
-/** The real entry point, run as `node src/main.ts …` from the repository root, as `npm start` does. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-
-interface Child {
-  readonly process: ChildProcess
-  /** Everything the child wrote to stderr so far (its log, and the fatal line). */
-  stderr (): string
-  /** Resolves when the child has exited. */
-  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-}
-
-const children: Child[] = []
-
-function spawnMain (args: readonly string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe']
-  })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    // 'close', not 'exit': stderr is fully read by then.
-    child.once('close', (code, signal) => resolve({ code, signal }))
-  })
-  const handle = { process: child, stderr: () => stderr, exited }
-  children.push(handle)
-  return handle
-}
-
-function isRunning (child: Child): boolean {
-  return child.process.exitCode === null && child.process.signalCode === null
-}
-
-async function killAll (): Promise<void> {
-  for (const child of children) {
-    if (isRunning(child)) child.process.kill('SIGKILL')
-    await child.exited
-  }
-}
+import { freePort, isRunning, killAll, lines, spawnMain } from './helpers/processes.ts'
 
 afterAll(killAll)
-
-function lines (text: string): string[] {
-  return text.split('\n').filter(line => line.trim() !== '')
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')))
-    })
-  })
-}
 
 describe('the entry point, run as a process', () => {
   it('exits non-zero with one readable line when the database cannot be reached', async () => {

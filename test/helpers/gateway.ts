@@ -39,7 +39,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DB_POOL_SIZE: '5',
     PGBOSS_POOL_SIZE: '5',
     ...options.env
