@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BULK, order, PLACE_ORDER, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
+import { BULK, eventually, order, PLACE_ORDER, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 
 let gateway: TestGateway
 beforeAll(async () => { gateway = await startGateway() })
@@ -200,4 +200,24 @@ describe('limits', () => {
       await small.stop()
     }
   })
+})
+
+describe('large bulks', () => {
+  it('accepts 5,000 orders in one request with batched statements, and refreshes the planner statistics after it', async () => {
+    const input = Array.from({ length: 5000 }, (_, i) => order({ customerEmail: `buyer${i}@example.com` }))
+    const { data, errors } = await gateway.gql(PLACE_ORDERS, { input, description: 'five thousand' })
+    expect(errors).toBeUndefined()
+    expect(data.placeOrders.requestItems).toHaveLength(5000)
+    expect(data.placeOrders.errors).toBe(false)
+    // pg-boss's fetch plan depends on fresh statistics of its job table (see src/jobs/statistics.ts).
+    const analyzed = await eventually(async () => {
+      const { rows } = await gateway.sql.query(`SELECT relname FROM pg_stat_user_tables
+        WHERE (schemaname = 'pgboss' AND relname LIKE 'job%' OR relname = 'operation') AND last_analyze IS NOT NULL`)
+      const names = rows.map(row => row.relname)
+      return names.includes('operation') && names.some(name => name.startsWith('job')) ? names : undefined
+    }, 30_000, 'ANALYZE of the job and operation tables')
+    expect(analyzed).toContain('operation')
+    const bulk = await waitForBulk(gateway, data.placeOrders.bulkUuid, ['FINISHED_SUCCESSFULLY'], 60_000)
+    expect(bulk.counts.complete).toBe(5000)
+  }, 90_000)
 })

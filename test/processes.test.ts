@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from './helpers/database.ts'
 import { eventually, order, PLACE_ORDER, startGateway, waitForBulk } from './helpers/gateway.ts'
-import { freePort, isRunning, killAll, lines, spawnMain } from './helpers/processes.ts'
+import { freePort, isRunning, killAll, lines, spawnMain, spawnNode } from './helpers/processes.ts'
 
 afterAll(killAll)
 
@@ -128,4 +128,37 @@ describe('the entry point, run as a process', () => {
       await gateway.stop()
     }
   }, 120_000)
+
+  it('migrates with `npm run migrate` (the script it runs), and a second run finds nothing to do', async () => {
+    const db = await createTestDatabase()
+    try {
+      const first = spawnNode(['src/cli/migrate.ts'], { DATABASE_URL: db.url })
+      expect((await first.exited).code).toBe(0)
+      expect(first.stderr()).toMatch(/applied \d+ migration\(s\)/)
+      const second = spawnNode(['src/cli/migrate.ts'], { DATABASE_URL: db.url })
+      expect((await second.exited).code).toBe(0)
+      expect(second.stderr()).toContain('database is up to date')
+    } finally {
+      await db.drop()
+    }
+  })
+
+  it('serves GraphiQL on GET /graphql, and the README\'s watch client prints a finished bulk and exits', async () => {
+    const gateway = await startGateway()
+    try {
+      const page = await fetch(gateway.httpUrl, { headers: { accept: 'text/html' } })
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('GraphiQL')
+
+      const { data } = await gateway.gql(PLACE_ORDER, { input: order() })
+      const uuid = data.placeOrder.bulkUuid
+      await waitForBulk(gateway, uuid)
+      const watch = spawnNode(['src/cli/watch-bulk.ts', uuid, gateway.wsUrl], {})
+      expect((await watch.exited).code).toBe(0)
+      const printed = lines(watch.stdout()).map(line => JSON.parse(line))
+      expect(printed).toEqual([expect.objectContaining({ uuid, status: 'FINISHED_SUCCESSFULLY', progress: 1 })])
+    } finally {
+      await gateway.stop()
+    }
+  })
 })

@@ -22,7 +22,7 @@ export interface OperationRow {
   finished_at: Date | null
 }
 
-/** A bulk with its counts summed over the progress shards. */
+/** A row of the bulk_summary view: a bulk with its counts summed over the progress shards. */
 export interface BulkRow {
   uuid: string
   description: string | null
@@ -35,7 +35,8 @@ export interface BulkRow {
   rejected: number
   started: number
   started_at: Date | null
-  last_finished_at: Date | null
+  /** Set once every operation is final. */
+  finished_at: Date | null
 }
 
 export interface NewOperation {
@@ -77,24 +78,11 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
   }
 }
 
-const BULK_COLUMNS = `b.uuid, b.description, b.operation_count, b.created_at,
-  coalesce(sum(p.open), 0)::int AS open,
-  coalesce(sum(p.complete), 0)::int AS complete,
-  coalesce(sum(p.retriably_failed), 0)::int AS retriably_failed,
-  coalesce(sum(p.not_retriably_failed), 0)::int AS not_retriably_failed,
-  coalesce(sum(p.rejected), 0)::int AS rejected,
-  coalesce(sum(p.started), 0)::int AS started,
-  min(p.first_started_at) AS started_at,
-  max(p.last_finished_at) AS last_finished_at`
-
 /** A bulk and its counts: a primary-key read plus at most 16 progress rows, whatever the bulk's size. */
 export function selectBulk (uuid: string): Query {
   return {
     name: 'select-bulk',
-    text: `SELECT ${BULK_COLUMNS}
-      FROM bulk b LEFT JOIN bulk_progress p ON p.bulk_uuid = b.uuid
-      WHERE b.uuid = $1
-      GROUP BY b.uuid`,
+    text: 'SELECT * FROM bulk_summary WHERE uuid = $1',
     values: [uuid]
   }
 }

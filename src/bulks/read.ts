@@ -1,6 +1,6 @@
 import type { Db } from '../db/pool.ts'
 import { run } from '../db/pool.ts'
-import { deriveBulkStatus, isFinished, type BulkStatus, type OperationCounts } from '../domain/bulk/status.ts'
+import { deriveBulkStatus, type BulkStatus, type OperationCounts } from '../domain/bulk/status.ts'
 import { selectBulk, selectOperationsPage, type BulkRow, type OperationRow } from './queries.ts'
 
 /** A bulk as the read side serves it: the stored row plus what is derived from its counts. */
@@ -32,7 +32,7 @@ export function toBulkView (row: BulkRow): BulkView {
     counts,
     createdAt: row.created_at,
     startedAt: row.started_at,
-    finishedAt: isFinished(status) ? (row.last_finished_at ?? row.created_at) : null
+    finishedAt: row.finished_at
   }
 }
 

@@ -94,7 +94,14 @@ export async function startEmbeddedPostgres (options: EmbeddedOptions): Promise<
     // No Unix socket: its default folder may not exist or belong to someone else.
     '-c', 'unix_socket_directories=',
     ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])
-  ], { ...runAs, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] })
+  ], {
+    ...runAs,
+    env: { ...process.env, LC_ALL: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and
+    // PostgreSQL would shut down at once, under workers still finishing their jobs. We stop it last.
+    detached: true
+  })
   const stderr = tail(child)
 
   const url = urlFor(port, password)

@@ -10,6 +10,8 @@ export interface Child {
   readonly process: ChildProcess
   /** Everything the child wrote to stderr so far (its log, and the fatal line). */
   stderr (): string
+  /** Everything the child wrote to stdout so far. */
+  stdout (): string
   /** Resolves when the child has exited. */
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
@@ -17,18 +19,25 @@ export interface Child {
 const children: Child[] = []
 
 export function spawnMain (args: readonly string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['src/main.ts', ...args], {
+  return spawnNode(['src/main.ts', ...args], env)
+}
+
+/** `node <args>` from the repository root, with stdout collected too. */
+export function spawnNode (args: readonly string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe']
   })
   let stderr = ''
+  let stdout = ''
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
     // 'close', not 'exit': stderr is fully read by then.
     child.once('close', (code, signal) => resolve({ code, signal }))
   })
-  const handle = { process: child, stderr: () => stderr, exited }
+  const handle = { process: child, stderr: () => stderr, stdout: () => stdout, exited }
   children.push(handle)
   return handle
 }
