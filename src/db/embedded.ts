@@ -241,7 +241,8 @@ function urlFor (port: number, password: string): string {
   return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port of 127.0.0.1 that nothing listens on right now. */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once('error', reject)

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -58,13 +57,4 @@ export function lines (text: string): string[] {
   return text.split('\n').filter(line => line.trim() !== '')
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')))
-    })
-  })
-}
+export { freePort } from '../../src/db/embedded.ts'
