@@ -1,8 +1,9 @@
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { findBulk, listOperations, sameBulkView, type BulkView } from './bulks/read.ts'
+import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type BulkView } from './bulks/read.ts'
 import { acceptOrders } from './commands/acceptOrders.ts'
-import type { Config } from './config.ts'
+import { acknowledgeBulk, cancelBulk, retryBulk } from './commands/controlBulk.ts'
+import { publicBaseUrl, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
 import { migrate } from './db/migrate.ts'
 import { createPool } from './db/pool.ts'
@@ -10,11 +11,19 @@ import { isFinished } from './domain/bulk/status.ts'
 import type { Services } from './graphql/services.ts'
 import { schema } from './graphql/schema.ts'
 import { createBoss, ensureQueues } from './jobs/boss.ts'
+import { ensureServiceQueues } from './jobs/serviceQueues.ts'
 import { createStatisticsKeeper } from './jobs/statistics.ts'
-import { TOPICS, topicsWith } from './jobs/topology.ts'
-import { startWorkers } from './jobs/worker.ts'
+import { serviceTopicsWith, TOPICS, topicsWith } from './jobs/topology.ts'
+import { startServiceWorker, startWorkers } from './jobs/worker.ts'
 import type { Logger } from './log.ts'
+import { deadNotificationHandler, notificationHandler } from './notifications/deliver.ts'
+import { listUnnotifiedFinishedBulks, notifyIfFinished } from './notifications/enqueue.ts'
+import { FinishWatcher } from './notifications/finishWatcher.ts'
+import { listNotifications } from './notifications/read.ts'
+import { resultsUrl } from './results/file.ts'
+import { retentionHandler, scheduleRetention } from './retention/retention.ts'
 import { createGraphQLServer, type GraphQLServer } from './server/http.ts'
+import { resultsRoute } from './server/results.ts'
 import { BulkStatusFeed } from './status/feed.ts'
 
 export interface App {
@@ -24,6 +33,8 @@ export interface App {
   readonly graphqlUrl: string | undefined
   readonly pool: pg.Pool
   readonly boss: PgBoss
+  /** Bulks with subscribers in this process (gateway role), for metrics and tests. */
+  watchedBulks (): number
   stop (): Promise<void>
 }
 
@@ -49,37 +60,78 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     await boss.start()
     stack.push(async () => await boss.stop({ graceful: true, timeout: config.shutdownTimeoutMs }))
     const topics = topicsWith(config.jobPolicy)
-    await ensureQueues(boss, topics)
+    await ensureQueues(boss, topics, config.roles.includes('worker'))
+    const serviceTopics = serviceTopicsWith(config)
+    await ensureServiceQueues(boss, Object.values(serviceTopics), topics.flatMap(topic => [topic.queue, topic.deadLetterQueue]),
+      config.retentionDays, config.roles.includes('worker'))
+    // PUBLIC_URL, else http://localhost:<port>: the port is the one bound, once the gateway listens.
+    let publicUrl = publicBaseUrl(config)
 
     if (config.roles.includes('worker')) {
       await startWorkers(boss, topics, { pool, boss, log }, { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
       log.info('workers started', { queues: topics.map(topic => topic.queue).join(',') })
+      await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
+        pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs
+      }), deadNotificationHandler({ pool }))
+      if (config.webhookSecret === undefined) log.warn('WEBHOOK_SECRET is not set: webhooks to notifyUrl will not be sent')
+      await startServiceWorker(boss, serviceTopics.retention, retentionHandler({
+        db: pool, log, options: { retentionDays: config.retentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
+      }))
+      await scheduleRetention(boss, config.retentionCron)
     }
 
     let graphqlUrl: string | undefined
+    let watchedBulks = (): number => 0
     if (config.roles.includes('gateway')) {
       const feed = new BulkStatusFeed<BulkView>(database.url, async (uuid) => await findBulk(pool, uuid), log)
       await feed.start()
       stack.push(async () => await feed.stop())
+      watchedBulks = () => feed.watchedBulks
       const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, TOPICS.placeOrder.queue, log)
       stack.push(async () => await statistics.settled())
 
+      const control = { pool, boss }
       const services: Services = {
-        placeOrders: async (inputs, description) => await acceptOrders(
-          { pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }, inputs, description),
+        placeOrders: async (request) => await acceptOrders(
+          { pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }, request),
+        retryBulk: async (uuid, errorCodes, operationIds) => await retryBulk(control, uuid, errorCodes, operationIds),
+        cancelBulk: async (uuid) => await cancelBulk(control, uuid),
+        acknowledgeBulk: async (uuid) => await acknowledgeBulk(control, uuid),
         bulk: async (uuid) => await findBulk(pool, uuid),
-        operations: async (bulkUuid, status, page) => await listOperations(pool, bulkUuid, status, page),
-        watchBulk: (uuid) => feed.watch(uuid, (view) => isFinished(view.status), sameBulkView)
+        bulks: async (filter, page) => await listBulks(pool, filter, page),
+        operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),
+        operation: async (id) => await findOperation(pool, id),
+        nextRetryAt: async (operation) => {
+          if (!operation.job_id) return null
+          const job = await boss.getJobById(operation.topic, operation.job_id)
+          return job?.state === 'retry' ? job.startAfter : null
+        },
+        watchBulk: (uuid) => feed.watch(uuid, (view) => isFinished(view.status), sameBulkView),
+        resultsUrl: (bulkUuid) => resultsUrl(publicUrl, bulkUuid),
+        bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid)
       }
-      const server: GraphQLServer = createGraphQLServer(schema, { services }, log)
+      const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log })])
       const port = await server.listen(config.port, config.host)
-      stack.push(async () => await server.close())
+      publicUrl = publicBaseUrl(config, port)
+      stack.push(async () => await server.close(config.shutdownTimeoutMs))
       const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
       graphqlUrl = `http://${shownHost}:${port}/graphql`
       log.info('GraphQL ready (HTTP and graphql-ws; GraphiQL in a browser)', { url: graphqlUrl })
     }
 
-    return { databaseUrl: database.url, graphqlUrl, pool, boss, stop }
+    if (config.roles.includes('worker')) {
+      // Started after the gateway, whose bound port the default PUBLIC_URL (the webhooks' resultsUrl) needs.
+      const watcher = new FinishWatcher({
+        connectionString: database.url,
+        check: async (uuid) => await notifyIfFinished({ pool, boss, publicUrl }, uuid),
+        unnotified: async (after, limit) => await listUnnotifiedFinishedBulks(pool, after, limit),
+        log
+      })
+      stack.push(async () => await watcher.stop())
+      await watcher.start()
+    }
+
+    return { databaseUrl: database.url, graphqlUrl, pool, boss, watchedBulks: () => watchedBulks(), stop }
   } catch (error) {
     await stop()
     throw error

@@ -39,6 +39,25 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   /** `LOG_LEVEL`: `debug`, `info` (default), `warn`, `error` or `silent`. */
   readonly logLevel: LogLevel
+  /**
+   * `PUBLIC_URL`: the gateway's address as clients reach it (behind a proxy: its https URL), from
+   * which absolute links such as `Bulk.resultsUrl` are made. Unset: `http://localhost:PORT`, with the
+   * port actually bound (see `publicBaseUrl`).
+   */
+  readonly publicUrl: string | undefined
+  /** `WEBHOOK_SECRET`: the HMAC-SHA256 key webhooks are signed with. Unset: no webhook is sent (each attempt fails, saying so). */
+  readonly webhookSecret: string | undefined
+  /** `WEBHOOK_TIMEOUT_MS`, default 10000: how long one webhook attempt may take. */
+  readonly webhookTimeoutMs: number
+  /** `WEBHOOK_RETRY_LIMIT` and `WEBHOOK_RETRY_DELAY_SECONDS`: override the webhook topic's retries (src/jobs/topology.ts). */
+  readonly webhookRetryLimit: number | undefined
+  readonly webhookRetryDelaySeconds: number | undefined
+  /** `RETENTION_DAYS`, default 60 (Magento's): finished bulks older than this are deleted with their operations. */
+  readonly retentionDays: number
+  /** `IDEMPOTENCY_TTL_HOURS`, default 24 (the least the contract promises): idempotency keys older than this are deleted. */
+  readonly idempotencyTtlHours: number
+  /** `RETENTION_CRON`, default `23 * * * *` (hourly, UTC): when pg-boss runs the retention job. */
+  readonly retentionCron: string
 }
 
 export interface JobPolicyOverrides {
@@ -95,6 +114,31 @@ function databaseUrl (env: Env): string | undefined {
   return raw
 }
 
+function publicUrl (env: Env): string | undefined {
+  const raw = env.PUBLIC_URL?.trim()
+  if (!raw) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, such as https://ops.example.com, got "${raw}"`)
+  }
+  return url.toString().replace(/\/+$/, '')
+}
+
+function secret (env: Env, name: string): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters (use a random value, e.g. openssl rand -hex 32)`)
+  return raw
+}
+
+/** The gateway's public address: PUBLIC_URL, else `http://localhost:<port>` with the port bound when known. */
+export function publicBaseUrl (config: Config, boundPort?: number): string {
+  return config.publicUrl ?? `http://localhost:${boundPort ?? config.port}`
+}
+
 /**
  * Reads the environment once and returns a frozen configuration.
  * Only entry points call this; everything else receives the result.
@@ -124,7 +168,16 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     }),
     bossMonitorIntervalSeconds: integer(env, 'PGBOSS_MONITOR_INTERVAL_SECONDS', 30, 1, 3600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 3_600_000),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info')
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    publicUrl: publicUrl(env),
+    webhookSecret: secret(env, 'WEBHOOK_SECRET'),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    webhookRetryLimit: optionalInteger(env, 'WEBHOOK_RETRY_LIMIT', 0, 100),
+    webhookRetryDelaySeconds: optionalInteger(env, 'WEBHOOK_RETRY_DELAY_SECONDS', 0, 86_400),
+    retentionDays: integer(env, 'RETENTION_DAYS', 60, 1, 36_500),
+    // Keys are kept at least 24 h: the contract of idempotencyKey (issue 3).
+    idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24, 876_000),
+    retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *'
   })
 }
 

@@ -8,6 +8,29 @@ import { createLogger } from './log.ts'
 async function main (): Promise<void> {
   let app: App | undefined
   let log = createLogger('info')
+  let stopping = false
+
+  // Installed before starting, so that a signal during start-up (initdb can take seconds) still
+  // stops what has started: the app is stopped as soon as its start returns.
+  const stop = (): void => {
+    if (!app) return
+    app.stop().then(
+      () => { log.info('stopped'); process.exit(0) },
+      (error: Error) => { log.error('stop failed', { error }); process.exit(1) }
+    )
+  }
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting without waiting', { signal })
+      process.exit(1)
+    }
+    stopping = true
+    log.info('stopping: no new requests; waiting for in-flight jobs', { signal })
+    stop()
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+
   try {
     const config = loadConfig(process.env, parseRoles(process.argv.slice(2)))
     log = createLogger(config.logLevel, { role: config.roles.join('+') })
@@ -18,22 +41,7 @@ async function main (): Promise<void> {
     process.stderr.write(`order-ops-gateway: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}\n`)
     process.exit(1)
   }
-
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) {
-      log.warn('second signal: exiting without waiting', { signal })
-      process.exit(1)
-    }
-    stopping = true
-    log.info('stopping: no new requests; waiting for in-flight jobs', { signal })
-    app!.stop().then(
-      () => { log.info('stopped'); process.exit(0) },
-      (error: Error) => { log.error('stop failed', { error }); process.exit(1) }
-    )
-  }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  if (stopping) stop()
 }
 
 await main()

@@ -2,14 +2,14 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listMigrations, migrate } from '../src/db/migrate.ts'
 import { createLogger } from '../src/log.ts'
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts'
+import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
 const log = createLogger('silent')
 let db: TestDatabase
 let pool: pg.Pool
 beforeAll(async () => {
   db = await createTestDatabase()
-  pool = new pg.Pool({ connectionString: db.url, max: 6 })
+  pool = testPool(db.url, 6)
 })
 afterAll(async () => {
   await pool.end()
@@ -33,7 +33,7 @@ describe('migrate', () => {
 
   it('lets processes that start together race safely: each migration is applied by exactly one', async () => {
     const fresh = await createTestDatabase()
-    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: fresh.url, max: 1 }))
+    const pools = Array.from({ length: 4 }, () => testPool(fresh.url, 1))
     try {
       const results = await Promise.all(pools.map(async p => await migrate(p, log)))
       const applied = results.flat().sort((a, b) => a - b)

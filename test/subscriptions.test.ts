@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
+import { eventually, order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { killAll, spawnMain } from './helpers/processes.ts'
 
 const BULK_STATUS = `subscription ($uuid: ID!) {
@@ -77,5 +77,17 @@ describe('bulkStatus over graphql-ws', () => {
     await expect(unknown.done).rejects.toThrow(/NOT_FOUND/)
     const malformed = subscribe('nope')
     await expect(malformed.done).rejects.toThrow(/UUID/)
+  })
+
+  it('stops watching a bulk as soon as its subscriber leaves', async () => {
+    const { data } = await gateway.gql(PLACE_ORDERS, { input: [order()] })
+    const uuid = data.placeOrders.bulkUuid
+    const client = gateway.wsClient()
+    const iterator = client.iterate({ query: BULK_STATUS, variables: { uuid } })[Symbol.asyncIterator]()
+    const first = await iterator.next()
+    expect(first.value.data.bulkStatus.status).toBe('NOT_STARTED')
+    expect(gateway.app.watchedBulks()).toBe(1)
+    await iterator.return?.()
+    await eventually(async () => gateway.app.watchedBulks() === 0 ? true : undefined, 5000, 'the watcher to go')
   })
 })

@@ -7,6 +7,7 @@ import { OPERATION_STATUS as S } from '../domain/bulk/status.ts'
 /** An operation row as the bulk queries return it. */
 export interface OperationRow {
   id: string
+  job_id: string | null
   bulk_uuid: string
   request_index: number
   topic: string
@@ -22,21 +23,27 @@ export interface OperationRow {
   finished_at: Date | null
 }
 
-/** A row of the bulk_summary view: a bulk with its counts summed over the progress shards. */
+/** A row of the bulk_summary view: a bulk with its counts (summed over the progress shards) and derived status. */
 export interface BulkRow {
   uuid: string
   description: string | null
   operation_count: number
   created_at: Date
+  acknowledged_at: Date | null
+  notify_url: string | null
   open: number
   complete: number
   retriably_failed: number
   not_retriably_failed: number
   rejected: number
+  canceled: number
   started: number
   started_at: Date | null
   /** Set once every operation is final. */
   finished_at: Date | null
+  status: string
+  /** created_at as PostgreSQL prints it, for cursors. */
+  created_at_key: string
 }
 
 export interface NewOperation {
@@ -50,19 +57,19 @@ export interface NewOperation {
   message: string | null
 }
 
-export function insertBulk (uuid: string, description: string | null, operationCount: number): Query {
+export function insertBulk (uuid: string, description: string | null, operationCount: number, notifyUrl: string | null): Query {
   return {
-    text: 'INSERT INTO bulk (uuid, description, operation_count) VALUES ($1, $2, $3)',
-    values: [uuid, description, operationCount]
+    text: 'INSERT INTO bulk (uuid, description, operation_count, notify_url) VALUES ($1, $2, $3, $4)',
+    values: [uuid, description, operationCount, notifyUrl]
   }
 }
 
 /** One statement for a whole chunk of operations: rows travel as one JSON array. */
 export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
   return {
-    text: `INSERT INTO operation (id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message, finished_at)
-      SELECT r.id, $1, r.index, r.topic, r.status, r.data, r.data_hash, r.error_code, r.message,
-             CASE WHEN r.status = '${S.REJECTED}' THEN now() END
+    text: `INSERT INTO operation (id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message, finished_at)
+      SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
+             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END
       FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
                                                data_hash text, error_code text, message text)`,
     values: [bulkUuid, JSON.stringify(operations.map(op => ({
@@ -82,9 +89,14 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
 export function selectBulk (uuid: string): Query {
   return {
     name: 'select-bulk',
-    text: 'SELECT * FROM bulk_summary WHERE uuid = $1',
+    text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1',
     values: [uuid]
   }
+}
+
+export interface OperationFilter {
+  readonly status: string | null
+  readonly errorCode: string | null
 }
 
 /**
@@ -92,30 +104,113 @@ export function selectBulk (uuid: string): Query {
  * after `afterIndex` and before `beforeIndex` when given; `inverted` reads from the end
  * (a `last: n` page), newest index first.
  */
-export function selectOperationsPage (bulkUuid: string, status: string | null, afterIndex: number | null, beforeIndex: number | null,
+export function selectOperationsPage (bulkUuid: string, filter: OperationFilter, afterIndex: number | null, beforeIndex: number | null,
   limit: number, inverted: boolean): Query {
   return {
     text: `SELECT * FROM operation
-      WHERE bulk_uuid = $1 AND ($2::text IS NULL OR status = $2)
-        AND ($3::int IS NULL OR request_index > $3) AND ($4::int IS NULL OR request_index < $4)
+      WHERE bulk_uuid = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR error_code = $3)
+        AND ($4::int IS NULL OR request_index > $4) AND ($5::int IS NULL OR request_index < $5)
       ORDER BY request_index ${inverted ? 'DESC' : 'ASC'}
-      LIMIT $5`,
-    values: [bulkUuid, status, afterIndex, beforeIndex, limit]
+      LIMIT $6`,
+    values: [bulkUuid, filter.status, filter.errorCode, afterIndex, beforeIndex, limit]
+  }
+}
+
+export function selectOperation (id: string): Query {
+  return { text: 'SELECT * FROM operation WHERE id = $1', values: [id] }
+}
+
+export interface BulkFilter {
+  readonly status: string | null
+  readonly createdAfter: Date | null
+  readonly createdBefore: Date | null
+  readonly acknowledged: boolean | null
+}
+
+/**
+ * A position in the list of bulks, newest first: (created_at, uuid) of the last bulk seen.
+ * created_at travels as PostgreSQL's own text (microseconds), which a JS Date would round.
+ */
+export interface BulkKey { readonly createdAt: string, readonly uuid: string }
+
+/**
+ * One page of bulks, newest first, keyset-paginated on (created_at, uuid); `inverted` reads
+ * oldest first from `before` (a `last: n` page).
+ */
+export function selectBulksPage (filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
+  return {
+    text: `SELECT *, created_at::text AS created_at_key FROM bulk_summary
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+        AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
+        AND ($5::timestamptz IS NULL OR (created_at, uuid) < ($5, $6::uuid))
+        AND ($7::timestamptz IS NULL OR (created_at, uuid) > ($7, $8::uuid))
+      ORDER BY created_at ${inverted ? 'ASC' : 'DESC'}, uuid ${inverted ? 'ASC' : 'DESC'}
+      LIMIT $9`,
+    values: [filter.status, filter.createdAfter, filter.createdBefore, filter.acknowledged,
+      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit]
+  }
+}
+
+/**
+ * Puts failed operations back to OPEN with a fresh job id, optionally only those with the given
+ * error codes or ids; returns them with the job they had (to cancel) and the one to enqueue.
+ */
+export function reopenFailedOperations (bulkUuid: string, errorCodes: readonly string[] | null, ids: readonly string[] | null): Query {
+  return {
+    text: `WITH failed AS (
+        SELECT id, job_id FROM operation
+        WHERE bulk_uuid = $1 AND status IN ('${S.RETRIABLY_FAILED}', '${S.NOT_RETRIABLY_FAILED}')
+          AND ($2::text[] IS NULL OR error_code = ANY($2)) AND ($3::uuid[] IS NULL OR id = ANY($3))
+        FOR UPDATE
+      )
+      UPDATE operation o
+      SET status = '${S.OPEN}', job_id = gen_random_uuid(), error_code = NULL, result_message = NULL,
+          finished_at = NULL, updated_at = clock_timestamp()
+      FROM failed
+      WHERE o.id = failed.id
+      RETURNING o.id, o.topic, o.job_id, failed.job_id AS previous_job_id`,
+    values: [bulkUuid, errorCodes, ids]
+  }
+}
+
+/**
+ * Cancels the operations of a bulk that have not begun: OPEN ones no worker has claimed, and
+ * RETRIABLY_FAILED ones waiting for their next attempt. Running ones are left to finish.
+ * Returns the jobs to cancel in pg-boss.
+ */
+export function cancelPendingOperations (bulkUuid: string): Query {
+  return {
+    text: `UPDATE operation
+      SET status = '${S.CANCELED}', error_code = 'CANCELED', result_message = 'canceled before it began',
+          finished_at = clock_timestamp(), updated_at = clock_timestamp()
+      WHERE bulk_uuid = $1 AND ((status = '${S.OPEN}' AND started_at IS NULL) OR status = '${S.RETRIABLY_FAILED}')
+      RETURNING id, topic, job_id`,
+    values: [bulkUuid]
+  }
+}
+
+export function acknowledgeBulk (uuid: string): Query {
+  return {
+    text: 'UPDATE bulk SET acknowledged_at = coalesce(acknowledged_at, now()) WHERE uuid = $1 RETURNING uuid',
+    values: [uuid]
   }
 }
 
 /**
  * Marks operations as begun (first start time, one more attempt) and returns those still to be
- * done. Operations already finished are left out: their job was delivered again after it had
- * committed, and doing it again would do it twice.
+ * done by these jobs. Left out: operations already final (their job was delivered again after it
+ * had committed, and doing it again would do it twice), and operations whose current job is
+ * another one (a stale job after retryBulk re-enqueued the operation).
  */
-export function startOperations (ids: readonly string[]): Query {
+export function startOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
   return {
     text: `UPDATE operation
       SET status = '${S.OPEN}', attempts = attempts + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
-      WHERE id = ANY($1::uuid[]) AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
       RETURNING id, bulk_uuid, request_index, data`,
-    values: [ids]
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
   }
 }
 
@@ -145,14 +240,16 @@ export function failOperation (id: string, status: typeof S.RETRIABLY_FAILED | t
 /**
  * Operations whose jobs pg-boss dead-lettered without our handler deciding (the job expired or
  * its worker died until no retries were left) become NOT_RETRIABLY_FAILED, so none stays OPEN.
+ * Only while the dead job is still the operation's current one.
  */
-export function failAbandonedOperations (ids: readonly string[], message: string): Query {
+export function failAbandonedOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>, message: string): Query {
   return {
     text: `UPDATE operation
       SET error_code = CASE WHEN status = '${S.RETRIABLY_FAILED}' THEN 'RETRIES_EXHAUSTED' ELSE 'EXPIRED' END,
-          result_message = coalesce(result_message || ' / ', '') || $2,
+          result_message = coalesce(result_message || ' / ', '') || $3,
           status = '${S.NOT_RETRIABLY_FAILED}', finished_at = clock_timestamp(), updated_at = clock_timestamp()
-      WHERE id = ANY($1::uuid[]) AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
-    values: [ids, message]
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId), message]
   }
 }

@@ -1,9 +1,12 @@
 import type { Db } from '../db/pool.ts'
 import { run } from '../db/pool.ts'
-import { deriveBulkStatus, type BulkStatus, type OperationCounts } from '../domain/bulk/status.ts'
-import { selectBulk, selectOperationsPage, type BulkRow, type OperationRow } from './queries.ts'
+import type { BulkStatus, OperationCounts } from '../domain/bulk/status.ts'
+import {
+  selectBulk, selectBulksPage, selectOperation, selectOperationsPage,
+  type BulkFilter, type BulkKey, type BulkRow, type OperationFilter, type OperationRow
+} from './queries.ts'
 
-/** A bulk as the read side serves it: the stored row plus what is derived from its counts. */
+/** A bulk as the read side serves it. */
 export interface BulkView {
   readonly uuid: string
   readonly description: string | null
@@ -13,26 +16,30 @@ export interface BulkView {
   readonly createdAt: Date
   readonly startedAt: Date | null
   readonly finishedAt: Date | null
+  readonly acknowledgedAt: Date | null
+  /** Its position in the list of bulks (for cursors). */
+  readonly key: BulkKey
 }
 
 export function toBulkView (row: BulkRow): BulkView {
-  const counts: OperationCounts = {
-    open: row.open,
-    complete: row.complete,
-    retriablyFailed: row.retriably_failed,
-    notRetriablyFailed: row.not_retriably_failed,
-    rejected: row.rejected
-  }
-  const status = deriveBulkStatus(counts, row.started)
   return {
     uuid: row.uuid,
     description: row.description,
     operationCount: row.operation_count,
-    status,
-    counts,
+    status: row.status as BulkStatus,
+    counts: {
+      open: row.open,
+      complete: row.complete,
+      retriablyFailed: row.retriably_failed,
+      notRetriablyFailed: row.not_retriably_failed,
+      rejected: row.rejected,
+      canceled: row.canceled
+    },
     createdAt: row.created_at,
     startedAt: row.started_at,
-    finishedAt: row.finished_at
+    finishedAt: row.finished_at,
+    acknowledgedAt: row.acknowledged_at,
+    key: { createdAt: row.created_at_key, uuid: row.uuid }
   }
 }
 
@@ -41,15 +48,26 @@ export async function findBulk (db: Db, uuid: string): Promise<BulkView | null> 
   return row ? toBulkView(row) : null
 }
 
-export interface OperationPage {
-  readonly afterIndex: number | null
-  readonly beforeIndex: number | null
+export interface Page<K> {
+  readonly after: K | null
+  readonly before: K | null
   readonly limit: number
+  /** Read backwards from `before` (a `last: n` request). */
   readonly inverted: boolean
 }
 
-export async function listOperations (db: Db, bulkUuid: string, status: string | null, page: OperationPage): Promise<OperationRow[]> {
-  return await run<OperationRow>(db, selectOperationsPage(bulkUuid, status, page.afterIndex, page.beforeIndex, page.limit, page.inverted))
+export async function listBulks (db: Db, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]> {
+  const rows = await run<BulkRow>(db, selectBulksPage(filter, page.after, page.before, page.limit, page.inverted))
+  return rows.map(toBulkView)
+}
+
+export async function listOperations (db: Db, bulkUuid: string, filter: OperationFilter, page: Page<number>): Promise<OperationRow[]> {
+  return await run<OperationRow>(db, selectOperationsPage(bulkUuid, filter, page.after, page.before, page.limit, page.inverted))
+}
+
+export async function findOperation (db: Db, id: string): Promise<OperationRow | null> {
+  const [row] = await run<OperationRow>(db, selectOperation(id))
+  return row ?? null
 }
 
 /** Two views of one bulk say the same to a subscriber. */
@@ -58,5 +76,5 @@ export function sameBulkView (a: BulkView, b: BulkView): boolean {
     a.startedAt?.getTime() === b.startedAt?.getTime() &&
     a.counts.open === b.counts.open && a.counts.complete === b.counts.complete &&
     a.counts.retriablyFailed === b.counts.retriablyFailed && a.counts.notRetriablyFailed === b.counts.notRetriablyFailed &&
-    a.counts.rejected === b.counts.rejected
+    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled
 }

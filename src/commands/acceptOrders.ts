@@ -6,10 +6,20 @@ import { bossDb, run, transaction } from '../db/pool.ts'
 import { canonicalJson } from '../domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import { validatePlaceOrder, type PlaceOrderInput } from '../domain/order/placeOrder.ts'
+import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from '../idempotency/queries.ts'
 import { TOPICS } from '../jobs/topology.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
+
+/** What to do with a bulk that has invalid items (Saleor's errorPolicy). */
+export const BULK_ERROR_POLICY = Object.freeze({
+  /** Accept the valid items, reject the invalid ones (Magento's behaviour). */
+  REJECT_FAILED_ROWS: 'REJECT_FAILED_ROWS',
+  /** One invalid item and nothing is written or enqueued. */
+  REJECT_EVERYTHING: 'REJECT_EVERYTHING'
+} as const)
+export type BulkErrorPolicy = (typeof BULK_ERROR_POLICY)[keyof typeof BULK_ERROR_POLICY]
 
 export interface RequestItem {
   /** The item's index in the request. */
@@ -38,6 +48,21 @@ export class RequestRejectedError extends Error {
   }
 }
 
+/** One item as it arrived: its data, or why its data could not even be read as an order. */
+export interface Candidate {
+  readonly data: unknown
+  /** A structural problem (a JSONL line that is not JSON, a field of the wrong type). */
+  readonly problem?: string
+}
+
+export interface AcceptRequest {
+  readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
+  readonly description: string | null
+  readonly notifyUrl: string | null
+  readonly errorPolicy: BulkErrorPolicy
+  readonly idempotencyKey: string | null
+}
+
 export interface AcceptDeps {
   readonly pool: pg.Pool
   readonly boss: PgBoss
@@ -49,49 +74,121 @@ export interface AcceptDeps {
 /** Rows per statement: bounds statement size and memory however large the bulk. */
 const CHUNK = 5000
 
+/** Thrown inside the transaction to roll it back and still answer (REJECT_EVERYTHING). */
+class RollBack extends Error {
+  readonly response: AsyncResponse
+  constructor (response: AsyncResponse) {
+    super('rolled back')
+    this.response = response
+  }
+}
+
 /**
  * Accepts order placements as one bulk, in one transaction: the bulk row, an operation per item
  * (REJECTED with a message for invalid ones), and a pg-boss job per accepted item, enqueued
  * through the same transaction. All of it commits, or none of it.
+ *
+ * Items are consumed as they come (a JSONL upload streams) and written in chunks, so memory is
+ * bounded by the chunk, not the bulk. With an idempotency key, a repeated request (same key, same
+ * payload) gets the first response and enqueues nothing; a racing one waits for the first to
+ * commit; the same key with another payload is an IDEMPOTENCY_KEY_REUSED error.
  */
-export async function acceptOrders (deps: AcceptDeps, inputs: readonly PlaceOrderInput[], description: string | null): Promise<AsyncResponse> {
-  if (inputs.length === 0) throw new RequestRejectedError('EMPTY_BULK', 'input must contain at least one order')
-  if (inputs.length > deps.maxBulkSize) {
-    throw new RequestRejectedError('BULK_TOO_LARGE', `input has ${inputs.length} orders; at most ${deps.maxBulkSize} are accepted in one request`)
-  }
+export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
   const topic = TOPICS.placeOrder.queue
-  const operations: NewOperation[] = inputs.map((input, index) => {
-    const validation = validatePlaceOrder(input)
-    return {
-      id: randomUUID(),
-      index,
-      topic,
-      status: validation.ok ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
-      data: input,
-      dataHash: createHash('sha256').update(canonicalJson(input)).digest('hex'),
-      errorCode: validation.ok ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
-      message: validation.ok ? null : validation.message
-    }
-  })
-  const accepted = operations.filter(op => op.status === OPERATION_STATUS.OPEN)
   const bulkUuid = randomUUID()
-
-  await transaction(deps.pool, async (client) => {
-    await run(client, insertBulk(bulkUuid, description, operations.length))
-    for (let at = 0; at < operations.length; at += CHUNK) {
-      await run(client, insertOperations(bulkUuid, operations.slice(at, at + CHUNK)))
-    }
-    for (let at = 0; at < accepted.length; at += CHUNK) {
-      await deps.boss.insert(topic, accepted.slice(at, at + CHUNK).map(op => ({ id: op.id, data: { operationId: op.id } })), { db: bossDb(client) })
-    }
-  })
-  if (accepted.length > 0) deps.afterEnqueue?.(accepted.length)
-
-  const requestItems = operations.map(op => ({
-    id: op.index,
-    dataHash: op.dataHash,
-    status: op.status === OPERATION_STATUS.OPEN ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
-    errorMessage: op.message
+  // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
+  const fingerprint = createHash('sha256').update(canonicalJson({
+    description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy
   }))
-  return { bulkUuid, requestItems, errors: accepted.length < operations.length }
+  let enqueued = 0
+
+  try {
+    const response = await transaction(deps.pool, async (client) => {
+      if (request.idempotencyKey !== null) {
+        const [claimed] = await run(client, claimIdempotencyKey(request.idempotencyKey))
+        if (!claimed) return await replay(client, request, fingerprint)
+      }
+      await run(client, insertBulk(bulkUuid, request.description, 0, request.notifyUrl))
+
+      const requestItems: RequestItem[] = []
+      let chunk: NewOperation[] = []
+      let invalid = 0
+      const flush = async (): Promise<void> => {
+        if (chunk.length === 0) return
+        await run(client, insertOperations(bulkUuid, chunk))
+        const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
+        if (accepted.length > 0) {
+          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id } })), { db: bossDb(client) })
+          enqueued += accepted.length
+        }
+        chunk = []
+      }
+
+      for await (const candidate of request.items) {
+        const index = requestItems.length
+        if (index >= deps.maxBulkSize) {
+          throw new RequestRejectedError('BULK_TOO_LARGE', `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
+        }
+        const problem = candidate.problem ?? check(candidate.data)
+        const dataHash = createHash('sha256').update(canonicalJson(candidate.data)).digest('hex')
+        fingerprint.update(dataHash)
+        if (problem !== null) invalid++
+        chunk.push({
+          id: randomUUID(),
+          index,
+          topic,
+          status: problem === null ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
+          data: candidate.data ?? null,
+          dataHash,
+          errorCode: problem === null ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
+          message: problem
+        })
+        requestItems.push({
+          id: index,
+          dataHash,
+          status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
+          errorMessage: problem
+        })
+        if (chunk.length >= CHUNK) await flush()
+      }
+      if (requestItems.length === 0) throw new RequestRejectedError('EMPTY_BULK', 'input must contain at least one order')
+
+      if (invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING) {
+        throw new RollBack({
+          bulkUuid,
+          errors: true,
+          requestItems: requestItems.map(item => item.status === REQUEST_ITEM_STATUS.REJECTED
+            ? item
+            : { ...item, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
+        })
+      }
+      await flush()
+      await client.query('UPDATE bulk SET operation_count = $2 WHERE uuid = $1', [bulkUuid, requestItems.length])
+      const response: AsyncResponse = { bulkUuid, requestItems, errors: invalid > 0 }
+      if (request.idempotencyKey !== null) {
+        await run(client, recordIdempotentResponse(request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))
+      }
+      return response
+    })
+    if (enqueued > 0) deps.afterEnqueue?.(enqueued)
+    return response
+  } catch (error) {
+    if (error instanceof RollBack) return error.response
+    throw error
+  }
+}
+
+function check (data: unknown): string | null {
+  const validation = validatePlaceOrder(data as PlaceOrderInput)
+  return validation.ok ? null : validation.message
+}
+
+/** The key was used before: answer as the first time if the payload is the same. */
+async function replay (client: pg.PoolClient, request: AcceptRequest, fingerprint: ReturnType<typeof createHash>): Promise<AsyncResponse> {
+  for await (const candidate of request.items) fingerprint.update(createHash('sha256').update(canonicalJson(candidate.data)).digest('hex'))
+  const [stored] = await run<{ request_hash: string, response: AsyncResponse }>(client, selectIdempotencyKey(request.idempotencyKey!))
+  if (!stored || stored.request_hash !== fingerprint.digest('hex')) {
+    throw new RequestRejectedError('IDEMPOTENCY_KEY_REUSED', `idempotency key "${request.idempotencyKey}" was used for a different request; use a new key for new work`)
+  }
+  return stored.response
 }

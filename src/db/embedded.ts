@@ -114,7 +114,19 @@ export async function startEmbeddedPostgres (options: EmbeddedOptions): Promise<
   log.info('embedded PostgreSQL started', {
     version: binaries.version, dataDir: clusterDir, port, hint: 'set DATABASE_URL to use your own PostgreSQL'
   })
-  return { url, dataDir: clusterDir, owned: true, stop: () => stopChild(child) }
+  // However this process ends (a crash, process.exit, a second Ctrl-C), ask PostgreSQL to shut down
+  // too: it runs in a process group of its own, so nothing else would tell it.
+  const onExit = (): void => { child.kill('SIGINT') }
+  process.once('exit', onExit)
+  return {
+    url,
+    dataDir: clusterDir,
+    owned: true,
+    stop: async () => {
+      process.off('exit', onExit)
+      await stopChild(child)
+    }
+  }
 }
 
 function isRoot (): boolean {

@@ -5,6 +5,8 @@ import type { Services } from './services.ts'
 
 export interface Context {
   readonly services: Services
+  /** The request's `Idempotency-Key` header, if any (an `idempotencyKey` argument takes precedence). */
+  readonly idempotencyKey: string | null
 }
 
 export const builder = new SchemaBuilder<{
@@ -17,6 +19,7 @@ export const builder = new SchemaBuilder<{
     Decimal: { Input: string, Output: string }
     DateTime: { Input: Date, Output: Date }
     JSON: { Input: unknown, Output: unknown }
+    Upload: { Input: File, Output: never }
   }
 }>({
   plugins: [RelayPlugin, ValidationPlugin],

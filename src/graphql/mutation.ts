@@ -1,34 +1,119 @@
 import { GraphQLError } from 'graphql'
 import { z } from 'zod'
-import { RequestRejectedError, type AsyncResponse } from '../commands/acceptOrders.ts'
-import type { PlaceOrderInput as PlaceOrderCommand } from '../domain/order/placeOrder.ts'
+import { BULK_ERROR_POLICY, RequestRejectedError, type AcceptRequest, type AsyncResponse, type Candidate } from '../commands/acceptOrders.ts'
+import { placeOrderLines } from '../commands/jsonl.ts'
 import { builder, type Context } from './builder.ts'
+import { uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
+import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
 
-/** A request the gateway cannot accept at all becomes a GraphQL error with a stable code; nothing was written. */
-async function accept (services: Context['services'], inputs: readonly PlaceOrderCommand[], description: string | null): Promise<AsyncResponse> {
+export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
+  description: 'What happens to a bulk with invalid items.',
+  values: {
+    REJECT_FAILED_ROWS: { value: BULK_ERROR_POLICY.REJECT_FAILED_ROWS, description: 'Accept the valid items; reject the invalid ones (the default).' },
+    REJECT_EVERYTHING: { value: BULK_ERROR_POLICY.REJECT_EVERYTHING, description: 'One invalid item and nothing is written or enqueued; every item is reported.' }
+  }
+})
+
+const idempotencyKeyArg = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
+const descriptionArg = z.string().max(1000)
+
+/** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
+async function command<T> (work: () => Promise<T>): Promise<T> {
   try {
-    return await services.placeOrders(inputs, description)
+    return await work()
   } catch (error) {
     if (error instanceof RequestRejectedError) throw new GraphQLError(error.message, { extensions: { code: error.code } })
     throw error
   }
 }
 
-builder.mutationField('placeOrder', (t) => t.field({
-  type: AsyncResponseRef,
-  description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
-  args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
-  resolve: async (_, { input }, { services }) => await accept(services, [input], null)
-}))
+interface AcceptArgs {
+  readonly description?: string | null
+  readonly errorPolicy?: AcceptRequest['errorPolicy'] | null
+  readonly idempotencyKey?: string | null
+  readonly notifyUrl?: string | null
+}
 
-builder.mutationField('placeOrders', (t) => t.field({
-  type: AsyncResponseRef,
-  description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED.',
-  args: {
-    input: t.arg({ type: [PlaceOrderInput], required: true }),
-    description: t.arg.string({ validate: z.string().max(1000) })
-  },
-  resolve: async (_, { input, description }, { services }) => await accept(services, input, description ?? null)
-}))
+function accept (context: Context, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
+  const headerKey = context.idempotencyKey
+  if (headerKey !== null && !idempotencyKeyArg.safeParse(headerKey).success) {
+    throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: 'BAD_USER_INPUT' } })
+  }
+  return command(async () => await context.services.placeOrders({
+    items,
+    description: args.description ?? null,
+    errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
+    idempotencyKey: args.idempotencyKey ?? headerKey,
+    notifyUrl: args.notifyUrl ?? null
+  }))
+}
+
+function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
+  for (const data of inputs) yield { data }
+}
+
+builder.mutationFields((t) => {
+  const common = {
+    idempotencyKey: t.arg.string({
+      description: 'The same key with the same payload returns the first response and enqueues nothing (also sent as the Idempotency-Key header). Kept at least 24 h.',
+      validate: idempotencyKeyArg
+    }),
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg })
+  }
+  return {
+    placeOrder: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
+      args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
+      resolve: async (_, { input, ...args }, context) => await accept(context, fromInput([input]), args)
+    }),
+    placeOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy).',
+      args: {
+        input: t.arg({ type: [PlaceOrderInput], required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { input, ...args }, context) => await accept(context, fromInput(input), args)
+    }),
+    placeOrdersFromFile: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines.',
+      args: {
+        file: t.arg({ type: 'Upload', required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { file, ...args }, context) => await accept(context, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+    }),
+    retryBulk: t.field({
+      type: BulkRef,
+      description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
+      args: {
+        uuid: t.arg.id({ required: true, validate: uuidArg }),
+        errorCodes: t.arg.stringList(),
+        operationIds: t.arg.idList({ validate: z.array(uuidArg) })
+      },
+      resolve: async (_, { uuid, errorCodes, operationIds }, { services }) =>
+        await command(async () => await services.retryBulk(String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
+    }),
+    cancelBulk: t.field({
+      type: BulkRef,
+      description: 'Cancels the operations not yet begun (they become CANCELED and their jobs are cancelled); running ones finish. Idempotent.',
+      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+      resolve: async (_, { uuid }, { services }) => await command(async () => await services.cancelBulk(String(uuid)))
+    }),
+    acknowledgeBulk: t.field({
+      type: BulkRef,
+      description: 'Dismisses a finished bulk: `bulks(acknowledged: false)` no longer lists it.',
+      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+      resolve: async (_, { uuid }, { services }) => await command(async () => await services.acknowledgeBulk(String(uuid)))
+    })
+  }
+})

@@ -1,13 +1,26 @@
-import type { BulkView, OperationPage } from '../bulks/read.ts'
-import type { OperationRow } from '../bulks/queries.ts'
-import type { AsyncResponse } from '../commands/acceptOrders.ts'
-import type { PlaceOrderInput } from '../domain/order/placeOrder.ts'
+import type { BulkView, Page } from '../bulks/read.ts'
+import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../bulks/queries.ts'
+import type { AcceptRequest, AsyncResponse } from '../commands/acceptOrders.ts'
+import type { NotificationView } from '../notifications/read.ts'
 
 /** What resolvers may ask of the application: commands on one side, queries on the other. No SQL here. */
 export interface Services {
-  placeOrders (inputs: readonly PlaceOrderInput[], description: string | null): Promise<AsyncResponse>
+  // commands
+  placeOrders (request: AcceptRequest): Promise<AsyncResponse>
+  retryBulk (uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView>
+  cancelBulk (uuid: string): Promise<BulkView>
+  acknowledgeBulk (uuid: string): Promise<BulkView>
+  // queries
   bulk (uuid: string): Promise<BulkView | null>
-  operations (bulkUuid: string, status: string | null, page: OperationPage): Promise<OperationRow[]>
+  bulks (filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]>
+  operations (bulkUuid: string, filter: OperationFilter, page: Page<number>): Promise<OperationRow[]>
+  operation (id: string): Promise<OperationRow | null>
+  /** When pg-boss will try the operation again, while it waits for a retry. */
+  nextRetryAt (operation: OperationRow): Promise<Date | null>
   /** The bulk's state now, then each change, until it has finished. */
   watchBulk (uuid: string): AsyncIterable<BulkView>
+  /** The absolute URL of a bulk's results file (`GET /bulks/:uuid/results.jsonl`). */
+  resultsUrl (bulkUuid: string): string
+  /** The webhook notifications of a bulk's finishes, each with its delivery attempts. */
+  bulkNotifications (bulkUuid: string): Promise<readonly NotificationView[]>
 }

@@ -25,10 +25,20 @@ export function createBoss (config: Config, connectionString: string, log: Logge
   return boss
 }
 
-/** Creates each topic's queue and dead letter queue, or brings their policy up to date. Safe to run from every process. */
-export async function ensureQueues (boss: PgBoss, topics: readonly TopicDefinition[]): Promise<void> {
+/**
+ * A dead letter queue's consumer only records that an operation was given up on; it must not give
+ * up itself (an operation would then stay OPEN), so its own jobs are retried for a long time.
+ */
+export const DEAD_LETTER_POLICY = Object.freeze({ notify: true, retryLimit: 50, retryDelay: 5, retryBackoff: true, retryDelayMax: 600 })
+
+/**
+ * Creates each topic's queue and dead letter queue when missing. With `updatePolicy` (the worker
+ * role, which owns the retry and expiry policy), also brings an existing queue's policy up to date,
+ * so that a gateway started with other JOB_* settings does not rewrite what the workers run with.
+ */
+export async function ensureQueues (boss: PgBoss, topics: readonly TopicDefinition[], updatePolicy: boolean): Promise<void> {
   for (const topic of topics) {
-    await ensureQueue(boss, topic.deadLetterQueue, { notify: true, retryLimit: 2, retryDelay: 5 })
+    await ensureQueue(boss, topic.deadLetterQueue, DEAD_LETTER_POLICY, updatePolicy)
     await ensureQueue(boss, topic.queue, {
       notify: true,
       deadLetter: topic.deadLetterQueue,
@@ -36,19 +46,20 @@ export async function ensureQueues (boss: PgBoss, topics: readonly TopicDefiniti
       retryDelay: topic.retryDelaySeconds,
       retryBackoff: topic.retryBackoff,
       retryDelayMax: topic.retryDelayMaxSeconds,
-      expireInSeconds: topic.expireInSeconds
-    })
+      expireInSeconds: topic.expireInSeconds,
+      // A 100,000-order bulk is a normal backlog here, not a warning.
+      warningQueueSize: 250_000
+    }, updatePolicy)
   }
 }
 
 type QueueOptions = Parameters<PgBoss['createQueue']>[1]
 
-async function ensureQueue (boss: PgBoss, name: string, options: NonNullable<QueueOptions>): Promise<void> {
-  if (await boss.getQueue(name)) {
-    await boss.updateQueue(name, options)
-  } else {
-    // create_queue does nothing when another process created it first; update to be sure of the policy.
+export async function ensureQueue (boss: PgBoss, name: string, options: NonNullable<QueueOptions>, updatePolicy = true): Promise<void> {
+  if (!await boss.getQueue(name)) {
+    // create_queue does nothing when another process created it first.
     await boss.createQueue(name, options)
+  } else if (updatePolicy) {
     await boss.updateQueue(name, options)
   }
 }

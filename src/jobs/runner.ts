@@ -4,7 +4,7 @@ import { completeOperations, failOperation, startOperations } from '../bulks/que
 import { bossDb, run, transaction, type Db } from '../db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import type { Logger } from '../log.ts'
-import { describe, isConnectionLost, isTransient } from './errors.ts'
+import { describe, detail, isConnectionLost, isTransient } from './errors.ts'
 import type { OperationJob, TopicDefinition } from './topology.ts'
 
 /** An operation a worker has claimed: its id and the data submitted for it. */
@@ -17,7 +17,9 @@ export interface ClaimedOperation {
 
 /**
  * The work of one topic for a batch of operations, run inside the job transaction: returns each
- * operation's result. It throws to fail the batch; the runner then finds the culprit.
+ * operation's result. It throws to fail the batch; the runner then finds the culprit, running the
+ * processor again on parts of the batch. So a processor writes only through `tx` and must be
+ * idempotent: effects outside the database belong in steps of their own.
  */
 export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[]) => Promise<ReadonlyMap<string, unknown>>
 
@@ -41,8 +43,8 @@ export interface RunnerDeps {
  * transaction an abandoned attempt either commits all of its work or none of it, and an attempt
  * whose signal was aborted rolls back instead of committing.
  *
- * A batch is first tried whole (one statement per step for all its operations). If that fails,
- * each operation is tried alone behind a savepoint, so that one bad operation fails itself only:
+ * A batch is first tried whole (one statement per step for all its operations). If that fails, it
+ * is split in halves behind savepoints until the bad operation stands alone, so that it fails itself only:
  * a transient error makes it RETRIABLY_FAILED and fails its job for pg-boss to retry with backoff
  * (or NOT_RETRIABLY_FAILED once retries are used up); a permanent one makes it NOT_RETRIABLY_FAILED
  * and its job completes, having done all it can. A lost connection fails the whole batch.
@@ -61,64 +63,86 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
   const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown): Promise<boolean> => {
     const message = describe(error)
     if (!isTransient(error)) {
-      log.warn('operation failed permanently', { operationId: operation.id, error: message })
+      log.warn('operation failed permanently', { operationId: operation.id, error: detail(error) })
       await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
       return false // its job completes: nothing a retry could change
     }
     const retriesLeft = job.retryCount < job.retryLimit
-    log.info('operation failed, transiently', { operationId: operation.id, attempt: job.retryCount + 1, retriesLeft, error: message })
+    log.info('operation failed, transiently', { operationId: operation.id, attempt: job.retryCount + 1, retriesLeft, error: detail(error) })
     await run(tx, retriesLeft
       ? failOperation(operation.id, OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_ERROR_CODE.TRANSIENT_FAILURE, message)
       : failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.RETRIES_EXHAUSTED, message))
     // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
-    await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) })
+    const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
+    if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
     return true
+  }
+
+  /**
+   * Settles `operations` behind a savepoint; when that fails, halves the group and tries each half,
+   * down to the single operation that fails, which is recorded as failed. A batch with one bad
+   * operation costs about log2(n) savepoints rather than n.
+   */
+  const settleOrSplit = async (tx: pg.PoolClient, operations: readonly ClaimedOperation[], failedJobs: Set<string>,
+    jobByOperation: ReadonlyMap<string, JobWithMetadata<OperationJob>>): Promise<void> => {
+    try {
+      await savepoint(tx, async () => { await settle(tx, operations) })
+      return
+    } catch (error) {
+      if (isConnectionLost(error)) throw error
+      if (operations.length === 1) {
+        const job = jobByOperation.get(operations[0]!.id)!
+        if (await recordFailure(tx, operations[0]!, job, error)) failedJobs.add(job.id)
+        return
+      }
+      log.debug('a batch failed; splitting it', { size: operations.length, error: detail(error) })
+    }
+    const half = Math.ceil(operations.length / 2)
+    await settleOrSplit(tx, operations.slice(0, half), failedJobs, jobByOperation)
+    await settleOrSplit(tx, operations.slice(half), failedJobs, jobByOperation)
   }
 
   return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
     const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
     // Outside the job transaction, so that status queries see the operations begin at once.
-    const claimed = await run<ClaimedOperation>(deps.pool, startOperations([...jobByOperation.keys()]))
+    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+    // One order for every transaction's writes (bulk, then index), so that two workers cannot deadlock
+    // on the rows they touch, the bulk_progress shards included.
+    claimed.sort((a, b) => a.bulk_uuid.localeCompare(b.bulk_uuid) || a.request_index - b.request_index)
 
     await transaction(deps.pool, async (tx) => {
       const failedJobs = new Set<string>()
-      let done = false
-      if (claimed.length > 1) {
-        try {
-          await savepoint(tx, 'batch', async () => { await settle(tx, claimed) })
-          done = true
-        } catch (error) {
-          if (isConnectionLost(error)) throw error
-          log.debug('batch failed; trying its operations one by one', { size: claimed.length, error: describe(error) })
-        }
-      }
-      if (!done) {
-        for (const operation of claimed) {
-          try {
-            await savepoint(tx, 'operation', async () => { await settle(tx, [operation]) })
-          } catch (error) {
-            if (isConnectionLost(error)) throw error
-            const job = jobByOperation.get(operation.id)!
-            if (await recordFailure(tx, operation, job, error)) failedJobs.add(job.id)
-          }
-        }
-      }
+      if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation)
       // Every other job is done: its operation completed, failed for good, or was already final.
       const completed = jobs.filter(job => !failedJobs.has(job.id))
-      if (completed.length > 0) await deps.boss.complete(topic.queue, completed, null, { db: bossDb(tx) })
+      if (completed.length > 0) {
+        const affected = affectedBy(await deps.boss.complete(topic.queue, completed, null, { db: bossDb(tx) }))
+        // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
+        // gave it to another attempt) must not have its work committed by this one.
+        if (affected !== completed.length) throw new Error(`${completed.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
+      }
       // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
   }
 }
 
-async function savepoint (tx: pg.PoolClient, name: string, work: () => Promise<void>): Promise<void> {
-  await tx.query(`SAVEPOINT ${name}`)
+/** Jobs a pg-boss command changed. Its CommandResponse type is declared empty; the object carries `affected`. */
+function affectedBy (response: object): number {
+  const affected = (response as { affected?: unknown }).affected
+  if (typeof affected !== 'number') throw new Error('pg-boss answered without an affected count')
+  return affected
+}
+
+/** Runs `work` behind a savepoint, released either way so that savepoints never nest. */
+async function savepoint (tx: pg.PoolClient, work: () => Promise<void>): Promise<void> {
+  await tx.query('SAVEPOINT settle')
   try {
     await work()
   } catch (error) {
-    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`)
+    await tx.query('ROLLBACK TO SAVEPOINT settle')
+    await tx.query('RELEASE SAVEPOINT settle')
     throw error
   }
-  await tx.query(`RELEASE SAVEPOINT ${name}`)
+  await tx.query('RELEASE SAVEPOINT settle')
 }

@@ -70,3 +70,79 @@ export function topicsWith (overrides: { retryLimit?: number | undefined, retryD
     expireInSeconds: overrides.expireInSeconds ?? topic.expireInSeconds
   }))
 }
+
+/**
+ * Topics whose jobs are not operations of a bulk: the gateway's own follow-up work (webhooks,
+ * retention). `TopicDefinition` above is for operation processors; these have the same policy
+ * fields, and their consumers are registered by the module that owns the work (src/app.ts wires
+ * them with `startServiceWorker`). Every queue they use is created at start like the others.
+ */
+export interface ServiceTopicDefinition {
+  readonly queue: string
+  /** Where pg-boss moves a job whose retries are used up; undefined: failed jobs just stay failed. */
+  readonly deadLetterQueue: string | undefined
+  readonly retryLimit: number
+  readonly retryDelaySeconds: number
+  readonly retryBackoff: boolean
+  readonly retryDelayMaxSeconds: number
+  readonly expireInSeconds: number
+  /** Jobs handled at once per process (each is one job; no batches). */
+  readonly localConcurrency: number
+  /** Polling backstop; retries (deferred jobs) are found by it. */
+  readonly pollingIntervalSeconds: number
+}
+
+/** Payload of a webhook delivery job: the notification row holds the URL and the body. */
+export interface NotifyBulkJob {
+  readonly notificationId: string
+}
+
+/** Payload of the retention job: none; it deletes what is older than the configured ages. */
+export type RetentionJob = Record<string, never>
+
+export const SERVICE_TOPICS = {
+  /**
+   * POSTs a finished bulk's summary to its notifyUrl (src/notifications/). Retried with backoff
+   * for 2 to 3 hours (10 s doubling, at most 1 h apart, 10 retries), as webhook senders do; then FAILED.
+   */
+  notifyBulk: {
+    queue: 'bulk.notify',
+    deadLetterQueue: 'bulk.notify.dead',
+    retryLimit: 10,
+    retryDelaySeconds: 10,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 3600,
+    // Well above WEBHOOK_TIMEOUT_MS: an attempt ends by its own timeout, not by expiry.
+    expireInSeconds: 120,
+    localConcurrency: 4,
+    pollingIntervalSeconds: 2
+  },
+  /** Deletes finished bulks and expired idempotency keys (src/retention/); sent by pg-boss's cron. */
+  retention: {
+    queue: 'bulk.retention',
+    deadLetterQueue: undefined,
+    retryLimit: 2,
+    retryDelaySeconds: 60,
+    retryBackoff: false,
+    retryDelayMaxSeconds: 60,
+    expireInSeconds: 3600,
+    localConcurrency: 1,
+    pollingIntervalSeconds: 10
+  }
+} as const satisfies Record<string, ServiceTopicDefinition>
+
+export type ServiceTopics = { readonly [K in keyof typeof SERVICE_TOPICS]: ServiceTopicDefinition }
+
+/** The service topics with the deployment's overrides applied (WEBHOOK_RETRY_LIMIT, WEBHOOK_RETRY_DELAY_SECONDS, WEBHOOK_TIMEOUT_MS). */
+export function serviceTopicsWith (overrides: { webhookRetryLimit?: number | undefined, webhookRetryDelaySeconds?: number | undefined, webhookTimeoutMs?: number | undefined }): ServiceTopics {
+  const notifyBulk = SERVICE_TOPICS.notifyBulk
+  return {
+    notifyBulk: {
+      ...notifyBulk,
+      retryLimit: overrides.webhookRetryLimit ?? notifyBulk.retryLimit,
+      retryDelaySeconds: overrides.webhookRetryDelaySeconds ?? notifyBulk.retryDelaySeconds,
+      expireInSeconds: Math.max(notifyBulk.expireInSeconds, Math.ceil((overrides.webhookTimeoutMs ?? 0) / 1000) + 60)
+    },
+    retention: SERVICE_TOPICS.retention
+  }
+}

@@ -22,9 +22,9 @@ export function insertOrders (orders: readonly NewOrder[]): Query {
                                                           items jsonb, shipping_address jsonb, total numeric)
       ), inserted AS (
         INSERT INTO orders (id, order_number, operation_id, customer_email, currency, items, shipping_address, total, status)
-        SELECT id, 'ORD-' || lpad(nextval('order_number_seq')::text, 8, '0'), operation_id, customer_email, currency,
+        SELECT id, 'ORD-' || lpad(n::text, greatest(8, length(n::text)), '0'), operation_id, customer_email, currency,
                items, shipping_address, total, 'PLACED'
-        FROM input
+        FROM (SELECT *, nextval('order_number_seq') AS n FROM input) numbered
         ON CONFLICT (operation_id) DO NOTHING
         RETURNING operation_id, order_number
       )
@@ -44,6 +44,7 @@ export function insertOrders (orders: readonly NewOrder[]): Query {
   }
 }
 
-export function selectOrderByNumber (orderNumber: string): Query {
-  return { text: 'SELECT * FROM orders WHERE order_number = $1', values: [orderNumber] }
+/** Order numbers of operations' orders, read in a statement of its own (it sees orders committed meanwhile). */
+export function selectOrderNumbers (operationIds: readonly string[]): Query {
+  return { text: 'SELECT operation_id, order_number FROM orders WHERE operation_id = ANY($1::uuid[])', values: [operationIds] }
 }

@@ -1,8 +1,18 @@
-import pg from 'pg'
+import { Repeater, SlidingBuffer } from 'graphql-yoga'
+import { ChannelListener } from '../db/listener.ts'
 import { toError, type Logger } from '../log.ts'
 
 /** The channel the operation triggers NOTIFY on (migrations/0002); the payload is a bulk uuid. */
 export const BULK_CHANGED_CHANNEL = 'bulk_changed'
+
+/** How often watched bulks are read again even without a notification: the safety net for a lost one. */
+const RESCAN_MS = 15_000
+/** Wait before loading a bulk again after a load failed. */
+const RETRY_LOAD_MS = 1000
+
+interface Watcher<State> {
+  deliver (state: State | null): void
+}
 
 /**
  * Fans bulk status changes out to this process's subscribers.
@@ -11,159 +21,106 @@ export const BULK_CHANGED_CHANNEL = 'bulk_changed'
  * One LISTEN connection per gateway receives them; for a bulk someone here watches, the current
  * state is loaded once and handed to every watcher of it, however many there are.
  *
- * No change is missed between a watcher's first snapshot and the live stream: a watcher is
- * registered before it loads its snapshot, so every change committed after that load began
- * triggers a load it receives. Loads run one at a time per bulk; changes arriving during a load
- * cause one more load after it, so watchers always end on the latest state.
+ * Loads of one bulk run one at a time, and a change arriving during a load causes one more load
+ * after it, so what a watcher receives follows commit order and ends on the latest state. A new
+ * watcher registers, then asks for a load like any change: no change between its first state and
+ * the live stream can be missed. A failed load is tried again; watched bulks are also read again
+ * every 15 s, and all of them after the LISTEN connection comes back, since notifications sent
+ * while it was away are lost.
  */
 export class BulkStatusFeed<State extends object> {
   readonly #watchers = new Map<string, Set<Watcher<State>>>()
   readonly #loading = new Map<string, { again: boolean }>()
-  readonly #connectionString: string
   readonly #load: (uuid: string) => Promise<State | null>
   readonly #log: Logger
-  #client: pg.Client | undefined
+  readonly #listener: ChannelListener
   #stopped = false
-  #reconnectTimer: NodeJS.Timeout | undefined
+  #rescanTimer: NodeJS.Timeout | undefined
 
   constructor (connectionString: string, load: (uuid: string) => Promise<State | null>, log: Logger) {
-    this.#connectionString = connectionString
     this.#load = load
     this.#log = log.child({ component: 'status-feed' })
+    this.#listener = new ChannelListener({
+      connectionString,
+      channel: BULK_CHANGED_CHANNEL,
+      applicationName: 'order-ops-gateway:status-feed',
+      log: this.#log,
+      onNotification: (uuid) => this.#changed(uuid),
+      onReconnect: () => { for (const uuid of this.#watchers.keys()) this.#changed(uuid) }
+    })
   }
 
   async start (): Promise<void> {
-    await this.#connect()
+    await this.#listener.start()
+    this.#rescanTimer = setInterval(() => { for (const uuid of this.#watchers.keys()) this.#changed(uuid) }, RESCAN_MS)
+    this.#rescanTimer.unref()
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
-    clearTimeout(this.#reconnectTimer)
-    for (const watchers of this.#watchers.values()) for (const watcher of watchers) watcher.close()
-    await this.#client?.end().catch(() => {})
+    clearInterval(this.#rescanTimer)
+    for (const watchers of this.#watchers.values()) for (const watcher of watchers) watcher.deliver(null)
+    await this.#listener.stop()
   }
 
   /**
-   * The bulk's current state, then each new state until `isFinal` says it is final. Ends at
-   * once (nothing yielded) when there is no such bulk; ends early when the caller stops reading.
+   * The bulk's state, then each new state, until `isFinal` says it is final (or the bulk is gone).
+   * Only the newest undelivered state is kept for a slow reader: each one supersedes the one before.
+   * Returning from the iterator (a client that unsubscribes or disconnects) unregisters at once.
    */
-  async * watch (uuid: string, isFinal: (state: State) => boolean, same: (a: State, b: State) => boolean): AsyncGenerator<State> {
-    const watcher = new Watcher<State>()
-    let watchers = this.#watchers.get(uuid)
-    if (!watchers) this.#watchers.set(uuid, watchers = new Set())
-    watchers.add(watcher)
-    try {
-      const first = await this.#load(uuid)
-      if (first === null) return
-      let current: State = first
-      yield current
-      while (!isFinal(current)) {
-        const next = await watcher.next()
-        if (next === undefined) return // the feed stopped
-        if (!same(current, next)) yield next
-        current = next
+  watch (uuid: string, isFinal: (state: State) => boolean, same: (a: State, b: State) => boolean): AsyncIterable<State> {
+    return new Repeater<State>(async (push, stop) => {
+      let last: State | undefined
+      const watcher: Watcher<State> = {
+        deliver: (state) => {
+          if (state === null) { stop(); return }
+          if (last !== undefined && same(last, state)) return
+          last = state
+          void push(state)
+          if (isFinal(state)) stop()
+        }
       }
-    } finally {
+      let watchers = this.#watchers.get(uuid)
+      if (!watchers) this.#watchers.set(uuid, watchers = new Set())
+      watchers.add(watcher)
+      this.#changed(uuid)
+      await stop
       watchers.delete(watcher)
       if (watchers.size === 0 && this.#watchers.get(uuid) === watchers) this.#watchers.delete(uuid)
-    }
+    }, new SlidingBuffer(1))
   }
 
-  /** Number of bulks watched in this process (for tests and metrics). */
+  /** Bulks watched in this process. */
   get watchedBulks (): number {
     return this.#watchers.size
   }
 
   #changed (uuid: string): void {
-    if (!this.#watchers.has(uuid)) return
+    if (!this.#watchers.has(uuid) || this.#stopped) return
     const inFlight = this.#loading.get(uuid)
     if (inFlight) {
       inFlight.again = true
       return
     }
-    const state = { again: false }
+    const state = { again: true }
     this.#loading.set(uuid, state)
     void this.#refresh(uuid, state)
   }
 
   async #refresh (uuid: string, state: { again: boolean }): Promise<void> {
-    try {
-      do {
-        state.again = false
-        // Watchers registered after this load began take their own snapshot, which is newer.
-        const targets = [...(this.#watchers.get(uuid) ?? [])]
-        if (targets.length === 0) break
+    while (state.again && !this.#stopped) {
+      state.again = false
+      const targets = [...(this.#watchers.get(uuid) ?? [])]
+      if (targets.length === 0) break
+      try {
         const loaded = await this.#load(uuid)
-        if (loaded !== null) for (const watcher of targets) watcher.push(loaded)
-      } while (state.again)
-    } catch (error) {
-      this.#log.warn('could not load a changed bulk', { uuid, error: toError(error) })
-    } finally {
-      this.#loading.delete(uuid)
+        for (const watcher of targets) watcher.deliver(loaded)
+      } catch (error) {
+        this.#log.warn('could not load a changed bulk; trying again', { uuid, error: toError(error) })
+        await new Promise(resolve => setTimeout(resolve, RETRY_LOAD_MS))
+        state.again = true
+      }
     }
-  }
-
-  async #connect (): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#connectionString, application_name: 'order-ops-gateway:status-feed', keepAlive: true })
-    client.on('notification', (message) => { if (message.payload) this.#changed(message.payload) })
-    client.on('error', (error) => {
-      this.#log.warn('status feed connection failed; reconnecting', { error })
-      this.#scheduleReconnect(client)
-    })
-    client.on('end', () => this.#scheduleReconnect(client))
-    await client.connect()
-    await client.query(`LISTEN ${BULK_CHANGED_CHANNEL}`)
-    this.#client = client
-  }
-
-  #scheduleReconnect (failed: pg.Client): void {
-    if (this.#stopped || this.#client !== failed) return
-    this.#client = undefined
-    failed.end().catch(() => {})
-    const attempt = (delay: number): void => {
-      this.#reconnectTimer = setTimeout(() => {
-        this.#connect()
-          .then(() => {
-            this.#log.info('status feed reconnected')
-            // Notifications sent while we were away are lost: refresh everything watched.
-            for (const uuid of this.#watchers.keys()) this.#changed(uuid)
-          })
-          .catch(() => { if (!this.#stopped) attempt(Math.min(delay * 2, 10_000)) })
-      }, delay)
-    }
-    attempt(250)
-  }
-}
-
-/** One subscriber's mailbox: holds only the newest state, since each state supersedes the one before. */
-class Watcher<State extends object> {
-  #latest: State | undefined
-  #waiting: ((state: State | undefined) => void) | undefined
-  #closed = false
-
-  push (state: State): void {
-    if (this.#waiting) {
-      const resolve = this.#waiting
-      this.#waiting = undefined
-      resolve(state)
-    } else {
-      this.#latest = state
-    }
-  }
-
-  async next (): Promise<State | undefined> {
-    if (this.#latest !== undefined) {
-      const state = this.#latest
-      this.#latest = undefined
-      return state
-    }
-    if (this.#closed) return undefined
-    return await new Promise(resolve => { this.#waiting = resolve })
-  }
-
-  close (): void {
-    this.#closed = true
-    this.#waiting?.(undefined)
-    this.#waiting = undefined
+    this.#loading.delete(uuid)
   }
 }

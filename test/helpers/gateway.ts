@@ -3,7 +3,7 @@ import pg from 'pg'
 import { startApp, type App } from '../../src/app.ts'
 import { loadConfig, type Role } from '../../src/config.ts'
 import { createLogger } from '../../src/log.ts'
-import { createTestDatabase, type TestDatabase } from './database.ts'
+import { createTestDatabase, testPool, type TestDatabase } from './database.ts'
 
 export interface GraphQLResponse<T = any> {
   data?: T
@@ -28,7 +28,7 @@ export interface GatewayOptions {
   readonly roles?: readonly Role[]
   /** Extra environment variables for loadConfig (JOB_RETRY_LIMIT, MAX_BULK_SIZE, …). */
   readonly env?: Record<string, string>
-  /** Runs on the fresh database before the gateway starts (after migrations when `migrated`). */
+  /** A database to use instead of a fresh one (it is then not dropped by stop()). */
   readonly db?: TestDatabase
 }
 
@@ -45,7 +45,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
     ...options.env
   }, options.roles ?? ['gateway', 'worker'])
   const app = await startApp(config, createLogger(config.logLevel))
-  const sql = new pg.Pool({ connectionString: db.url, max: 3 })
+  const sql = testPool(db.url, 3)
   const httpUrl = app.graphqlUrl?.replace('localhost', '127.0.0.1') ?? ''
   const wsUrl = httpUrl.replace(/^http/, 'ws')
   const clients: Client[] = []

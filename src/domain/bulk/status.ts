@@ -12,21 +12,35 @@ export const OPERATION_STATUS = Object.freeze({
   /** Failed for good: a permanent error, or retries used up. */
   NOT_RETRIABLY_FAILED: 'NOT_RETRIABLY_FAILED',
   /** Invalid at acceptance; never enqueued. */
-  REJECTED: 'REJECTED'
+  REJECTED: 'REJECTED',
+  /** Its bulk was canceled before the operation began. */
+  CANCELED: 'CANCELED'
 } as const)
 export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_STATUS]
 
 /** Statuses an operation never leaves. */
 export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = Object.freeze([
-  OPERATION_STATUS.COMPLETE, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_STATUS.REJECTED
+  OPERATION_STATUS.COMPLETE, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_STATUS.REJECTED, OPERATION_STATUS.CANCELED
 ])
 
-/** Bulk statuses are derived from the counts, never stored. */
+/** Failed operations that retryBulk may enqueue again (never REJECTED, COMPLETE or CANCELED ones). */
+export const RETRYABLE_OPERATION_STATUSES: readonly OperationStatus[] = Object.freeze([
+  OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_STATUS.NOT_RETRIABLY_FAILED
+])
+
+/**
+ * Bulk statuses are derived from the counts, never stored: the `bulk_summary` view computes them
+ * (migrations/0005), exactly, unlike Magento's, which counts OPEN operations as processed (#36911):
+ * NOT_STARTED until an operation has begun; IN_PROGRESS while any is OPEN or RETRIABLY_FAILED;
+ * once all are final, CANCELED if any was canceled, else FINISHED_SUCCESSFULLY if all are
+ * COMPLETE, else FINISHED_WITH_FAILURE.
+ */
 export const BULK_STATUS = Object.freeze({
   NOT_STARTED: 'NOT_STARTED',
   IN_PROGRESS: 'IN_PROGRESS',
   FINISHED_SUCCESSFULLY: 'FINISHED_SUCCESSFULLY',
-  FINISHED_WITH_FAILURE: 'FINISHED_WITH_FAILURE'
+  FINISHED_WITH_FAILURE: 'FINISHED_WITH_FAILURE',
+  CANCELED: 'CANCELED'
 } as const)
 export type BulkStatus = (typeof BULK_STATUS)[keyof typeof BULK_STATUS]
 
@@ -36,24 +50,12 @@ export interface OperationCounts {
   readonly retriablyFailed: number
   readonly notRetriablyFailed: number
   readonly rejected: number
+  readonly canceled: number
 }
 
-/**
- * The exact bulk status (unlike Magento's, which counts OPEN operations as processed, #36911):
- * finished only when every operation is terminal; NOT_STARTED until an operation has begun.
- * `started` counts operations that have begun at least once.
- */
-export function deriveBulkStatus (counts: OperationCounts, started: number): BulkStatus {
-  const total = counts.open + counts.complete + counts.retriablyFailed + counts.notRetriablyFailed + counts.rejected
-  const terminal = counts.complete + counts.notRetriablyFailed + counts.rejected
-  if (terminal === total) {
-    return counts.complete === total ? BULK_STATUS.FINISHED_SUCCESSFULLY : BULK_STATUS.FINISHED_WITH_FAILURE
-  }
-  return started === 0 ? BULK_STATUS.NOT_STARTED : BULK_STATUS.IN_PROGRESS
-}
-
+/** A bulk whose operations are all final. */
 export function isFinished (status: BulkStatus): boolean {
-  return status === BULK_STATUS.FINISHED_SUCCESSFULLY || status === BULK_STATUS.FINISHED_WITH_FAILURE
+  return status !== BULK_STATUS.NOT_STARTED && status !== BULK_STATUS.IN_PROGRESS
 }
 
 /** Machine-readable codes stored in `operation.error_code`. */
@@ -67,6 +69,8 @@ export const OPERATION_ERROR_CODE = Object.freeze({
   /** The job ran out of time or its worker died, and no retries were left. */
   EXPIRED: 'EXPIRED',
   /** A failure that retrying cannot fix. */
-  PERMANENT_FAILURE: 'PERMANENT_FAILURE'
+  PERMANENT_FAILURE: 'PERMANENT_FAILURE',
+  /** The bulk was canceled before the operation began. */
+  CANCELED: 'CANCELED'
 } as const)
 export type OperationErrorCode = (typeof OPERATION_ERROR_CODE)[keyof typeof OPERATION_ERROR_CODE]

@@ -44,6 +44,9 @@ export const DECIMAL = /^-?\d+(\.\d+)?$/
 const MAX_TEXT = 500
 const MAX_ITEMS = 1000
 const MAX_QUANTITY = 1_000_000
+/** Unit prices below 10^12 and totals below 10^16: what orders.total, numeric(20, 4), holds. */
+const MAX_PRICE_DIGITS = 12
+const MAX_TOTAL_UNITS = 10n ** 16n * 10_000n
 
 export function validatePlaceOrder (input: PlaceOrderInput): Validation {
   const problems: string[] = []
@@ -71,8 +74,13 @@ export function validatePlaceOrder (input: PlaceOrderInput): Validation {
       problems.push(`items[${i}].unitPrice must be 0 or more, got "${clip(item.unitPrice)}"`)
     } else if ((item.unitPrice.split('.')[1] ?? '').length > 4) {
       problems.push(`items[${i}].unitPrice must have at most 4 decimals, got "${clip(item.unitPrice)}"`)
+    } else if (BigInt(item.unitPrice.split('.')[0]!) >= 10n ** BigInt(MAX_PRICE_DIGITS)) {
+      problems.push(`items[${i}].unitPrice must be less than 10^${MAX_PRICE_DIGITS}, got "${clip(item.unitPrice)}"`)
     }
   })
+  if (problems.length === 0 && totalUnits(input.items) >= MAX_TOTAL_UNITS) {
+    problems.push('the order total must be less than 10^16')
+  }
   const address = input.shippingAddress
   text('shippingAddress.name', address.name)
   text('shippingAddress.street', address.street)
@@ -92,13 +100,49 @@ const SCALE = 10_000n
 
 /** The order total, exact: prices carry at most 4 decimals, so ten-thousandths as bigint. */
 export function orderTotal (items: readonly OrderItemInput[]): string {
-  const units = items.reduce((sum, item) => sum + toUnits(item.unitPrice) * BigInt(item.quantity), 0n)
+  const units = totalUnits(items)
   const whole = units / SCALE
   const fraction = (units % SCALE).toString().padStart(4, '0')
   return `${whole}.${fraction}`
 }
 
+function totalUnits (items: readonly OrderItemInput[]): bigint {
+  return items.reduce((sum, item) => sum + toUnits(item.unitPrice) * BigInt(item.quantity), 0n)
+}
+
 function toUnits (decimal: string): bigint {
   const [whole = '0', fraction = ''] = decimal.split('.')
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(4, '0').slice(0, 4))
+}
+
+/**
+ * What a PlaceOrderInput must look like when it does not come through GraphQL's type system
+ * (a line of a JSONL upload): the same fields and types, nothing else. Values are then checked by
+ * validatePlaceOrder like any other order.
+ */
+export function parsePlaceOrder (value: unknown): { ok: true, input: PlaceOrderInput } | { ok: false, message: string } {
+  const problems: string[] = []
+  const object = (at: string, v: unknown, fields: Record<string, (at: string, v: unknown) => void>): void => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      problems.push(`${at || 'the line'} must be an object`)
+      return
+    }
+    for (const key of Object.keys(v)) if (!(key in fields)) problems.push(`${at ? at + '.' : ''}${key} is not a field of ${at ? 'it' : 'PlaceOrderInput'}`)
+    for (const [key, check] of Object.entries(fields)) check(at ? `${at}.${key}` : key, (v as Record<string, unknown>)[key])
+  }
+  const string = (at: string, v: unknown): void => { if (typeof v !== 'string') problems.push(`${at} must be a string`) }
+  const decimal = (at: string, v: unknown): void => {
+    if (typeof v !== 'string' || !DECIMAL.test(v)) problems.push(`${at} must be a decimal written as a string, such as "19.99"`)
+  }
+  const integer = (at: string, v: unknown): void => { if (!Number.isSafeInteger(v)) problems.push(`${at} must be a whole number`) }
+  object('', value, {
+    customerEmail: string,
+    currency: string,
+    items: (at, v) => {
+      if (!Array.isArray(v)) problems.push(`${at} must be a list`)
+      else v.forEach((item, i) => object(`${at}[${i}]`, item, { sku: string, quantity: integer, unitPrice: decimal }))
+    },
+    shippingAddress: (at, v) => object(at, v, { name: string, street: string, city: string, postcode: string, country: string })
+  })
+  return problems.length === 0 ? { ok: true, input: value as PlaceOrderInput } : { ok: false, message: problems.join('; ') }
 }

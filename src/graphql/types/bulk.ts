@@ -1,13 +1,13 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay'
-import { GraphQLError } from 'graphql'
 import type { BulkView } from '../../bulks/read.ts'
 import type { OperationRow } from '../../bulks/queries.ts'
 import { BULK_STATUS, type OperationCounts } from '../../domain/bulk/status.ts'
 import { builder } from '../builder.ts'
+import { decodeCursor, encodeCursor } from '../cursors.ts'
 import { OperationRef, OperationStatusEnum } from './operation.ts'
 
 export const BulkStatusEnum = builder.enumType('BulkStatus', {
-  description: 'Derived from the operations, exactly: FINISHED_* only when every operation is final.',
+  description: 'Derived from the operations, exactly: a final status only when every operation is final; CANCELED when the bulk ended by cancellation.',
   values: Object.values(BULK_STATUS)
 })
 
@@ -18,25 +18,12 @@ export const OperationCountsRef = builder.objectRef<OperationCounts>('OperationC
     complete: t.exposeInt('complete'),
     retriablyFailed: t.exposeInt('retriablyFailed'),
     notRetriablyFailed: t.exposeInt('notRetriablyFailed'),
-    rejected: t.exposeInt('rejected')
+    rejected: t.exposeInt('rejected'),
+    canceled: t.exposeInt('canceled')
   })
 })
 
-const CURSOR_PREFIX = 'operation:'
-
-function toCursor (operation: OperationRow): string {
-  return Buffer.from(CURSOR_PREFIX + operation.request_index).toString('base64url')
-}
-
-function fromCursor (cursor: string | null | undefined): number | null {
-  if (cursor == null) return null
-  const text = Buffer.from(cursor, 'base64url').toString('utf8')
-  const index = Number(text.slice(CURSOR_PREFIX.length))
-  if (!text.startsWith(CURSOR_PREFIX) || !Number.isInteger(index) || index < 0) {
-    throw new GraphQLError(`invalid cursor "${cursor}": pass a cursor from this connection's edges or pageInfo`, { extensions: { code: 'BAD_USER_INPUT' } })
-  }
-  return index
-}
+const isIndex = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0
 
 export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
   description: 'One accepted request and its operations (Magento\'s bulk).',
@@ -48,25 +35,35 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
     counts: t.field({ type: OperationCountsRef, resolve: (bulk) => bulk.counts }),
     progress: t.float({
       description: 'Fraction of operations that are final (0 to 1).',
-      resolve: ({ counts, operationCount }) =>
-        operationCount === 0 ? 1 : (counts.complete + counts.notRetriablyFailed + counts.rejected) / operationCount
+      resolve: ({ counts, operationCount }) => operationCount === 0
+        ? 1
+        : (counts.complete + counts.notRetriablyFailed + counts.rejected + counts.canceled) / operationCount
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (bulk) => bulk.createdAt }),
     startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first operation began.', resolve: (bulk) => bulk.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last operation finished; null until the bulk has.', resolve: (bulk) => bulk.finishedAt }),
+    acknowledged: t.boolean({ description: 'Dismissed by acknowledgeBulk.', resolve: (bulk) => bulk.acknowledgedAt !== null }),
+    acknowledgedAt: t.field({ type: 'DateTime', nullable: true, resolve: (bulk) => bulk.acknowledgedAt }),
     operations: t.connection({
       type: OperationRef,
-      description: 'Operations in request order, optionally of one status.',
-      args: { status: t.arg({ type: OperationStatusEnum }) },
+      description: "Operations in request order, optionally of one status or error code, with each one's data and result (Magento's detailed status).",
+      args: {
+        status: t.arg({ type: OperationStatusEnum }),
+        errorCode: t.arg.string()
+      },
       resolve: async (bulk, args, { services }) => await resolveCursorConnection<Promise<OperationRow[]>>(
-        { args, toCursor, defaultSize: 50, maxSize: 1000 },
-        async ({ before, after, limit, inverted }): Promise<OperationRow[]> => await services.operations(bulk.uuid, args.status ?? null, {
-          afterIndex: fromCursor(after),
-          beforeIndex: fromCursor(before),
-          limit,
-          inverted
-        })
+        { args, toCursor: (op) => encodeCursor('operation', op.request_index), defaultSize: 50, maxSize: 1000 },
+        async ({ before, after, limit, inverted }): Promise<OperationRow[]> => await services.operations(
+          bulk.uuid,
+          { status: args.status ?? null, errorCode: args.errorCode ?? null },
+          { after: decodeCursor('operation', after, isIndex), before: decodeCursor('operation', before, isIndex), limit, inverted })
       )
     }, { name: 'OperationConnection' }, { name: 'OperationEdge' })
   })
 })
+
+builder.objectField(OperationRef, 'bulk', (t) => t.field({
+  type: BulkRef,
+  description: 'The bulk the operation belongs to.',
+  resolve: async (op, _, { services }) => (await services.bulk(op.bulk_uuid))!
+}))

@@ -13,12 +13,20 @@ export const OperationRef = builder.objectRef<OperationRow>('Operation').impleme
     index: t.exposeInt('request_index', { description: "The item's index in the request." }),
     topic: t.exposeString('topic'),
     status: t.field({ type: OperationStatusEnum, resolve: (op) => op.status as OperationStatus }),
-    resultMessage: t.exposeString('result_message', { nullable: true }),
+    resultMessage: t.exposeString('result_message', { nullable: true, description: 'Why it failed, was rejected or canceled; while retried, the last error.' }),
     errorCode: t.exposeString('error_code', { nullable: true }),
-    result: t.field({ type: 'JSON', nullable: true, resolve: (op) => op.result }),
+    data: t.field({ type: 'JSON', description: 'The item as submitted.', resolve: (op) => op.data }),
+    result: t.field({ type: 'JSON', nullable: true, description: 'What the work produced, once COMPLETE.', resolve: (op) => op.result }),
     dataHash: t.exposeString('data_hash'),
-    attempts: t.exposeInt('attempts'),
-    startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (op) => op.started_at }),
-    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (op) => op.finished_at })
+    attempts: t.exposeInt('attempts', { description: 'Attempts begun so far.' }),
+    createdAt: t.field({ type: 'DateTime', resolve: (op) => op.created_at }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first attempt began.', resolve: (op) => op.started_at }),
+    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (op) => op.finished_at }),
+    nextRetryAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the next attempt is due, while the operation waits for a retry.',
+      resolve: async (op, _, { services }) => op.status === OPERATION_STATUS.RETRIABLY_FAILED ? await services.nextRetryAt(op) : null
+    })
   })
 })

@@ -22,3 +22,12 @@ builder.scalarType('Decimal', {
     return parseDecimal(ast.value)
   }
 })
+
+builder.scalarType('Upload', {
+  description: 'A file sent with the GraphQL multipart request spec (multipart/form-data with `operations` and `map`).',
+  serialize: () => { throw new GraphQLError('Upload is an input-only scalar') },
+  parseValue: (value) => {
+    if (typeof value === 'object' && value !== null && typeof (value as File).stream === 'function') return value as File
+    throw new GraphQLError('Upload must be a file sent as a multipart request (GraphQL multipart request spec)')
+  }
+})

@@ -1,0 +1,71 @@
+import type { PgBoss } from 'pg-boss'
+import type pg from 'pg'
+import { acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, reopenFailedOperations } from '../bulks/queries.ts'
+import { findBulk, type BulkView } from '../bulks/read.ts'
+import { bossDb, run, transaction } from '../db/pool.ts'
+import { isFinished } from '../domain/bulk/status.ts'
+import { RequestRejectedError } from './acceptOrders.ts'
+
+export interface ControlDeps {
+  readonly pool: pg.Pool
+  readonly boss: PgBoss
+}
+
+function notFound (uuid: string): RequestRejectedError {
+  return new RequestRejectedError('NOT_FOUND', `no bulk ${uuid}`)
+}
+
+/** Groups rows by topic, for pg-boss calls that take one queue at a time. */
+function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const row of rows) groups.set(row.topic, [...(groups.get(row.topic) ?? []), row])
+  return groups
+}
+
+/**
+ * Enqueues the failed operations of a bulk again (RETRIABLY_FAILED and NOT_RETRIABLY_FAILED; never
+ * REJECTED, COMPLETE or CANCELED), optionally only those with the given error codes or ids. Each
+ * gets a fresh job, enqueued in the transaction that reopens it; a retry still scheduled by
+ * pg-boss is cancelled in the same transaction, so that exactly one job carries each operation.
+ * The bulk goes back to IN_PROGRESS and finishes again.
+ */
+export async function retryBulk (deps: ControlDeps, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
+  await transaction(deps.pool, async (client) => {
+    if (!await findBulk(client, uuid)) throw notFound(uuid)
+    const reopened = await run<{ id: string, topic: string, job_id: string, previous_job_id: string | null }>(
+      client, reopenFailedOperations(uuid, errorCodes, operationIds))
+    for (const [topic, rows] of byTopic(reopened)) {
+      const previous = rows.flatMap(row => row.previous_job_id ? [row.previous_job_id] : [])
+      if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
+      await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
+    }
+  })
+  return (await findBulk(deps.pool, uuid))!
+}
+
+/**
+ * Cancels a bulk: operations not yet begun become CANCELED and their jobs are cancelled in
+ * pg-boss, in one transaction; running ones finish. Calling it again changes nothing.
+ */
+export async function cancelBulk (deps: ControlDeps, uuid: string): Promise<BulkView> {
+  await transaction(deps.pool, async (client) => {
+    if (!await findBulk(client, uuid)) throw notFound(uuid)
+    const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
+    for (const [topic, rows] of byTopic(canceled)) {
+      const jobs = rows.flatMap(row => row.job_id ? [row.job_id] : [])
+      if (jobs.length > 0) await deps.boss.cancel(topic, jobs, { db: bossDb(client) })
+    }
+  })
+  return (await findBulk(deps.pool, uuid))!
+}
+
+/** Dismisses a finished bulk (Magento's acknowledged bulks); `bulks(acknowledged: false)` leaves it out. */
+export async function acknowledgeBulk (deps: ControlDeps, uuid: string): Promise<BulkView> {
+  const bulk = await findBulk(deps.pool, uuid)
+  if (!bulk) throw notFound(uuid)
+  if (!isFinished(bulk.status)) {
+    throw new RequestRejectedError('BULK_NOT_FINISHED', `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
+  }
+  await run(deps.pool, acknowledgeBulkQuery(uuid))
+  return (await findBulk(deps.pool, uuid))!
+}

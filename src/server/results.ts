@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { run, type Queryable } from '../db/pool.ts'
+import { toError, type Logger } from '../log.ts'
+import { RESULTS_CONTENT_TYPE, toResultLine } from '../results/file.ts'
+import { selectBulkExists, selectResultsPage, type ResultRow } from '../results/queries.ts'
+import type { HttpRoute } from './http.ts'
+
+/** `/bulks/<uuid>/results.jsonl` (src/results/file.ts builds the links to it). */
+const RESULTS_ROUTE = /^\/bulks\/([^/]+)\/results\.jsonl$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export interface ResultsRouteOptions {
+  readonly db: Queryable
+  readonly log: Logger
+  /** Operations read per query, default 1000: memory stays bounded by one page whatever the bulk's size. */
+  readonly pageSize?: number
+}
+
+/**
+ * `GET /bulks/:uuid/results.jsonl`: a bulk's results file (src/results/file.ts), streamed from
+ * PostgreSQL a page at a time (keyset on request_index), written as the client reads: a page is
+ * read only once the previous one has been taken by the socket, so a slow client holds no
+ * connection and no more than a page in memory. 404 for an unknown or malformed uuid.
+ *
+ * While the bulk is in progress each line shows its operation as it was when its page was read;
+ * once the bulk has finished the file no longer changes.
+ *
+ * TODO(security issue): only the bulk's owner may read it (issue 3); until bulks have owners,
+ * anyone who knows the uuid can, as with `bulk(uuid)`.
+ */
+export function resultsRoute (options: ResultsRouteOptions): HttpRoute {
+  const pageSize = options.pageSize ?? 1000
+  const log = options.log.child({ component: 'results' })
+  return (req, res) => {
+    const match = RESULTS_ROUTE.exec((req.url ?? '/').split('?')[0]!)
+    if (!match) return false
+    serve(req, res, match[1]!, options.db, pageSize).catch((error: unknown) => {
+      log.warn('results file failed', { url: req.url, error: toError(error) })
+      if (!res.headersSent) {
+        answer(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.')
+      } else {
+        // The status has gone out: cutting the connection is the only way to say the file is incomplete.
+        res.destroy()
+      }
+    })
+    return true
+  }
+}
+
+async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, db: Queryable, pageSize: number): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD')
+    answer(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed here; use GET`)
+    return
+  }
+  if (!UUID.test(uuid) || (await run(db, selectBulkExists(uuid))).length === 0) {
+    answer(res, 404, 'NOT_FOUND', `no bulk ${uuid}`)
+    return
+  }
+  res.writeHead(200, {
+    'content-type': RESULTS_CONTENT_TYPE,
+    'content-disposition': `inline; filename="${uuid}.jsonl"`,
+    // It changes until the bulk has finished.
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff'
+  })
+  if (req.method === 'HEAD') {
+    res.end()
+    return
+  }
+  let after = -1
+  while (!res.destroyed) {
+    const rows = await run<ResultRow>(db, selectResultsPage(uuid, after, pageSize))
+    if (rows.length > 0) {
+      const text = rows.map(row => JSON.stringify(toResultLine(row)) + '\n').join('')
+      if (!res.write(text)) await drained(res)
+      after = rows.at(-1)!.request_index
+    }
+    if (rows.length < pageSize) break
+  }
+  res.end()
+}
+
+/** Resolves when the socket has taken what was written, or the client has gone. */
+async function drained (res: ServerResponse): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+function answer (res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(JSON.stringify({ error: { code, message } }))
+}
