@@ -55,14 +55,17 @@ async function main (): Promise<void> {
   url.pathname = `/${name}`
 
   const port = await freePort()
+  const token = `bench-${randomBytes(24).toString('hex')}`
+  const authorization = `Bearer ${token}`
   const gateway = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url.toString(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    // The status loop asks as fast as it can: no rate limit, or it would measure the refusals.
+    env: { ...process.env, DATABASE_URL: url.toString(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN: token, RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', 'inherit', 'inherit']
   })
   const endpoint = `http://127.0.0.1:${port}/graphql`
   const gql = async (query: string, variables?: object): Promise<any> => {
-    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })
+    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ query, variables }) })
     return await response.json()
   }
   try {
@@ -83,7 +86,7 @@ async function main (): Promise<void> {
     body.set('map', JSON.stringify({ 0: ['variables.file'] }))
     body.set('0', new Blob([Array.from({ length: ORDERS }, (_, i) => order(i)).join('\n')]), 'orders.jsonl')
     const acceptStart = performance.now()
-    const accepted = await (await fetch(endpoint, { method: 'POST', body, headers: { 'graphql-require-preflight': '1' } })).json() as any
+    const accepted = await (await fetch(endpoint, { method: 'POST', body, headers: { 'graphql-require-preflight': '1', authorization } })).json() as any
     const acceptMs = performance.now() - acceptStart
     if (!accepted.data) throw new Error(JSON.stringify(accepted.errors))
     const uuid: string = accepted.data.placeOrdersFromFile.bulkUuid

@@ -3,6 +3,10 @@ import type pg from 'pg'
 import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type BulkView } from './bulks/read.ts'
 import { acceptOrders } from './commands/acceptOrders.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './commands/controlBulk.ts'
+import { createAuthenticator } from './auth/authenticate.ts'
+import { createJwtVerifier } from './auth/jwt.ts'
+import type { Viewer } from './auth/principal.ts'
+import { createApiToken, ensureAdminToken, listApiTokens, revokeApiTokenById } from './auth/tokens.ts'
 import { publicBaseUrl, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
 import { migrate } from './db/migrate.ts'
@@ -24,7 +28,11 @@ import { resultsUrl } from './results/file.ts'
 import { retentionHandler, scheduleRetention } from './retention/retention.ts'
 import { createGraphQLServer, type GraphQLServer } from './server/http.ts'
 import { resultsRoute } from './server/results.ts'
+import { createLimits } from './security/limits.ts'
 import { BulkStatusFeed } from './status/feed.ts'
+
+/** The feed's own reads: it serves subscribers already authorized for the bulk. */
+const ALL_OWNERS: Viewer = Object.freeze({ owner: null })
 
 export interface App {
   /** The database this process uses (embedded or DATABASE_URL). */
@@ -55,6 +63,12 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     const pool = createPool(database.url, config.dbPoolSize, `order-ops-gateway:${config.roles.join('+')}`, log)
     stack.push(async () => await pool.end())
     await migrate(pool, log)
+    const firstToken = await ensureAdminToken(pool, config.adminToken, database.embedded !== undefined, log)
+    if (firstToken !== undefined) {
+      log.warn(`no API token existed, so this admin token was created; it is shown only now:\n\n    ${firstToken}\n\n` +
+        '  Send it as `Authorization: Bearer <token>`. More tokens: `npm run --silent token -- create --owner <name> --role integration`' +
+        ' (or createApiToken over GraphQL); set ADMIN_TOKEN to choose your own.')
+    }
 
     const boss = createBoss(config, database.url, log)
     await boss.start()
@@ -83,7 +97,8 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     let graphqlUrl: string | undefined
     let watchedBulks = (): number => 0
     if (config.roles.includes('gateway')) {
-      const feed = new BulkStatusFeed<BulkView>(database.url, async (uuid) => await findBulk(pool, uuid), log)
+      // The feed loads for every subscriber of a bulk at once; each was authorized when it subscribed.
+      const feed = new BulkStatusFeed<BulkView>(database.url, async (uuid) => await findBulk(pool, ALL_OWNERS, uuid), log)
       await feed.start()
       stack.push(async () => await feed.stop())
       watchedBulks = () => feed.watchedBulks
@@ -94,13 +109,16 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       const services: Services = {
         placeOrders: async (request) => await acceptOrders(
           { pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }, request),
-        retryBulk: async (uuid, errorCodes, operationIds) => await retryBulk(control, uuid, errorCodes, operationIds),
-        cancelBulk: async (uuid) => await cancelBulk(control, uuid),
-        acknowledgeBulk: async (uuid) => await acknowledgeBulk(control, uuid),
-        bulk: async (uuid) => await findBulk(pool, uuid),
-        bulks: async (filter, page) => await listBulks(pool, filter, page),
+        retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
+        cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
+        acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),
+        createApiToken: async (owner, role) => await createApiToken(pool, owner, role),
+        revokeApiToken: async (id) => await revokeApiTokenById(pool, id),
+        bulk: async (viewer, uuid) => await findBulk(pool, viewer, uuid),
+        bulks: async (viewer, filter, page) => await listBulks(pool, viewer, filter, page),
+        apiTokens: async () => await listApiTokens(pool),
         operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),
-        operation: async (id) => await findOperation(pool, id),
+        operation: async (viewer, id) => await findOperation(pool, viewer, id),
         nextRetryAt: async (operation) => {
           if (!operation.job_id) return null
           const job = await boss.getJobById(operation.topic, operation.job_id)
@@ -110,7 +128,11 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
         resultsUrl: (bulkUuid) => resultsUrl(publicUrl, bulkUuid),
         bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid)
       }
-      const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log })])
+      // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
+      const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
+      const authenticate = createAuthenticator(pool, jwtVerifier ? [jwtVerifier] : [])
+      const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate })], authenticate,
+        createLimits(config.limits, pool))
       const port = await server.listen(config.port, config.host)
       publicUrl = publicBaseUrl(config, port)
       stack.push(async () => await server.close(config.shutdownTimeoutMs))

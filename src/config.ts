@@ -35,6 +35,11 @@ export interface Config {
   readonly jobPolicy: JobPolicyOverrides
   /** `PGBOSS_MONITOR_INTERVAL_SECONDS`, default 30: how often pg-boss looks for expired jobs (a dead worker's). */
   readonly bossMonitorIntervalSeconds: number
+  /**
+   * `ADMIN_TOKEN` (at least 32 characters): ensured as an admin API token at start, for deployments
+   * and scripts. Unset: on the embedded database, the first start creates one and prints it once.
+   */
+  readonly adminToken: string | undefined
   /** `SHUTDOWN_TIMEOUT_MS`, default 15000: how long in-flight jobs may take to finish on SIGINT/SIGTERM. */
   readonly shutdownTimeoutMs: number
   /** `LOG_LEVEL`: `debug`, `info` (default), `warn`, `error` or `silent`. */
@@ -58,7 +63,78 @@ export interface Config {
   readonly idempotencyTtlHours: number
   /** `RETENTION_CRON`, default `23 * * * *` (hourly, UTC): when pg-boss runs the retention job. */
   readonly retentionCron: string
+  /** Limits against hostile or broken clients (src/security/, README "Security: limits"). */
+  readonly limits: LimitsConfig
+  /**
+   * JWTs for user-facing clients (README "Security: JWT"): `JWT_ISSUER`, `JWT_AUDIENCE` and one of
+   * `JWT_SECRET` or `JWT_JWKS_URL`. Unset (no `JWT_ISSUER`): JWTs are not accepted at all.
+   */
+  readonly jwt: JwtConfig | undefined
 }
+
+/** Limits on what one client may send; each read from the variable named in its line. */
+export interface LimitsConfig {
+  /**
+   * Limits on one GraphQL document (GraphQL Armor), counted on the query text alone, never on
+   * variables: `GRAPHQL_MAX_DEPTH` (default 10), `GRAPHQL_MAX_ALIASES` (15), `GRAPHQL_MAX_DIRECTIVES`
+   * (20), `GRAPHQL_MAX_TOKENS` (2000), `GRAPHQL_MAX_COST` (100000; a list field asked with a literal
+   * `first`/`last` costs that many times its selection).
+   */
+  readonly maxDepth: number
+  readonly maxAliases: number
+  readonly maxDirectives: number
+  readonly maxTokens: number
+  readonly maxCost: number
+  /** `MAX_BODY_BYTES`, default 64 MiB: the largest HTTP request body other than a multipart upload (413 beyond). */
+  readonly maxBodyBytes: number
+  /** `MAX_UPLOAD_BYTES`, default 256 MiB: the largest multipart request (a JSONL upload; 413 beyond). */
+  readonly maxUploadBytes: number
+  /** `GRAPHQL_BATCHING`, default 0 (off): the most operations one HTTP request may carry as a JSON array. */
+  readonly batching: number
+  /** `GRAPHQL_INTROSPECTION`, `true` or `false`: default false when `NODE_ENV=production`, true otherwise. */
+  readonly introspection: boolean
+  /** `GRAPHIQL`, `true` or `false`: GraphiQL on GET /graphql; default false when `NODE_ENV=production`, true otherwise. */
+  readonly graphiql: boolean
+  /** `WS_MAX_MESSAGE_BYTES`, default 1 MiB: a larger WebSocket message closes the socket (1009). */
+  readonly wsMaxMessageBytes: number
+  /** `WS_MAX_SUBSCRIPTIONS`, default 100: operations one WebSocket may have running; more are refused. */
+  readonly wsMaxSubscriptions: number
+  /** `WS_IDLE_TIMEOUT_SECONDS`, default 60, 0 off: a WebSocket without any operation for this long is closed (4410). */
+  readonly wsIdleTimeoutSeconds: number
+  /** `WS_KEEPALIVE_SECONDS`, default 12 (graphql-ws's), 0 off: how often each WebSocket is pinged; one that does not answer within as long again is dropped. */
+  readonly wsKeepAliveSeconds: number
+  /** `RATE_LIMIT_PER_MINUTE`, default 600, 0 off: operations one caller (token, else IP address) may run per rate-limit window. */
+  readonly rateLimitPerWindow: number
+  /** `RATE_LIMIT_WINDOW_SECONDS`, default 60: the length of that window (fixed windows, shared by every gateway through PostgreSQL). */
+  readonly rateLimitWindowSeconds: number
+}
+
+/** How JWTs are verified (src/auth/jwt.ts); each read from the variable named in its line. */
+export interface JwtConfig {
+  /** `JWT_ISSUER`: the `iss` every accepted token carries, exactly. */
+  readonly issuer: string
+  /** `JWT_AUDIENCE`: the `aud` every accepted token carries (alone or in its list). */
+  readonly audience: string
+  /**
+   * The keys: `JWT_SECRET`, an HMAC key shared with the issuer (32 characters or more), or
+   * `JWT_JWKS_URL`, the issuer's public keys (https, or http on a loopback address only).
+   */
+  readonly key: { readonly kind: 'secret', readonly secret: string } | { readonly kind: 'jwks', readonly url: string }
+  /** `JWT_ALGORITHMS`, comma-separated: default `HS256` with a secret, `RS256` with a JWKS; never `none`. */
+  readonly algorithms: readonly JwtAlgorithm[]
+  /** `JWT_ROLE_CLAIM`, default `role`: the claim naming the role, `customer`, `integration` or `admin` (missing or other: customer). */
+  readonly roleClaim: string
+}
+
+/**
+ * The algorithms each kind of key may verify: a secret only HMAC ones, a JWKS only public-key ones,
+ * so that a token signed with a public key used as an HMAC secret never passes (algorithm confusion).
+ */
+export const JWT_ALGORITHMS = Object.freeze({
+  secret: ['HS256', 'HS384', 'HS512'],
+  jwks: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']
+} as const)
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[keyof typeof JWT_ALGORITHMS][number]
 
 export interface JobPolicyOverrides {
   readonly retryLimit?: number | undefined
@@ -127,11 +203,103 @@ function publicUrl (env: Env): string | undefined {
   return url.toString().replace(/\/+$/, '')
 }
 
+function adminToken (env: Env): string | undefined {
+  const raw = env.ADMIN_TOKEN
+  if (raw === undefined || raw === '') return undefined
+  if (raw.length < 32 || raw.length > 200 || /\s/.test(raw)) {
+    throw new ConfigError('ADMIN_TOKEN must be 32 to 200 characters without spaces (use a random value, e.g. openssl rand -hex 32)')
+  }
+  return raw
+}
+
+function flag (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase()
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw new ConfigError(`${name} must be true or false, got "${env[name] ?? ''}"`)
+}
+
+const MIB = 1024 * 1024
+
+function limits (env: Env): LimitsConfig {
+  // Secure by default in production: no schema tour for strangers (issue 5).
+  const development = env.NODE_ENV?.trim() !== 'production'
+  return Object.freeze({
+    maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1000),
+    maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000),
+    maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
+    maxTokens: integer(env, 'GRAPHQL_MAX_TOKENS', 2000, 10, 1_000_000),
+    maxCost: integer(env, 'GRAPHQL_MAX_COST', 100_000, 1, 1_000_000_000),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MIB, 1024, 4096 * MIB),
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 256 * MIB, 1024, 4096 * MIB),
+    batching: integer(env, 'GRAPHQL_BATCHING', 0, 0, 1000),
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', development),
+    graphiql: flag(env, 'GRAPHIQL', development),
+    wsMaxMessageBytes: integer(env, 'WS_MAX_MESSAGE_BYTES', MIB, 1024, 1024 * MIB),
+    wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 100_000),
+    wsIdleTimeoutSeconds: integer(env, 'WS_IDLE_TIMEOUT_SECONDS', 60, 0, 86_400),
+    wsKeepAliveSeconds: integer(env, 'WS_KEEPALIVE_SECONDS', 12, 0, 86_400),
+    rateLimitPerWindow: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 100_000_000),
+    rateLimitWindowSeconds: integer(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400)
+  })
+}
+
 function secret (env: Env, name: string): string | undefined {
   const raw = env[name]
   if (raw === undefined || raw === '') return undefined
   if (raw.length < 16) throw new ConfigError(`${name} must be at least 16 characters (use a random value, e.g. openssl rand -hex 32)`)
   return raw
+}
+
+/** JWT settings are all or nothing: a half-configured set stops the process instead of refusing every JWT quietly. */
+function jwt (env: Env): JwtConfig | undefined {
+  const value = (name: string): string | undefined => env[name]?.trim() || undefined
+  const issuer = value('JWT_ISSUER')
+  if (issuer === undefined) {
+    const set = ['JWT_AUDIENCE', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ROLE_CLAIM'].filter(name => value(name) !== undefined)
+    if (set.length > 0) throw new ConfigError(`${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set but JWT_ISSUER is not: set JWT_ISSUER (the iss of the tokens to accept) or unset ${set.length > 1 ? 'them' : 'it'}`)
+    return undefined
+  }
+  const audience = value('JWT_AUDIENCE')
+  if (audience === undefined) throw new ConfigError('JWT_AUDIENCE must be set with JWT_ISSUER: the aud the tokens to accept are issued for')
+  // The secret is used as given, spaces and all: trimming it would make it another key.
+  const secret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
+  const jwksUrl = value('JWT_JWKS_URL')
+  if ((secret === undefined) === (jwksUrl === undefined)) {
+    throw new ConfigError(`set exactly one of JWT_SECRET (an HMAC key shared with the issuer) and JWT_JWKS_URL (the issuer's public keys) with JWT_ISSUER, got ${secret === undefined ? 'neither' : 'both'}`)
+  }
+  let key: JwtConfig['key']
+  if (secret !== undefined) {
+    if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters (use a random value, e.g. openssl rand -hex 32)')
+    key = { kind: 'secret', secret }
+  } else {
+    let url: URL | undefined
+    try {
+      url = new URL(jwksUrl!)
+    } catch {}
+    // Keys fetched over plain http could be swapped on the way, and with them every identity.
+    const loopback = url !== undefined && /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(url.hostname)
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+      throw new ConfigError(`JWT_JWKS_URL must be an https URL such as https://issuer.example.com/.well-known/jwks.json (http only on a loopback address), got "${jwksUrl!}"`)
+    }
+    key = { kind: 'jwks', url: url.toString() }
+  }
+  const allowed: readonly JwtAlgorithm[] = JWT_ALGORITHMS[key.kind]
+  const algorithms = (value('JWT_ALGORITHMS') ?? allowed[0]!).split(',').map(name => name.trim()).filter(name => name !== '')
+  if (algorithms.length === 0) throw new ConfigError(`JWT_ALGORITHMS must name at least one of ${allowed.join(', ')}`)
+  for (const name of algorithms) {
+    if (!(allowed as readonly string[]).includes(name)) {
+      throw new ConfigError(`JWT_ALGORITHMS with ${key.kind === 'secret' ? 'JWT_SECRET' : 'JWT_JWKS_URL'} must be among ${allowed.join(', ')}, got "${name}"${name.toLowerCase() === 'none' ? ' (unsigned tokens are never accepted)' : ''}`)
+    }
+  }
+  return Object.freeze({
+    issuer,
+    audience,
+    key: Object.freeze(key),
+    algorithms: Object.freeze(algorithms as JwtAlgorithm[]),
+    roleClaim: value('JWT_ROLE_CLAIM') ?? 'role'
+  })
 }
 
 /** The gateway's public address: PUBLIC_URL, else `http://localhost:<port>` with the port bound when known. */
@@ -168,6 +336,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     }),
     bossMonitorIntervalSeconds: integer(env, 'PGBOSS_MONITOR_INTERVAL_SECONDS', 30, 1, 3600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 3_600_000),
+    adminToken: adminToken(env),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     publicUrl: publicUrl(env),
     webhookSecret: secret(env, 'WEBHOOK_SECRET'),
@@ -177,7 +346,9 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     retentionDays: integer(env, 'RETENTION_DAYS', 60, 1, 36_500),
     // Keys are kept at least 24 h: the contract of idempotencyKey (issue 3).
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24, 876_000),
-    retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *'
+    retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',
+    limits: limits(env),
+    jwt: jwt(env)
   })
 }
 

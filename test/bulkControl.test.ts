@@ -207,7 +207,7 @@ describe('idempotency', () => {
   it('takes the key from the Idempotency-Key header too', async () => {
     const send = async (): Promise<any> => await (await fetch(gateway.httpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'header-key-1' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'header-key-1', authorization: `Bearer ${gateway.adminToken}` },
       body: JSON.stringify({ query: PLACE_ORDER, variables: { input: order() } })
     })).json()
     const first = await send()
@@ -253,7 +253,7 @@ describe('placeOrdersFromFile', () => {
     }))
     form.set('map', JSON.stringify({ 0: ['variables.file'] }))
     form.set('0', new Blob([lines], { type: 'application/jsonl' }), 'orders.jsonl')
-    const response = await fetch(gateway.httpUrl, { method: 'POST', body: form, headers: { 'graphql-require-preflight': '1' } })
+    const response = await fetch(gateway.httpUrl, { method: 'POST', body: form, headers: { 'graphql-require-preflight': '1', authorization: `Bearer ${gateway.adminToken}` } })
     const { data, errors } = await response.json() as any
     expect(errors).toEqual(undefined)
     const items = data.placeOrdersFromFile.requestItems

@@ -14,13 +14,18 @@ beforeAll(async () => {
 })
 afterAll(async () => { await gateway.stop() })
 
+/** The credentials of the bulks' owner (the admin here). */
+function auth (): Record<string, string> {
+  return { authorization: `Bearer ${gateway.adminToken}` }
+}
+
 /** The server listens on 127.0.0.1; `localhost` may resolve to ::1 first. */
 function reachable (url: string): string {
   return url.replace('//localhost:', '//127.0.0.1:')
 }
 
 async function download (url: string): Promise<{ response: Response, lines: any[] }> {
-  const response = await fetch(reachable(url))
+  const response = await fetch(reachable(url), { headers: auth() })
   const text = await response.text()
   expect(text === '' || text.endsWith('\n')).toBe(true)
   return { response, lines: text.split('\n').filter(line => line !== '').map(line => JSON.parse(line)) }
@@ -55,7 +60,7 @@ describe('the results file', () => {
   it('answers 404 for an unknown or malformed uuid, 405 for other methods, and headers alone to HEAD', async () => {
     const base = gateway.httpUrl.replace(/\/graphql$/, '')
     for (const path of ['/bulks/00000000-0000-4000-8000-000000000000/results.jsonl', '/bulks/nope/results.jsonl', '/bulks/%zz/results.jsonl']) {
-      const response = await fetch(base + path)
+      const response = await fetch(base + path, { headers: auth() })
       expect(response.status).toBe(404)
       expect((await response.json()).error.code).toBe('NOT_FOUND')
     }
@@ -66,7 +71,7 @@ describe('the results file', () => {
     expect(post.status).toBe(405)
     expect(post.headers.get('allow')).toBe('GET, HEAD')
     await post.body?.cancel()
-    const head = await fetch(url, { method: 'HEAD' })
+    const head = await fetch(url, { method: 'HEAD', headers: auth() })
     expect(head.status).toBe(200)
     expect(head.headers.get('content-type')).toBe('application/jsonl; charset=utf-8')
     expect(await head.text()).toBe('')

@@ -88,7 +88,7 @@ describe('retention', () => {
     const { rows: kept } = await gateway.sql.query('SELECT id, operation_id FROM orders WHERE id = ANY($1::uuid[])', [orders.map(o => o.id)])
     expect(kept).toHaveLength(2)
     expect(kept.every(o => o.operation_id === null)).toBe(true)
-    const results = await fetch(gateway.httpUrl.replace(/\/graphql$/, `/bulks/${old}/results.jsonl`))
+    const results = await fetch(gateway.httpUrl.replace(/\/graphql$/, `/bulks/${old}/results.jsonl`), { headers: { authorization: `Bearer ${gateway.adminToken}` } })
     expect(results.status).toBe(404)
 
     for (const uuid of [recent, stuck, retriedLately]) {

@@ -42,6 +42,7 @@ export interface BulkRow {
   /** Set once every operation is final. */
   finished_at: Date | null
   status: string
+  owner: string
   /** created_at as PostgreSQL prints it, for cursors. */
   created_at_key: string
 }
@@ -57,10 +58,10 @@ export interface NewOperation {
   message: string | null
 }
 
-export function insertBulk (uuid: string, description: string | null, operationCount: number, notifyUrl: string | null): Query {
+export function insertBulk (uuid: string, owner: string, description: string | null, operationCount: number, notifyUrl: string | null): Query {
   return {
-    text: 'INSERT INTO bulk (uuid, description, operation_count, notify_url) VALUES ($1, $2, $3, $4)',
-    values: [uuid, description, operationCount, notifyUrl]
+    text: 'INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $2, $3, $4, $5)',
+    values: [uuid, owner, description, operationCount, notifyUrl]
   }
 }
 
@@ -85,12 +86,15 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
   }
 }
 
-/** A bulk and its counts: a primary-key read plus at most 16 progress rows, whatever the bulk's size. */
-export function selectBulk (uuid: string): Query {
+/**
+ * A bulk and its counts: a primary-key read plus at most 16 progress rows, whatever the bulk's size.
+ * `owner` null reads any owner's (admin); otherwise another owner's bulk is not found, by the same plan.
+ */
+export function selectBulk (uuid: string, owner: string | null): Query {
   return {
     name: 'select-bulk',
-    text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1',
-    values: [uuid]
+    text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
+    values: [uuid, owner]
   }
 }
 
@@ -116,8 +120,13 @@ export function selectOperationsPage (bulkUuid: string, filter: OperationFilter,
   }
 }
 
-export function selectOperation (id: string): Query {
-  return { text: 'SELECT * FROM operation WHERE id = $1', values: [id] }
+/** An operation by id, only when its bulk is `owner`'s (null: any owner's). */
+export function selectOperation (id: string, owner: string | null): Query {
+  return {
+    text: `SELECT o.* FROM operation o JOIN bulk b ON b.uuid = o.bulk_uuid
+      WHERE o.id = $1 AND ($2::text IS NULL OR b.owner = $2)`,
+    values: [id, owner]
+  }
 }
 
 export interface BulkFilter {
@@ -137,10 +146,10 @@ export interface BulkKey { readonly createdAt: string, readonly uuid: string }
  * One page of bulks, newest first, keyset-paginated on (created_at, uuid); `inverted` reads
  * oldest first from `before` (a `last: n` page).
  */
-export function selectBulksPage (filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
+export function selectBulksPage (owner: string | null, filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
   return {
     text: `SELECT *, created_at::text AS created_at_key FROM bulk_summary
-      WHERE ($1::text IS NULL OR status = $1)
+      WHERE ($10::text IS NULL OR owner = $10) AND ($1::text IS NULL OR status = $1)
         AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
         AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
         AND ($5::timestamptz IS NULL OR (created_at, uuid) < ($5, $6::uuid))
@@ -148,7 +157,7 @@ export function selectBulksPage (filter: BulkFilter, after: BulkKey | null, befo
       ORDER BY created_at ${inverted ? 'ASC' : 'DESC'}, uuid ${inverted ? 'ASC' : 'DESC'}
       LIMIT $9`,
     values: [filter.status, filter.createdAfter, filter.createdBefore, filter.acknowledged,
-      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit]
+      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner]
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Viewer } from '../auth/principal.ts'
 import type { Db } from '../db/pool.ts'
 import { run } from '../db/pool.ts'
 import type { BulkStatus, OperationCounts } from '../domain/bulk/status.ts'
@@ -17,6 +18,7 @@ export interface BulkView {
   readonly startedAt: Date | null
   readonly finishedAt: Date | null
   readonly acknowledgedAt: Date | null
+  readonly owner: string
   /** Its position in the list of bulks (for cursors). */
   readonly key: BulkKey
 }
@@ -39,12 +41,14 @@ export function toBulkView (row: BulkRow): BulkView {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     acknowledgedAt: row.acknowledged_at,
+    owner: row.owner,
     key: { createdAt: row.created_at_key, uuid: row.uuid }
   }
 }
 
-export async function findBulk (db: Db, uuid: string): Promise<BulkView | null> {
-  const [row] = await run<BulkRow>(db, selectBulk(uuid))
+/** A bulk the viewer may see, or null: another owner's is answered exactly as a missing one. */
+export async function findBulk (db: Db, viewer: Viewer, uuid: string): Promise<BulkView | null> {
+  const [row] = await run<BulkRow>(db, selectBulk(uuid, viewer.owner))
   return row ? toBulkView(row) : null
 }
 
@@ -56,8 +60,8 @@ export interface Page<K> {
   readonly inverted: boolean
 }
 
-export async function listBulks (db: Db, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]> {
-  const rows = await run<BulkRow>(db, selectBulksPage(filter, page.after, page.before, page.limit, page.inverted))
+export async function listBulks (db: Db, viewer: Viewer, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]> {
+  const rows = await run<BulkRow>(db, selectBulksPage(viewer.owner, filter, page.after, page.before, page.limit, page.inverted))
   return rows.map(toBulkView)
 }
 
@@ -65,8 +69,8 @@ export async function listOperations (db: Db, bulkUuid: string, filter: Operatio
   return await run<OperationRow>(db, selectOperationsPage(bulkUuid, filter, page.after, page.before, page.limit, page.inverted))
 }
 
-export async function findOperation (db: Db, id: string): Promise<OperationRow | null> {
-  const [row] = await run<OperationRow>(db, selectOperation(id))
+export async function findOperation (db: Db, viewer: Viewer, id: string): Promise<OperationRow | null> {
+  const [row] = await run<OperationRow>(db, selectOperation(id, viewer.owner))
   return row ?? null
 }
 

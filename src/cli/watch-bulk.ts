@@ -2,16 +2,18 @@ import { createClient } from 'graphql-ws'
 import WebSocket from 'ws'
 
 /**
- * `npm run -s watch -- <bulk-uuid> [ws://localhost:4000/graphql]`: a graphql-ws client that
- * prints each state of a bulk as one JSON line, and exits when the bulk has finished.
+ * `GATEWAY_TOKEN=<token> npm run -s watch -- <bulk-uuid> [ws://localhost:4000/graphql]`: a graphql-ws
+ * client that prints each state of a bulk as one JSON line, and exits when the bulk has finished.
+ * The token travels in connection_init.
  */
 const [uuid, url = process.env.GATEWAY_WS_URL ?? 'ws://localhost:4000/graphql'] = process.argv.slice(2)
 if (!uuid) {
-  process.stderr.write('usage: npm run -s watch -- <bulk-uuid> [ws://host:port/graphql]\n')
+  process.stderr.write('usage: GATEWAY_TOKEN=<token> npm run -s watch -- <bulk-uuid> [ws://host:port/graphql]\n')
   process.exit(2)
 }
 
-const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 })
+const token = process.env.GATEWAY_TOKEN ?? ''
+const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } })
 const query = `subscription ($uuid: ID!) {
   bulkStatus(uuid: $uuid) { uuid status progress counts { open complete retriablyFailed notRetriablyFailed rejected } finishedAt }
 }`

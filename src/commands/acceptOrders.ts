@@ -56,6 +56,8 @@ export interface Candidate {
 }
 
 export interface AcceptRequest {
+  /** Who the bulk belongs to. */
+  readonly owner: string
   readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
   readonly description: string | null
   readonly notifyUrl: string | null
@@ -105,10 +107,10 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
   try {
     const response = await transaction(deps.pool, async (client) => {
       if (request.idempotencyKey !== null) {
-        const [claimed] = await run(client, claimIdempotencyKey(request.idempotencyKey))
+        const [claimed] = await run(client, claimIdempotencyKey(request.owner, request.idempotencyKey))
         if (!claimed) return await replay(client, request, fingerprint)
       }
-      await run(client, insertBulk(bulkUuid, request.description, 0, request.notifyUrl))
+      await run(client, insertBulk(bulkUuid, request.owner, request.description, 0, request.notifyUrl))
 
       const requestItems: RequestItem[] = []
       let chunk: NewOperation[] = []
@@ -166,7 +168,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
       await client.query('UPDATE bulk SET operation_count = $2 WHERE uuid = $1', [bulkUuid, requestItems.length])
       const response: AsyncResponse = { bulkUuid, requestItems, errors: invalid > 0 }
       if (request.idempotencyKey !== null) {
-        await run(client, recordIdempotentResponse(request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))
+        await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))
       }
       return response
     })
@@ -186,7 +188,7 @@ function check (data: unknown): string | null {
 /** The key was used before: answer as the first time if the payload is the same. */
 async function replay (client: pg.PoolClient, request: AcceptRequest, fingerprint: ReturnType<typeof createHash>): Promise<AsyncResponse> {
   for await (const candidate of request.items) fingerprint.update(createHash('sha256').update(canonicalJson(candidate.data)).digest('hex'))
-  const [stored] = await run<{ request_hash: string, response: AsyncResponse }>(client, selectIdempotencyKey(request.idempotencyKey!))
+  const [stored] = await run<{ request_hash: string, response: AsyncResponse }>(client, selectIdempotencyKey(request.owner, request.idempotencyKey!))
   if (!stored || stored.request_hash !== fingerprint.digest('hex')) {
     throw new RequestRejectedError('IDEMPOTENCY_KEY_REUSED', `idempotency key "${request.idempotencyKey}" was used for a different request; use a new key for new work`)
   }

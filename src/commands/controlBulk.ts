@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss'
+import type { Viewer } from '../auth/principal.ts'
 import type pg from 'pg'
 import { acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, reopenFailedOperations } from '../bulks/queries.ts'
 import { findBulk, type BulkView } from '../bulks/read.ts'
@@ -29,9 +30,9 @@ function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, 
  * pg-boss is cancelled in the same transaction, so that exactly one job carries each operation.
  * The bulk goes back to IN_PROGRESS and finishes again.
  */
-export async function retryBulk (deps: ControlDeps, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
+export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
-    if (!await findBulk(client, uuid)) throw notFound(uuid)
+    if (!await findBulk(client, viewer, uuid)) throw notFound(uuid)
     const reopened = await run<{ id: string, topic: string, job_id: string, previous_job_id: string | null }>(
       client, reopenFailedOperations(uuid, errorCodes, operationIds))
     for (const [topic, rows] of byTopic(reopened)) {
@@ -40,32 +41,32 @@ export async function retryBulk (deps: ControlDeps, uuid: string, errorCodes: re
       await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
     }
   })
-  return (await findBulk(deps.pool, uuid))!
+  return (await findBulk(deps.pool, viewer, uuid))!
 }
 
 /**
  * Cancels a bulk: operations not yet begun become CANCELED and their jobs are cancelled in
  * pg-boss, in one transaction; running ones finish. Calling it again changes nothing.
  */
-export async function cancelBulk (deps: ControlDeps, uuid: string): Promise<BulkView> {
+export async function cancelBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
-    if (!await findBulk(client, uuid)) throw notFound(uuid)
+    if (!await findBulk(client, viewer, uuid)) throw notFound(uuid)
     const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
     for (const [topic, rows] of byTopic(canceled)) {
       const jobs = rows.flatMap(row => row.job_id ? [row.job_id] : [])
       if (jobs.length > 0) await deps.boss.cancel(topic, jobs, { db: bossDb(client) })
     }
   })
-  return (await findBulk(deps.pool, uuid))!
+  return (await findBulk(deps.pool, viewer, uuid))!
 }
 
 /** Dismisses a finished bulk (Magento's acknowledged bulks); `bulks(acknowledged: false)` leaves it out. */
-export async function acknowledgeBulk (deps: ControlDeps, uuid: string): Promise<BulkView> {
-  const bulk = await findBulk(deps.pool, uuid)
+export async function acknowledgeBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
+  const bulk = await findBulk(deps.pool, viewer, uuid)
   if (!bulk) throw notFound(uuid)
   if (!isFinished(bulk.status)) {
     throw new RequestRejectedError('BULK_NOT_FINISHED', `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
   }
   await run(deps.pool, acknowledgeBulkQuery(uuid))
-  return (await findBulk(deps.pool, uuid))!
+  return (await findBulk(deps.pool, viewer, uuid))!
 }

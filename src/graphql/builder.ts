@@ -1,16 +1,26 @@
 import SchemaBuilder from '@pothos/core'
 import RelayPlugin from '@pothos/plugin-relay'
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth'
+import { GraphQLError } from 'graphql'
+import { ROLE, viewerOf, type Principal, type Viewer } from '../auth/principal.ts'
 import ValidationPlugin from '@pothos/plugin-validation'
 import type { Services } from './services.ts'
 
 export interface Context {
   readonly services: Services
+  /** Who is calling; null when the request carried no valid credentials (then nothing resolves). */
+  readonly principal: Principal | null
   /** The request's `Idempotency-Key` header, if any (an `idempotencyKey` argument takes precedence). */
   readonly idempotencyKey: string | null
 }
 
 export const builder = new SchemaBuilder<{
   Context: Context
+  AuthScopes: {
+    /** Valid credentials: an API token or a JWT. */
+    authenticated: boolean
+    admin: boolean
+  }
   // Non-null unless a field says otherwise, as the contract reads.
   DefaultFieldNullability: false
   DefaultEdgesNullability: { list: false, items: false }
@@ -22,7 +32,20 @@ export const builder = new SchemaBuilder<{
     Upload: { Input: File, Output: never }
   }
 }>({
-  plugins: [RelayPlugin, ValidationPlugin],
+  // scope-auth first, so that no other plugin's wrapper runs before authorization (its README).
+  plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      authenticated: context.principal !== null,
+      admin: context.principal?.role === ROLE.ADMIN
+    }),
+    unauthorizedError: (_parent, context) => context.principal === null
+      ? new GraphQLError('authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', {
+        extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } }
+      })
+      : new GraphQLError('not allowed for this caller', { extensions: { code: 'FORBIDDEN', http: { status: 403 } } })
+  },
   defaultFieldNullability: false,
   relay: {
     edgesFieldOptions: { nullable: { list: false, items: false } },
@@ -35,6 +58,13 @@ export const builder = new SchemaBuilder<{
   }
 })
 
-builder.queryType({})
-builder.mutationType({})
-builder.subscriptionType({})
+// Every operation needs credentials. What a caller sees is then scoped to its owner in SQL.
+builder.queryType({ authScopes: { authenticated: true } })
+builder.mutationType({ authScopes: { authenticated: true } })
+builder.subscriptionType({ authScopes: { authenticated: true } })
+
+/** Whose data this request may see; the root types' scopes guarantee a principal. */
+export function viewer (context: Context): Viewer {
+  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: 'UNAUTHENTICATED' } })
+  return viewerOf(context.principal)
+}

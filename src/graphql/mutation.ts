@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql'
 import { z } from 'zod'
 import { BULK_ERROR_POLICY, RequestRejectedError, type AcceptRequest, type AsyncResponse, type Candidate } from '../commands/acceptOrders.ts'
 import { placeOrderLines } from '../commands/jsonl.ts'
-import { builder, type Context } from './builder.ts'
+import { builder, viewer, type Context } from './builder.ts'
 import { uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
@@ -43,12 +43,18 @@ function accept (context: Context, items: AcceptRequest['items'], args: AcceptAr
     throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: 'BAD_USER_INPUT' } })
   }
   return command(async () => await context.services.placeOrders({
+    owner: viewerPrincipal(context).owner,
     items,
     description: args.description ?? null,
     errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
     idempotencyKey: args.idempotencyKey ?? headerKey,
     notifyUrl: args.notifyUrl ?? null
   }))
+}
+
+function viewerPrincipal (context: Context): NonNullable<Context['principal']> {
+  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: 'UNAUTHENTICATED' } })
+  return context.principal
 }
 
 function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
@@ -100,20 +106,20 @@ builder.mutationFields((t) => {
         errorCodes: t.arg.stringList(),
         operationIds: t.arg.idList({ validate: z.array(uuidArg) })
       },
-      resolve: async (_, { uuid, errorCodes, operationIds }, { services }) =>
-        await command(async () => await services.retryBulk(String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
+      resolve: async (_, { uuid, errorCodes, operationIds }, context) =>
+        await command(async () => await context.services.retryBulk(viewer(context), String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
     }),
     cancelBulk: t.field({
       type: BulkRef,
       description: 'Cancels the operations not yet begun (they become CANCELED and their jobs are cancelled); running ones finish. Idempotent.',
       args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-      resolve: async (_, { uuid }, { services }) => await command(async () => await services.cancelBulk(String(uuid)))
+      resolve: async (_, { uuid }, context) => await command(async () => await context.services.cancelBulk(viewer(context), String(uuid)))
     }),
     acknowledgeBulk: t.field({
       type: BulkRef,
       description: 'Dismisses a finished bulk: `bulks(acknowledged: false)` no longer lists it.',
       args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-      resolve: async (_, { uuid }, { services }) => await command(async () => await services.acknowledgeBulk(String(uuid)))
+      resolve: async (_, { uuid }, context) => await command(async () => await context.services.acknowledgeBulk(viewer(context), String(uuid)))
     })
   }
 })

@@ -2,7 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay'
 import { z } from 'zod'
 import type { BulkView } from '../bulks/read.ts'
 import type { BulkKey } from '../bulks/queries.ts'
-import { builder } from './builder.ts'
+import { builder, viewer } from './builder.ts'
 import { decodeCursor, encodeCursor } from './cursors.ts'
 import { BulkRef, BulkStatusEnum } from './types/bulk.ts'
 import { OperationRef } from './types/operation.ts'
@@ -19,21 +19,22 @@ builder.queryField('bulk', (t) => t.field({
   nullable: true,
   description: 'A bulk by its uuid; null when there is none.',
   args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-  resolve: async (_, { uuid }, { services }) => await services.bulk(String(uuid))
+  resolve: async (_, { uuid }, context) => await context.services.bulk(viewer(context), String(uuid))
 }))
 
 builder.queryField('bulks', (t) => t.connection({
   type: BulkRef,
-  description: 'Bulks, newest first, optionally filtered; `acknowledged: false` lists what still needs attention.',
+  description: "The caller's bulks (an admin's: everyone's), newest first, optionally filtered; `acknowledged: false` lists what still needs attention.",
   args: {
     status: t.arg({ type: BulkStatusEnum }),
     createdAfter: t.arg({ type: 'DateTime' }),
     createdBefore: t.arg({ type: 'DateTime' }),
     acknowledged: t.arg.boolean()
   },
-  resolve: async (_, args, { services }) => await resolveCursorConnection<Promise<BulkView[]>>(
+  resolve: async (_, args, context) => await resolveCursorConnection<Promise<BulkView[]>>(
     { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), defaultSize: 20, maxSize: 100 },
-    async ({ before, after, limit, inverted }): Promise<BulkView[]> => await services.bulks(
+    async ({ before, after, limit, inverted }): Promise<BulkView[]> => await context.services.bulks(
+      viewer(context),
       {
         status: args.status ?? null,
         createdAfter: args.createdAfter ?? null,
@@ -49,5 +50,5 @@ builder.queryField('operation', (t) => t.field({
   nullable: true,
   description: 'An operation by its id; null when there is none.',
   args: { id: t.arg.id({ required: true, validate: uuidArg }) },
-  resolve: async (_, { id }, { services }) => await services.operation(String(id))
+  resolve: async (_, { id }, context) => await context.services.operation(viewer(context), String(id))
 }))

@@ -1,3 +1,6 @@
+import type { Role, Viewer } from '../auth/principal.ts'
+import type { ApiTokenRow } from '../auth/queries.ts'
+import type { CreatedToken } from '../auth/tokens.ts'
 import type { BulkView, Page } from '../bulks/read.ts'
 import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../bulks/queries.ts'
 import type { AcceptRequest, AsyncResponse } from '../commands/acceptOrders.ts'
@@ -7,14 +10,17 @@ import type { NotificationView } from '../notifications/read.ts'
 export interface Services {
   // commands
   placeOrders (request: AcceptRequest): Promise<AsyncResponse>
-  retryBulk (uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView>
-  cancelBulk (uuid: string): Promise<BulkView>
-  acknowledgeBulk (uuid: string): Promise<BulkView>
-  // queries
-  bulk (uuid: string): Promise<BulkView | null>
-  bulks (filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]>
+  retryBulk (viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView>
+  cancelBulk (viewer: Viewer, uuid: string): Promise<BulkView>
+  acknowledgeBulk (viewer: Viewer, uuid: string): Promise<BulkView>
+  createApiToken (owner: string, role: Role): Promise<CreatedToken>
+  revokeApiToken (id: string): Promise<ApiTokenRow | null>
+  // queries (a bulk's nested reads take no viewer: the bulk was read through one)
+  bulk (viewer: Viewer, uuid: string): Promise<BulkView | null>
+  bulks (viewer: Viewer, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]>
+  apiTokens (): Promise<ApiTokenRow[]>
   operations (bulkUuid: string, filter: OperationFilter, page: Page<number>): Promise<OperationRow[]>
-  operation (id: string): Promise<OperationRow | null>
+  operation (viewer: Viewer, id: string): Promise<OperationRow | null>
   /** When pg-boss will try the operation again, while it waits for a retry. */
   nextRetryAt (operation: OperationRow): Promise<Date | null>
   /** The bulk's state now, then each change, until it has finished. */

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql'
 import type { BulkView } from '../bulks/read.ts'
-import { builder } from './builder.ts'
+import { builder, viewer } from './builder.ts'
 import { uuidArg } from './query.ts'
 import { BulkRef } from './types/bulk.ts'
 
@@ -8,11 +8,12 @@ builder.subscriptionField('bulkStatus', (t) => t.field({
   type: BulkRef,
   description: "The bulk's current state, then every change, from whichever process makes it; completes when the bulk has finished.",
   args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-  subscribe: async (_, { uuid }, { services }) => {
-    if (!await services.bulk(String(uuid))) {
+  subscribe: async (_, { uuid }, context) => {
+    // Authorized like a query: another owner's bulk is not found.
+    if (!await context.services.bulk(viewer(context), String(uuid))) {
       throw new GraphQLError(`no bulk ${String(uuid)}`, { extensions: { code: 'NOT_FOUND' } })
     }
-    return services.watchBulk(String(uuid))
+    return context.services.watchBulk(String(uuid))
   },
   resolve: (view: BulkView) => view
 }))

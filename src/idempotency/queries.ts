@@ -5,20 +5,20 @@ import type { Query } from '../db/pool.ts'
  * for that one to end (the primary key's uniqueness check), so two racing requests with one key
  * are answered one after the other. Returns no row when the key was already taken.
  */
-export function claimIdempotencyKey (key: string): Query {
+export function claimIdempotencyKey (owner: string, key: string): Query {
   return {
-    text: `INSERT INTO idempotency_key (key, request_hash) VALUES ($1, '') ON CONFLICT (key) DO NOTHING RETURNING key`,
-    values: [key]
+    text: `INSERT INTO idempotency_key (owner, key, request_hash) VALUES ($1, $2, '') ON CONFLICT (owner, key) DO NOTHING RETURNING key`,
+    values: [owner, key]
   }
 }
 
-export function selectIdempotencyKey (key: string): Query {
-  return { text: 'SELECT request_hash, response FROM idempotency_key WHERE key = $1', values: [key] }
+export function selectIdempotencyKey (owner: string, key: string): Query {
+  return { text: 'SELECT request_hash, response FROM idempotency_key WHERE owner = $1 AND key = $2', values: [owner, key] }
 }
 
-export function recordIdempotentResponse (key: string, requestHash: string, bulkUuid: string, response: unknown): Query {
+export function recordIdempotentResponse (owner: string, key: string, requestHash: string, bulkUuid: string, response: unknown): Query {
   return {
-    text: 'UPDATE idempotency_key SET request_hash = $2, bulk_uuid = $3, response = $4 WHERE key = $1',
-    values: [key, requestHash, bulkUuid, JSON.stringify(response)]
+    text: 'UPDATE idempotency_key SET request_hash = $3, bulk_uuid = $4, response = $5 WHERE owner = $1 AND key = $2',
+    values: [owner, key, requestHash, bulkUuid, JSON.stringify(response)]
   }
 }

@@ -10,8 +10,13 @@ export interface ResultRow {
   result_message: string | null
 }
 
-export function selectBulkExists (uuid: string): Query {
-  return { name: 'results-bulk-exists', text: 'SELECT 1 FROM bulk WHERE uuid = $1', values: [uuid] }
+/** The bulk, when `owner` may read it (null: any owner's, for admins). */
+export function selectBulkExists (uuid: string, owner: string | null): Query {
+  return {
+    name: 'results-bulk-exists',
+    text: 'SELECT 1 FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
+    values: [uuid, owner]
+  }
 }
 
 /**

@@ -1,15 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { execute, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql'
+import { CloseCode } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
 import { createYoga } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
+import type { Principal } from '../auth/principal.ts'
 import type { Context } from '../graphql/builder.ts'
 import type { Services } from '../graphql/services.ts'
 import type { Logger } from '../log.ts'
+import type { GatewayLimits } from '../security/limits.ts'
+import { parseOperation } from '../security/webSocket.ts'
 
 /** A plain HTTP route served before GraphQL (the results file): returns true when it took the request. */
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean
+
+/** The caller of an `Authorization` header value (`Bearer <token>`), or null. */
+export type Authenticate = (authorization: string | null) => Promise<Principal | null>
 
 /** What onSubscribe leaves in rootValue: yoga's enveloped execute and subscribe for this operation. */
 interface EnvelopedRoot { execute: typeof execute, subscribe: typeof subscribe }
@@ -26,15 +33,22 @@ export interface GraphQLServer {
  * GraphQL over HTTP (graphql-yoga, with GraphiQL on GET /graphql) and over WebSocket
  * (graphql-ws, same port and path), sharing one schema and one context.
  */
-export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = []): GraphQLServer {
+export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = [],
+  authenticate: Authenticate = async () => null, limits: GatewayLimits): GraphQLServer {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
-    // Over WebSocket there is no fetch Request (graphql-ws hands the upgrade request instead).
-    context: ({ request }: { request?: Request }): Context => ({
+    // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
+    // once, in connection_init (onConnect below), and comes with the operation.
+    context: async ({ request, principal }: { request?: Request, principal?: Principal | null }): Promise<Context> => ({
       services,
+      principal: principal !== undefined ? principal : await authenticate(request?.headers.get('authorization') ?? null),
       idempotencyKey: request?.headers.get('idempotency-key') ?? null
     }),
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
+    graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
+    // Limits against hostile or broken clients (src/security/limits.ts).
+    plugins: limits.plugins,
+    batching: limits.batching,
+    maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -48,19 +62,35 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   const server = createServer((req, res) => {
     if (!routes.some(route => route(req, res))) void yoga(req, res)
   })
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint })
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, ...limits.webSocket.serverOptions })
+  limits.webSocket.watch(wsServer)
 
   // The graphql-ws recipe from graphql-yoga: run each WebSocket operation through yoga's
   // envelop pipeline, so that the same plugins (masking, validation) apply as over HTTP.
-  const wsCleanup = useServer({
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { principal?: Principal }>(limits.webSocket.guard({
+    // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`. Without it the
+    // socket is closed with 4401 Unauthorized, with a bad one 4403 Forbidden, before any subscription.
+    onConnect: async (ctx) => {
+      const given = ctx.connectionParams?.authorization
+      if (typeof given !== 'string' || given === '') {
+        ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
+        return false
+      }
+      const principal = await authenticate(given)
+      if (principal === null) return false
+      ctx.extra.principal = principal
+      return true
+    },
     execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
     subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
     onSubscribe: async (ctx, _id, params) => {
-      const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params })
+      const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, principal: ctx.extra.principal ?? null })
+      const document = parseOperation(enveloped.parse, params.query)
+      if (Array.isArray(document)) return document
       const args = {
         schema: enveloped.schema,
         operationName: params.operationName,
-        document: enveloped.parse(params.query),
+        document,
         variableValues: params.variables,
         contextValue: await enveloped.contextFactory(),
         rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe }
@@ -69,7 +99,7 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
       if (errors.length > 0) return errors
       return args
     }
-  }, wsServer)
+  }), wsServer, limits.webSocket.keepAliveMs)
 
   return {
     server,

@@ -4,6 +4,7 @@ import { toError, type Logger } from '../log.ts'
 import { RESULTS_CONTENT_TYPE, toResultLine } from '../results/file.ts'
 import { selectBulkExists, selectResultsPage, type ResultRow } from '../results/queries.ts'
 import type { HttpRoute } from './http.ts'
+import { viewerOf, type Principal } from '../auth/principal.ts'
 
 /** `/bulks/<uuid>/results.jsonl` (src/results/file.ts builds the links to it). */
 const RESULTS_ROUTE = /^\/bulks\/([^/]+)\/results\.jsonl$/
@@ -12,6 +13,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export interface ResultsRouteOptions {
   readonly db: Queryable
   readonly log: Logger
+  /** The caller of a request (its Authorization header), or null. */
+  readonly authenticate: (authorization: string | null) => Promise<Principal | null>
   /** Operations read per query, default 1000: memory stays bounded by one page whatever the bulk's size. */
   readonly pageSize?: number
 }
@@ -25,8 +28,8 @@ export interface ResultsRouteOptions {
  * While the bulk is in progress each line shows its operation as it was when its page was read;
  * once the bulk has finished the file no longer changes.
  *
- * TODO(security issue): only the bulk's owner may read it (issue 3); until bulks have owners,
- * anyone who knows the uuid can, as with `bulk(uuid)`.
+ * Only for the bulk's owner (or an admin), with the same credentials as GraphQL: 401 without
+ * them, and another owner's bulk is a 404 like a missing one.
  */
 export function resultsRoute (options: ResultsRouteOptions): HttpRoute {
   const pageSize = options.pageSize ?? 1000
@@ -34,7 +37,7 @@ export function resultsRoute (options: ResultsRouteOptions): HttpRoute {
   return (req, res) => {
     const match = RESULTS_ROUTE.exec((req.url ?? '/').split('?')[0]!)
     if (!match) return false
-    serve(req, res, match[1]!, options.db, pageSize).catch((error: unknown) => {
+    serve(req, res, match[1]!, options, pageSize).catch((error: unknown) => {
       log.warn('results file failed', { url: req.url, error: toError(error) })
       if (!res.headersSent) {
         answer(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.')
@@ -47,13 +50,20 @@ export function resultsRoute (options: ResultsRouteOptions): HttpRoute {
   }
 }
 
-async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, db: Queryable, pageSize: number): Promise<void> {
+async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, options: ResultsRouteOptions, pageSize: number): Promise<void> {
+  const db = options.db
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD')
     answer(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed here; use GET`)
     return
   }
-  if (!UUID.test(uuid) || (await run(db, selectBulkExists(uuid))).length === 0) {
+  const principal = await options.authenticate(req.headers.authorization ?? null)
+  if (principal === null) {
+    res.setHeader('www-authenticate', 'Bearer')
+    answer(res, 401, 'UNAUTHENTICATED', 'authentication required: send `Authorization: Bearer <token>`')
+    return
+  }
+  if (!UUID.test(uuid) || (await run(db, selectBulkExists(uuid, viewerOf(principal).owner))).length === 0) {
     answer(res, 404, 'NOT_FOUND', `no bulk ${uuid}`)
     return
   }

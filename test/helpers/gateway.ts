@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { createClient, type Client } from 'graphql-ws'
 import pg from 'pg'
 import { startApp, type App } from '../../src/app.ts'
@@ -17,10 +18,14 @@ export interface TestGateway {
   readonly sql: pg.Pool
   readonly httpUrl: string
   readonly wsUrl: string
-  /** POSTs a GraphQL request over real HTTP. */
-  gql<T = any> (query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>
-  /** A graphql-ws client on the gateway's WebSocket endpoint. */
-  wsClient (): Client
+  /** The admin token the gateway was started with (ADMIN_TOKEN); requests use it unless told otherwise. */
+  readonly adminToken: string
+  /** POSTs a GraphQL request over real HTTP, with `token` (default: the admin token; null: none). */
+  gql<T = any> (query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>
+  /** A graphql-ws client on the gateway's WebSocket endpoint, authenticated with `token` (as gql). */
+  wsClient (token?: string | null): Client
+  /** Creates an API token through the GraphQL API (as the admin). */
+  createToken (owner: string, role?: 'CUSTOMER' | 'INTEGRATION' | 'ADMIN'): Promise<string>
   stop (): Promise<void>
 }
 
@@ -35,7 +40,9 @@ export interface GatewayOptions {
 /** Starts the real application on a database of its own, listening on a free port of 127.0.0.1. */
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
   const db = options.db ?? await createTestDatabase()
+  const adminToken = options.env?.ADMIN_TOKEN ?? `test-admin-${randomBytes(24).toString('hex')}`
   const config = loadConfig({
+    ADMIN_TOKEN: adminToken,
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -49,24 +56,39 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
   const httpUrl = app.graphqlUrl?.replace('localhost', '127.0.0.1') ?? ''
   const wsUrl = httpUrl.replace(/^http/, 'ws')
   const clients: Client[] = []
-  return {
+  const gateway: TestGateway = {
     app,
     db,
     sql,
     httpUrl,
     wsUrl,
-    async gql (query, variables) {
+    adminToken,
+    async gql (query, variables, token = adminToken) {
       const response = await fetch(httpUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(token !== null ? { authorization: `Bearer ${token}` } : {})
+        },
         body: JSON.stringify({ query, variables })
       })
       return await response.json() as GraphQLResponse
     },
-    wsClient () {
-      const client = createClient({ url: wsUrl, retryAttempts: 0, lazy: true })
+    wsClient (token = adminToken) {
+      const client = createClient({
+        url: wsUrl,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: token !== null ? { authorization: `Bearer ${token}` } : {}
+      })
       clients.push(client)
       return client
+    },
+    async createToken (owner, role = 'INTEGRATION') {
+      const { data, errors } = await gateway.gql('mutation ($owner: String!, $role: Role!) { createApiToken(owner: $owner, role: $role) { token } }', { owner, role })
+      if (!data) throw new Error(JSON.stringify(errors))
+      return data.createApiToken.token as string
     },
     async stop () {
       for (const client of clients) await client.dispose()
@@ -75,6 +97,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
       if (!options.db) await db.drop()
     }
   }
+  return gateway
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

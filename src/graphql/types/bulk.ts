@@ -2,7 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay'
 import type { BulkView } from '../../bulks/read.ts'
 import type { OperationRow } from '../../bulks/queries.ts'
 import { BULK_STATUS, type OperationCounts } from '../../domain/bulk/status.ts'
-import { builder } from '../builder.ts'
+import { builder, viewer } from '../builder.ts'
 import { decodeCursor, encodeCursor } from '../cursors.ts'
 import { OperationRef, OperationStatusEnum } from './operation.ts'
 
@@ -65,5 +65,6 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
 builder.objectField(OperationRef, 'bulk', (t) => t.field({
   type: BulkRef,
   description: 'The bulk the operation belongs to.',
-  resolve: async (op, _, { services }) => (await services.bulk(op.bulk_uuid))!
+  // The operation was read through its bulk's owner, so its bulk is the viewer's too.
+  resolve: async (op, _, context) => (await context.services.bulk(viewer(context), op.bulk_uuid))!
 }))

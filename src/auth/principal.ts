@@ -1,0 +1,44 @@
+/** Roles of callers (mirrored in api_token.role, migrations/0007). */
+export const ROLE = Object.freeze({
+  /** A shop's customer, through a user-facing client (usually a JWT). */
+  CUSTOMER: 'customer',
+  /** A system integrating with the gateway (usually an API token). */
+  INTEGRATION: 'integration',
+  /** Sees and acts on everything; manages tokens. */
+  ADMIN: 'admin'
+} as const)
+export type Role = (typeof ROLE)[keyof typeof ROLE]
+export const ROLES: readonly Role[] = Object.values(ROLE)
+
+/** Owners of JWT callers are `jwt:<subject>`; API token owners may not take that form. */
+export const JWT_OWNER_PREFIX = 'jwt:'
+
+/** Why an API token's owner name is not acceptable, or null. */
+export function ownerProblem (owner: string): string | null {
+  if (owner.trim() === '' || owner.length > 200) return 'owner must be 1 to 200 characters'
+  if (owner.startsWith(JWT_OWNER_PREFIX)) return `owner must not start with "${JWT_OWNER_PREFIX}" (reserved for JWT subjects)`
+  return null
+}
+
+/** Who is calling: everything they create belongs to `owner`. */
+export interface Principal {
+  readonly owner: string
+  readonly role: Role
+  /** How they authenticated: an API token (its id) or a JWT (its subject). */
+  readonly via: { readonly kind: 'token', readonly tokenId: string } | { readonly kind: 'jwt', readonly subject: string }
+  /** The key per-caller rate limits count under. */
+  readonly rateLimitKey: string
+}
+
+/**
+ * Whose data a query may see: one owner's, or everyone's (admins). Every read and command of
+ * bulks takes this and filters in SQL; what another owner has is answered as if it did not exist.
+ */
+export interface Viewer {
+  /** null: all owners (admin). */
+  readonly owner: string | null
+}
+
+export function viewerOf (principal: Principal): Viewer {
+  return { owner: principal.role === ROLE.ADMIN ? null : principal.owner }
+}
