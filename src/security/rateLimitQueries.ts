@@ -18,7 +18,9 @@ export interface RateLimitHit {
  * moving it back.
  *
  * Opening a new window (hits = 1) also deletes up to RATE_LIMIT_SWEEP_BATCH rows of other keys
- * whose window has ended; SKIP LOCKED keeps two gateways doing so at once from waiting on each other.
+ * whose window has ended, found by the window_start index and deleted by their row ids (a TID scan,
+ * whatever the table's size); SKIP LOCKED keeps two gateways doing so at once from waiting on each
+ * other. Any other hit skips that part (a one-time filter on `hit`).
  */
 export function hitRateLimit (key: string, windowSeconds: number): Query {
   return {
@@ -34,12 +36,12 @@ export function hitRateLimit (key: string, windowSeconds: number): Query {
         RETURNING hits, window_start
       ), swept AS (
         DELETE FROM rate_limit
-        WHERE key IN (
-            SELECT key FROM rate_limit
+        WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM rate_limit
             WHERE window_start < (SELECT window_start FROM clock) AND key <> $1
             ORDER BY window_start
             LIMIT $3
-            FOR UPDATE SKIP LOCKED)
+            FOR UPDATE SKIP LOCKED))
           AND EXISTS (SELECT 1 FROM hit WHERE hits = 1)
       )
       SELECT hits,
