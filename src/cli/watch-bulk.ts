@@ -6,7 +6,7 @@ import WebSocket from 'ws'
  * client that prints each state of a bulk as one JSON line, and exits when the bulk has finished.
  * The token travels in connection_init.
  */
-const [uuid, url = process.env.GATEWAY_WS_URL ?? 'ws://localhost:4000/graphql'] = process.argv.slice(2)
+const [uuid, url = 'ws://localhost:4000/graphql'] = process.argv.slice(2)
 if (!uuid) {
   process.stderr.write('usage: GATEWAY_TOKEN=<token> npm run -s watch -- <bulk-uuid> [ws://host:port/graphql]\n')
   process.exit(2)

@@ -17,12 +17,13 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = any> (query: pg.QueryConfig): Promise<pg.QueryResult<R>>
 }
 
-/** The transaction pg-boss hands a transactional worker (and takes as its `db` option). */
+/** What pg-boss takes as its `db` option, to run its statements on our connection. */
 export interface BossDb {
   executeSql (text: string, values?: unknown[]): Promise<{ rows: any[] }>
 }
 
-export type Db = Queryable | BossDb
+/** Where our queries run: the pool, or a client inside a transaction. */
+export type Db = Queryable
 
 export function createPool (connectionString: string, max: number, applicationName: string, log: Logger): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: applicationName })
@@ -32,7 +33,6 @@ export function createPool (connectionString: string, max: number, applicationNa
 }
 
 export async function run<R extends pg.QueryResultRow = any> (db: Db, query: Query): Promise<R[]> {
-  if ('executeSql' in db) return (await db.executeSql(query.text, [...query.values])).rows as R[]
   const result = await db.query<R>({ text: query.text, values: [...query.values], ...(query.name ? { name: query.name } : {}) })
   return result.rows
 }

@@ -17,7 +17,7 @@ export function createStatisticsKeeper (pool: pg.Pool, boss: PgBoss, schema: str
     const found = await boss.getQueue(queue)
     const table = found?.table
     // Identifiers come from pg-boss's own catalogue and the validated schema name; still, check them.
-    const tables = ['operation', 'orders']
+    const tables = ['operation']
     if (table && /^[a-z_][a-z0-9_]*$/.test(table)) tables.push(`${schema}.${table}`)
     for (const name of tables) await pool.query(`ANALYZE ${name}`)
   }

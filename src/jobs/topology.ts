@@ -54,13 +54,6 @@ export const TOPICS = {
   }
 } as const satisfies Record<string, TopicDefinition>
 
-export type TopicName = keyof typeof TOPICS
-
-/** Queue names for the schema and for operation rows: a topic is known by its queue name. */
-export const TOPIC_BY_QUEUE: ReadonlyMap<string, TopicName> = new Map(
-  Object.entries(TOPICS).map(([name, topic]) => [topic.queue, name as TopicName])
-)
-
 /** The topics with the deployment's overrides applied (JOB_RETRY_LIMIT and friends). */
 export function topicsWith (overrides: { retryLimit?: number | undefined, retryDelaySeconds?: number | undefined, expireInSeconds?: number | undefined }): TopicDefinition[] {
   return Object.values(TOPICS).map(topic => ({

@@ -18,16 +18,6 @@ export const OPERATION_STATUS = Object.freeze({
 } as const)
 export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_STATUS]
 
-/** Statuses an operation never leaves. */
-export const TERMINAL_OPERATION_STATUSES: readonly OperationStatus[] = Object.freeze([
-  OPERATION_STATUS.COMPLETE, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_STATUS.REJECTED, OPERATION_STATUS.CANCELED
-])
-
-/** Failed operations that retryBulk may enqueue again (never REJECTED, COMPLETE or CANCELED ones). */
-export const RETRYABLE_OPERATION_STATUSES: readonly OperationStatus[] = Object.freeze([
-  OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_STATUS.NOT_RETRIABLY_FAILED
-])
-
 /**
  * Bulk statuses are derived from the counts, never stored: the `bulk_summary` view computes them
  * (migrations/0005), exactly, unlike Magento's, which counts OPEN operations as processed (#36911):
@@ -73,4 +63,3 @@ export const OPERATION_ERROR_CODE = Object.freeze({
   /** The bulk was canceled before the operation began. */
   CANCELED: 'CANCELED'
 } as const)
-export type OperationErrorCode = (typeof OPERATION_ERROR_CODE)[keyof typeof OPERATION_ERROR_CODE]
