@@ -29,7 +29,8 @@
 CREATE TABLE event (
   -- Global order of insertion (see above); bigint, as the log outlives any int4.
   position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  stream_id      text NOT NULL CHECK (stream_id <> '' AND length(stream_id) <= 200),
+  -- Room for `inventory-` and a SKU of up to 500 characters (validatePlaceOrder's limit).
+  stream_id      text NOT NULL CHECK (stream_id <> '' AND length(stream_id) <= 1000),
   -- 1 for a stream's first event, then one more for each; 0 is "no stream" and never stored.
   stream_version integer NOT NULL CHECK (stream_version >= 1),
   -- The event's name, as the `type` of the TypeScript unions in src/domain/*/events.ts.

@@ -1,0 +1,165 @@
+/**
+ * The events of an order's stream (`order-<orderId>`), as stored in the event store: a `type` and
+ * JSON-safe `data` (times are ISO 8601 strings, amounts decimal strings), so that an event reads
+ * back exactly as it was decided. Pure: no I/O.
+ *
+ * The forward chain (issue 4): OrderPlaced → StockReserved → PaymentCaptured → InvoiceCreated →
+ * InvoiceEmailed; ShipmentCreated (after stock and payment) → ShippingLabelPrinted →
+ * TrackingUpdated → ShippingEmailSent; OrderExportedToErp (after payment); OrderCompleted.
+ * The failures: StockReservationFailed (placement fails); PaymentFailed followed by OrderCanceled,
+ * whose compensations are StockReleased, PaymentRefunded and CancellationEmailed.
+ */
+import type { AddressInput, OrderItemInput } from './placeOrder.ts'
+
+/** Why a stock reservation failed; the code the placement fails with. */
+export const STOCK_FAILURE_CODE = Object.freeze({
+  /** A line asks for more than its SKU has available. */
+  OUT_OF_STOCK: 'OUT_OF_STOCK',
+  /** A line's SKU is not in the catalog (no stock was ever recorded for it). Named first when both apply. */
+  UNKNOWN_SKU: 'UNKNOWN_SKU'
+} as const)
+export type StockFailureCode = (typeof STOCK_FAILURE_CODE)[keyof typeof STOCK_FAILURE_CODE]
+
+/** Why an order was canceled. */
+export const CANCEL_REASON = Object.freeze({
+  /** The payment provider declined the payment: the compensating saga runs. */
+  PAYMENT_DECLINED: 'PAYMENT_DECLINED',
+  /** Someone asked for it (the cancelOrder mutation). */
+  REQUESTED: 'REQUESTED'
+} as const)
+export type CancelReason = (typeof CANCEL_REASON)[keyof typeof CANCEL_REASON]
+
+export type OrderLine = OrderItemInput
+export type ShippingAddress = AddressInput
+
+/** Units of one SKU, as reserved and released. */
+export interface StockLine { readonly sku: string, readonly quantity: number }
+
+/** A SKU that could not be reserved: `available` is 0 for an unknown SKU. */
+export interface StockShortage { readonly sku: string, readonly requested: number, readonly available: number }
+
+export interface OrderPlaced {
+  readonly type: 'OrderPlaced'
+  readonly data: {
+    readonly orderId: string
+    readonly orderNumber: string
+    readonly customerEmail: string
+    readonly currency: string
+    readonly lines: readonly OrderLine[]
+    readonly shippingAddress: ShippingAddress
+    /** Sum of the lines, exact, four decimals (orderTotal). */
+    readonly total: string
+    readonly placedAt: string
+  }
+}
+
+export interface StockReserved {
+  readonly type: 'StockReserved'
+  /** One line per SKU (an order's lines of one SKU added up), as the inventory streams reserved them. */
+  readonly data: { readonly lines: readonly StockLine[], readonly reservedAt: string }
+}
+
+export interface StockReservationFailed {
+  readonly type: 'StockReservationFailed'
+  readonly data: { readonly code: StockFailureCode, readonly shortages: readonly StockShortage[], readonly failedAt: string }
+}
+
+export interface PaymentCaptured {
+  readonly type: 'PaymentCaptured'
+  /** `amount` is the order total, in the order's currency. */
+  readonly data: { readonly paymentId: string, readonly amount: string, readonly currency: string, readonly capturedAt: string }
+}
+
+export interface PaymentFailed {
+  readonly type: 'PaymentFailed'
+  /** A decline, final; transient provider failures are retried and recorded nowhere in the stream. */
+  readonly data: { readonly reason: string, readonly failedAt: string }
+}
+
+export interface InvoiceCreated {
+  readonly type: 'InvoiceCreated'
+  readonly data: { readonly invoiceNumber: string, readonly amount: string, readonly currency: string, readonly createdAt: string }
+}
+
+export interface InvoiceEmailed {
+  readonly type: 'InvoiceEmailed'
+  readonly data: { readonly invoiceNumber: string, readonly to: string, readonly messageId: string, readonly emailedAt: string }
+}
+
+export interface ShipmentCreated {
+  readonly type: 'ShipmentCreated'
+  /** The carrier assigns the tracking number when the shipment is created; the label prints it. */
+  readonly data: { readonly shipmentId: string, readonly carrier: string, readonly trackingNumber: string, readonly createdAt: string }
+}
+
+export interface ShippingLabelPrinted {
+  readonly type: 'ShippingLabelPrinted'
+  /** `labelRef`: where the label went (spool file, print job id). */
+  readonly data: { readonly shipmentId: string, readonly labelRef: string, readonly printedAt: string }
+}
+
+export interface TrackingUpdated {
+  readonly type: 'TrackingUpdated'
+  /** `status`: the carrier's word for where the parcel is. */
+  readonly data: { readonly trackingNumber: string, readonly status: string, readonly updatedAt: string }
+}
+
+export interface ShippingEmailSent {
+  readonly type: 'ShippingEmailSent'
+  readonly data: { readonly trackingNumber: string, readonly to: string, readonly messageId: string, readonly sentAt: string }
+}
+
+export interface OrderExportedToErp {
+  readonly type: 'OrderExportedToErp'
+  /** `erpReference`: the ERP's id for the order, or the line of the export file. */
+  readonly data: { readonly erpReference: string, readonly exportedAt: string }
+}
+
+export interface OrderCompleted {
+  readonly type: 'OrderCompleted'
+  readonly data: { readonly completedAt: string }
+}
+
+export interface OrderCanceled {
+  readonly type: 'OrderCanceled'
+  readonly data: { readonly reason: CancelReason, readonly canceledAt: string }
+}
+
+/** Compensation: the stock StockReserved held goes back to the inventory streams. */
+export interface StockReleased {
+  readonly type: 'StockReleased'
+  readonly data: { readonly lines: readonly StockLine[], readonly releasedAt: string }
+}
+
+/** Compensation: a captured payment of a canceled order is paid back. */
+export interface PaymentRefunded {
+  readonly type: 'PaymentRefunded'
+  readonly data: { readonly paymentId: string, readonly refundId: string, readonly amount: string, readonly currency: string, readonly refundedAt: string }
+}
+
+/** Compensation: the customer is told that the order was canceled, and why. */
+export interface CancellationEmailed {
+  readonly type: 'CancellationEmailed'
+  readonly data: { readonly to: string, readonly messageId: string, readonly emailedAt: string }
+}
+
+export type OrderEvent =
+  | OrderPlaced
+  | StockReserved
+  | StockReservationFailed
+  | PaymentCaptured
+  | PaymentFailed
+  | InvoiceCreated
+  | InvoiceEmailed
+  | ShipmentCreated
+  | ShippingLabelPrinted
+  | TrackingUpdated
+  | ShippingEmailSent
+  | OrderExportedToErp
+  | OrderCompleted
+  | OrderCanceled
+  | StockReleased
+  | PaymentRefunded
+  | CancellationEmailed
+
+export type OrderEventType = OrderEvent['type']
