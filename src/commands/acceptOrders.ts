@@ -8,6 +8,7 @@ import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts
 import { validatePlaceOrder, type PlaceOrderInput } from '../domain/order/placeOrder.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from '../idempotency/queries.ts'
 import { TOPICS } from '../jobs/topology.ts'
+import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -38,15 +39,6 @@ export interface AsyncResponse {
   readonly errors: boolean
 }
 
-/** A request that cannot be accepted at all; nothing of it is written. */
-export class RequestRejectedError extends Error {
-  override name = 'RequestRejectedError'
-  readonly code: string
-  constructor (code: string, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 /** One item as it arrived: its data, or why its data could not even be read as an order. */
 export interface Candidate {
@@ -129,7 +121,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
       for await (const candidate of request.items) {
         const index = requestItems.length
         if (index >= deps.maxBulkSize) {
-          throw new RequestRejectedError('BULK_TOO_LARGE', `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
+          throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
         }
         const problem = candidate.problem ?? check(candidate.data)
         const dataHash = createHash('sha256').update(canonicalJson(candidate.data)).digest('hex')
@@ -153,7 +145,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
         })
         if (chunk.length >= CHUNK) await flush()
       }
-      if (requestItems.length === 0) throw new RequestRejectedError('EMPTY_BULK', 'input must contain at least one order')
+      if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
 
       if (invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING) {
         throw new RollBack({
@@ -190,7 +182,7 @@ async function replay (client: pg.PoolClient, request: AcceptRequest, fingerprin
   for await (const candidate of request.items) fingerprint.update(createHash('sha256').update(canonicalJson(candidate.data)).digest('hex'))
   const [stored] = await run<{ request_hash: string, response: AsyncResponse }>(client, selectIdempotencyKey(request.owner, request.idempotencyKey!))
   if (!stored || stored.request_hash !== fingerprint.digest('hex')) {
-    throw new RequestRejectedError('IDEMPOTENCY_KEY_REUSED', `idempotency key "${request.idempotencyKey}" was used for a different request; use a new key for new work`)
+    throw new RequestRejectedError(REQUEST_ERROR_CODE.IDEMPOTENCY_KEY_REUSED, `idempotency key "${request.idempotencyKey}" was used for a different request; use a new key for new work`)
   }
   return stored.response
 }

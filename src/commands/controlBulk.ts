@@ -5,7 +5,7 @@ import { acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, reope
 import { findBulk, type BulkView } from '../bulks/read.ts'
 import { bossDb, run, transaction } from '../db/pool.ts'
 import { isFinished } from '../domain/bulk/status.ts'
-import { RequestRejectedError } from './acceptOrders.ts'
+import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
 export interface ControlDeps {
   readonly pool: pg.Pool
@@ -13,7 +13,7 @@ export interface ControlDeps {
 }
 
 function notFound (uuid: string): RequestRejectedError {
-  return new RequestRejectedError('NOT_FOUND', `no bulk ${uuid}`)
+  return new RequestRejectedError(REQUEST_ERROR_CODE.NOT_FOUND, `no bulk ${uuid}`)
 }
 
 /** Groups rows by topic, for pg-boss calls that take one queue at a time. */
@@ -65,7 +65,7 @@ export async function acknowledgeBulk (deps: ControlDeps, viewer: Viewer, uuid: 
   const bulk = await findBulk(deps.pool, viewer, uuid)
   if (!bulk) throw notFound(uuid)
   if (!isFinished(bulk.status)) {
-    throw new RequestRejectedError('BULK_NOT_FINISHED', `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
+    throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_NOT_FINISHED, `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
   }
   await run(deps.pool, acknowledgeBulkQuery(uuid))
   return (await findBulk(deps.pool, viewer, uuid))!

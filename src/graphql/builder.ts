@@ -3,6 +3,7 @@ import RelayPlugin from '@pothos/plugin-relay'
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth'
 import { GraphQLError } from 'graphql'
 import { ROLE, viewerOf, type Principal, type Viewer } from '../auth/principal.ts'
+import { REQUEST_ERROR_CODE } from '../commands/errors.ts'
 import ValidationPlugin from '@pothos/plugin-validation'
 import type { Services } from './services.ts'
 
@@ -42,9 +43,9 @@ export const builder = new SchemaBuilder<{
     }),
     unauthorizedError: (_parent, context) => context.principal === null
       ? new GraphQLError('authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', {
-        extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } }
+        extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED, http: { status: 401 } }
       })
-      : new GraphQLError('not allowed for this caller', { extensions: { code: 'FORBIDDEN', http: { status: 403 } } })
+      : new GraphQLError('not allowed for this caller', { extensions: { code: REQUEST_ERROR_CODE.FORBIDDEN, http: { status: 403 } } })
   },
   defaultFieldNullability: false,
   relay: {
@@ -63,8 +64,13 @@ builder.queryType({ authScopes: { authenticated: true } })
 builder.mutationType({ authScopes: { authenticated: true } })
 builder.subscriptionType({ authScopes: { authenticated: true } })
 
-/** Whose data this request may see; the root types' scopes guarantee a principal. */
+/** Who is calling; the root types' scopes guarantee there is someone. */
+export function principal (context: Context): Principal {
+  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })
+  return context.principal
+}
+
+/** Whose data this request may see. */
 export function viewer (context: Context): Viewer {
-  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: 'UNAUTHENTICATED' } })
-  return viewerOf(context.principal)
+  return viewerOf(principal(context))
 }

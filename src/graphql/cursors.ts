@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql'
+import { REQUEST_ERROR_CODE } from '../commands/errors.ts'
 
 /**
  * Opaque cursors: base64url of `kind:` and a JSON value. A cursor from another connection, or a
@@ -17,5 +18,5 @@ export function decodeCursor<T> (kind: string, cursor: string | null | undefined
       if (valid(value)) return value
     } catch {}
   }
-  throw new GraphQLError(`invalid cursor "${cursor}": pass a cursor from this connection's edges or pageInfo`, { extensions: { code: 'BAD_USER_INPUT' } })
+  throw new GraphQLError(`invalid cursor "${cursor}": pass a cursor from this connection's edges or pageInfo`, { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
 }

@@ -1,8 +1,9 @@
 import { GraphQLError } from 'graphql'
 import { z } from 'zod'
-import { BULK_ERROR_POLICY, RequestRejectedError, type AcceptRequest, type AsyncResponse, type Candidate } from '../commands/acceptOrders.ts'
+import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candidate } from '../commands/acceptOrders.ts'
+import { REQUEST_ERROR_CODE, RequestRejectedError } from '../commands/errors.ts'
 import { placeOrderLines } from '../commands/jsonl.ts'
-import { builder, viewer, type Context } from './builder.ts'
+import { builder, principal, viewer, type Context } from './builder.ts'
 import { uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
@@ -40,21 +41,16 @@ interface AcceptArgs {
 function accept (context: Context, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
   const headerKey = context.idempotencyKey
   if (headerKey !== null && !idempotencyKeyArg.safeParse(headerKey).success) {
-    throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: 'BAD_USER_INPUT' } })
+    throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
   }
   return command(async () => await context.services.placeOrders({
-    owner: viewerPrincipal(context).owner,
+    owner: principal(context).owner,
     items,
     description: args.description ?? null,
     errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
     idempotencyKey: args.idempotencyKey ?? headerKey,
     notifyUrl: args.notifyUrl ?? null
   }))
-}
-
-function viewerPrincipal (context: Context): NonNullable<Context['principal']> {
-  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: 'UNAUTHENTICATED' } })
-  return context.principal
 }
 
 function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {

@@ -5,6 +5,7 @@ import { RESULTS_CONTENT_TYPE, toResultLine } from '../results/file.ts'
 import { selectBulkExists, selectResultsPage, type ResultRow } from '../results/queries.ts'
 import type { HttpRoute } from './http.ts'
 import { viewerOf, type Principal } from '../auth/principal.ts'
+import { REQUEST_ERROR_CODE } from '../commands/errors.ts'
 
 /** `/bulks/<uuid>/results.jsonl` (src/results/file.ts builds the links to it). */
 const RESULTS_ROUTE = /^\/bulks\/([^/]+)\/results\.jsonl$/
@@ -60,11 +61,11 @@ async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, o
   const principal = await options.authenticate(req.headers.authorization ?? null)
   if (principal === null) {
     res.setHeader('www-authenticate', 'Bearer')
-    answer(res, 401, 'UNAUTHENTICATED', 'authentication required: send `Authorization: Bearer <token>`')
+    answer(res, 401, REQUEST_ERROR_CODE.UNAUTHENTICATED, 'authentication required: send `Authorization: Bearer <token>`')
     return
   }
   if (!UUID.test(uuid) || (await run(db, selectBulkExists(uuid, viewerOf(principal).owner))).length === 0) {
-    answer(res, 404, 'NOT_FOUND', `no bulk ${uuid}`)
+    answer(res, 404, REQUEST_ERROR_CODE.NOT_FOUND, `no bulk ${uuid}`)
     return
   }
   res.writeHead(200, {
