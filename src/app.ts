@@ -85,7 +85,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       await startWorkers(boss, topics, { pool, boss, log }, { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
       log.info('workers started', { queues: topics.map(topic => topic.queue).join(',') })
       await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
-        pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs
+        pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
       }), deadNotificationHandler({ pool }))
       if (config.webhookSecret === undefined) log.warn('WEBHOOK_SECRET is not set: webhooks to notifyUrl will not be sent')
       await startServiceWorker(boss, serviceTopics.retention, retentionHandler({

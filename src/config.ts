@@ -52,6 +52,8 @@ export interface Config {
   readonly publicUrl: string | undefined
   /** `WEBHOOK_SECRET`: the HMAC-SHA256 key webhooks are signed with. Unset: no webhook is sent (each attempt fails, saying so). */
   readonly webhookSecret: string | undefined
+  /** `WEBHOOK_ALLOW_PRIVATE`, default false: let webhooks go to private, loopback and link-local addresses. */
+  readonly webhookAllowPrivate: boolean
   /** `WEBHOOK_TIMEOUT_MS`, default 10000: how long one webhook attempt may take. */
   readonly webhookTimeoutMs: number
   /** `WEBHOOK_RETRY_LIMIT` and `WEBHOOK_RETRY_DELAY_SECONDS`: override the webhook topic's retries (src/jobs/topology.ts). */
@@ -341,6 +343,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     publicUrl: publicUrl(env),
     webhookSecret: secret(env, 'WEBHOOK_SECRET'),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    webhookAllowPrivate: oneOf(env, 'WEBHOOK_ALLOW_PRIVATE', ['true', 'false'], 'false') === 'true',
     webhookRetryLimit: optionalInteger(env, 'WEBHOOK_RETRY_LIMIT', 0, 100),
     webhookRetryDelaySeconds: optionalInteger(env, 'WEBHOOK_RETRY_DELAY_SECONDS', 0, 86_400),
     retentionDays: integer(env, 'RETENTION_DAYS', 60, 1, 36_500),

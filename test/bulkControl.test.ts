@@ -47,6 +47,8 @@ describe('retryBulk', () => {
     expect(byCode.map((op: any) => op.index)).toEqual([1, 3])
     expect(byCode[0].data.customerEmail).toBe('erp-a@example.com')
 
+    // Acknowledged while it had failed; a retry makes it need attention again.
+    await gateway.gql('mutation ($uuid: ID!) { acknowledgeBulk(uuid: $uuid) { uuid } }', { uuid })
     await gateway.sql.query('DELETE FROM test_fault')
     const RETRY = `mutation ($uuid: ID!, $ids: [ID!], $codes: [String!]) { retryBulk(uuid: $uuid, operationIds: $ids, errorCodes: $codes) { status counts { open complete notRetriablyFailed rejected } } }`
     // Only operation 1 first.
@@ -54,6 +56,7 @@ describe('retryBulk', () => {
     expect(first.errors).toBeUndefined()
     expect(first.data.retryBulk.status).toBe('IN_PROGRESS')
     expect(first.data.retryBulk.counts).toMatchObject({ open: 1, notRetriablyFailed: 1, rejected: 1 })
+    expect((await gateway.gql('query ($uuid: ID!) { bulk(uuid: $uuid) { acknowledged } }', { uuid })).data.bulk.acknowledged).toBe(false)
     await waitForBulk(gateway, uuid)
     // Then everything that failed with that code: operation 3. Never the REJECTED or COMPLETE ones.
     await gateway.gql(RETRY, { uuid, codes: ['PERMANENT_FAILURE'] })

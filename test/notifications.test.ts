@@ -10,6 +10,8 @@ import { freePort, isRunning, killAll, spawnMain, type Child } from './helpers/p
 const SECRET = 'test-webhook-secret-3f9a1c7e5b2d'
 const ENV = {
   WEBHOOK_SECRET: SECRET,
+  // The receivers of these tests listen on loopback, which webhooks refuse by default.
+  WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_LIMIT: '2',
   WEBHOOK_RETRY_DELAY_SECONDS: '1',
   WEBHOOK_TIMEOUT_MS: '5000'
@@ -321,5 +323,29 @@ describe('webhooks on finish', () => {
     expect(second.notifications[0]).toEqual(first.notifications[0])
     expect(Date.parse(second.notifications[1].finishedAt)).toBeGreaterThan(Date.parse(second.notifications[0].finishedAt))
     expect(deliveries[1]!.json.finishedAt).toBe(second.finishedAt)
+  })
+})
+
+describe('webhook destinations', () => {
+  it('refuses private, loopback and link-local addresses by default, saying why and nothing more', async () => {
+    const guarded = await startGateway({ env: { WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_LIMIT: '0', WEBHOOK_TIMEOUT_MS: '2000' } })
+    try {
+      const uuids: string[] = []
+      for (const url of ['http://127.0.0.1:5432/', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:80/', 'http://10.1.2.3/']) {
+        const { data } = await guarded.gql(PLACE, { input: [order({ currency: 'nope' })], notifyUrl: url })
+        uuids.push(data.placeOrders.bulkUuid)
+      }
+      for (const uuid of uuids) {
+        const bulk = await eventually(async () => {
+          const { data } = await guarded.gql(NOTIFICATIONS, { uuid })
+          return data.bulk.notifications[0]?.state === 'FAILED' ? data.bulk : undefined
+        }, 30_000, 'the notification to fail')
+        const [attempt] = bulk.notifications[0].attempts
+        expect(attempt).toMatchObject({ delivered: false, httpStatus: null })
+        expect(attempt.error).toBe('not sent: the host is a private, loopback or link-local address (set WEBHOOK_ALLOW_PRIVATE to allow)')
+      }
+    } finally {
+      await guarded.stop()
+    }
   })
 })

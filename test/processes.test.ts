@@ -39,12 +39,13 @@ describe('the entry point, run as a process', () => {
     const db = await createTestDatabase()
     try {
       const port = await freePort()
-      const child = spawnMain(['--role', 'gateway'], { DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' })
+      const token = 'processes-test-admin-token-0123456789abcdef'
+      const child = spawnMain(['--role', 'gateway'], { DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: token })
       const answer = await eventually(async () => {
         if (!isRunning(child)) throw new Error(`the gateway exited: ${child.stderr()}`)
         const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ query: '{ __typename }' })
         })
         return await response.json() as { data?: { __typename?: string } }

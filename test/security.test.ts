@@ -111,7 +111,7 @@ describe('credentials', () => {
         body: JSON.stringify({ query: PLACE_ORDER, variables: { input: order() } })
       })
       const body = await response.json() as any
-      expect(body.data).toBeNull()
+      expect(body.data ?? null).toBeNull()
       expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED')
       expect(response.status).toBe(401)
     }
@@ -128,6 +128,21 @@ describe('credentials', () => {
     const before = await written()
     const refused = await gateway.gql(PLACE_ORDER, { input: order() }, carol)
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+    expect(await written()).toBe(before)
+  })
+
+  it('ends an open WebSocket whose token was revoked, at its next operation', async () => {
+    const erin = await gateway.createToken('erin')
+    const client = gateway.wsClient(erin)
+    const ask = async (): Promise<any> => {
+      for await (const result of client.iterate({ query: '{ bulks(first: 1) { edges { cursor } } }' })) return result
+    }
+    expect((await ask()).errors).toBeUndefined()
+    const { data: tokens } = await gateway.gql('{ apiTokens { id owner } }')
+    await gateway.gql('mutation ($id: ID!) { revokeApiToken(id: $id) { id } }', { id: tokens.apiTokens.find((t: any) => t.owner === 'erin').id })
+    const before = await written()
+    const after = await ask().then((result) => result, (error: { code?: number }) => ({ closed: error.code }))
+    expect(after.closed ?? after.errors?.[0]?.extensions?.code).toBeOneOf([4403, 'UNAUTHENTICATED'])
     expect(await written()).toBe(before)
   })
 

@@ -13,10 +13,15 @@ export const ROLES: readonly Role[] = Object.values(ROLE)
 /** Owners of JWT callers are `jwt:<subject>`; API token owners may not take that form. */
 export const JWT_OWNER_PREFIX = 'jwt:'
 
-/** Why an API token's owner name is not acceptable, or null. */
-export function ownerProblem (owner: string): string | null {
+/** The owner of admin tokens made by the gateway itself (ADMIN_TOKEN, the first start's token). */
+export const ADMIN_OWNER = 'admin'
+
+/** Why an API token's owner name is not acceptable for this role, or null. */
+export function ownerProblem (owner: string, role: string): string | null {
   if (owner.trim() === '' || owner.length > 200) return 'owner must be 1 to 200 characters'
   if (owner.startsWith(JWT_OWNER_PREFIX)) return `owner must not start with "${JWT_OWNER_PREFIX}" (reserved for JWT subjects)`
+  // Bulks made with admin tokens belong to "admin": a customer token of that name would see them.
+  if (owner === ADMIN_OWNER && role !== ROLE.ADMIN) return `owner "${ADMIN_OWNER}" is reserved for admin tokens`
   return null
 }
 

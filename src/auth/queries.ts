@@ -19,6 +19,15 @@ export function insertApiToken (id: string, owner: string, role: string, tokenHa
   }
 }
 
+/** ADMIN_TOKEN at start: created, or made an active admin token again if it had been revoked. */
+export function ensureApiToken (id: string, owner: string, role: string, tokenHash: string): Query {
+  return {
+    text: `INSERT INTO api_token (id, owner, role, token_hash) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL, role = EXCLUDED.role RETURNING ${COLUMNS}`,
+    values: [id, owner, role, tokenHash]
+  }
+}
+
 /** Only when no token exists yet: the first start's admin token. Run under an advisory lock. */
 export function insertFirstApiToken (id: string, owner: string, role: string, tokenHash: string): Query {
   return {

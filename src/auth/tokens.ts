@@ -2,9 +2,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { run, transaction, type Db } from '../db/pool.ts'
 import type { Logger } from '../log.ts'
-import { ROLE, type Principal, type Role } from './principal.ts'
+import { ADMIN_OWNER, ROLE, type Principal, type Role } from './principal.ts'
 import {
-  countApiTokens, insertApiToken, insertFirstApiToken, revokeApiToken, selectApiTokens, useApiToken, type ApiTokenRow
+  countApiTokens, ensureApiToken, insertApiToken, insertFirstApiToken, revokeApiToken, selectApiTokens, useApiToken, type ApiTokenRow
 } from './queries.ts'
 
 /** Tokens look like `oog_<43 base64url characters>`: 256 random bits, recognisable in logs and secret scanners. */
@@ -54,7 +54,7 @@ export async function authenticateToken (db: Db, token: string): Promise<Princip
  */
 export async function ensureAdminToken (pool: pg.Pool, adminToken: string | undefined, bootstrap: boolean, log: Logger): Promise<string | undefined> {
   if (adminToken !== undefined) {
-    await run(pool, insertApiToken(randomUUID(), 'admin', ROLE.ADMIN, hashToken(adminToken)))
+    await run(pool, ensureApiToken(randomUUID(), ADMIN_OWNER, ROLE.ADMIN, hashToken(adminToken)))
     return undefined
   }
   if (!bootstrap) {
@@ -65,7 +65,7 @@ export async function ensureAdminToken (pool: pg.Pool, adminToken: string | unde
   const token = newToken()
   const created = await transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK])
-    return await run<ApiTokenRow>(client, insertFirstApiToken(randomUUID(), 'admin', ROLE.ADMIN, hashToken(token)))
+    return await run<ApiTokenRow>(client, insertFirstApiToken(randomUUID(), ADMIN_OWNER, ROLE.ADMIN, hashToken(token)))
   })
   return created.length > 0 ? token : undefined
 }

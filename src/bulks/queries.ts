@@ -199,11 +199,33 @@ export function cancelPendingOperations (bulkUuid: string): Query {
   }
 }
 
-export function acknowledgeBulk (uuid: string): Query {
+/** Acknowledges a bulk, in one guarded statement: only the owner's (null: any), only once finished. */
+export function acknowledgeBulk (uuid: string, owner: string | null): Query {
   return {
-    text: 'UPDATE bulk SET acknowledged_at = coalesce(acknowledged_at, now()) WHERE uuid = $1 RETURNING uuid',
-    values: [uuid]
+    text: `UPDATE bulk b SET acknowledged_at = coalesce(b.acknowledged_at, now())
+      FROM bulk_summary s
+      WHERE b.uuid = $1 AND s.uuid = b.uuid AND ($2::text IS NULL OR b.owner = $2) AND s.finished_at IS NOT NULL
+      RETURNING b.uuid`,
+    values: [uuid, owner]
   }
+}
+
+/**
+ * Locks a bulk for a command that changes its operations (retry, cancel), when `owner` may act on
+ * it, so that two such commands on one bulk take turns. Returns no row for another owner's bulk.
+ */
+export function lockBulk (uuid: string, owner: string | null): Query {
+  return { text: 'SELECT uuid FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2) FOR UPDATE', values: [uuid, owner] }
+}
+
+/** A bulk retried goes back to needing attention: `bulks(acknowledged: false)` lists it again. */
+export function unacknowledgeBulk (uuid: string): Query {
+  return { text: 'UPDATE bulk SET acknowledged_at = NULL WHERE uuid = $1 AND acknowledged_at IS NOT NULL', values: [uuid] }
+}
+
+/** The bulk's operation count, once a streamed bulk has been counted. */
+export function setOperationCount (uuid: string, operationCount: number): Query {
+  return { text: 'UPDATE bulk SET operation_count = $2 WHERE uuid = $1', values: [uuid, operationCount] }
 }
 
 /**

@@ -26,9 +26,9 @@ try {
   const [command, id] = positionals
   if (command === 'create') {
     if (!values.owner?.trim()) throw new UsageError('--owner is required')
-    const problem = ownerProblem(values.owner.trim())
-    if (problem !== null) throw new UsageError(problem)
     if (!ROLES.includes(values.role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`)
+    const problem = ownerProblem(values.owner.trim(), values.role!)
+    if (problem !== null) throw new UsageError(problem)
   } else if (command === 'revoke') {
     if (!id || !/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError('revoke needs the token id (see `list`)')
   } else if (command !== 'list') {

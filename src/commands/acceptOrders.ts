@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { insertBulk, insertOperations, type NewOperation } from '../bulks/queries.ts'
+import { insertBulk, insertOperations, setOperationCount, type NewOperation } from '../bulks/queries.ts'
 import { bossDb, run, transaction } from '../db/pool.ts'
 import { canonicalJson } from '../domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
@@ -157,7 +157,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
         })
       }
       await flush()
-      await client.query('UPDATE bulk SET operation_count = $2 WHERE uuid = $1', [bulkUuid, requestItems.length])
+      await run(client, setOperationCount(bulkUuid, requestItems.length))
       const response: AsyncResponse = { bulkUuid, requestItems, errors: invalid > 0 }
       if (request.idempotencyKey !== null) {
         await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))

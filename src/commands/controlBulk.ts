@@ -1,10 +1,11 @@
 import type { PgBoss } from 'pg-boss'
 import type { Viewer } from '../auth/principal.ts'
 import type pg from 'pg'
-import { acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, reopenFailedOperations } from '../bulks/queries.ts'
+import {
+  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, reopenFailedOperations, unacknowledgeBulk
+} from '../bulks/queries.ts'
 import { findBulk, type BulkView } from '../bulks/read.ts'
 import { bossDb, run, transaction } from '../db/pool.ts'
-import { isFinished } from '../domain/bulk/status.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
 export interface ControlDeps {
@@ -16,10 +17,21 @@ function notFound (uuid: string): RequestRejectedError {
   return new RequestRejectedError(REQUEST_ERROR_CODE.NOT_FOUND, `no bulk ${uuid}`)
 }
 
+/** The bulk after a command; gone only if retention deleted it meanwhile. */
+async function found (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
+  const bulk = await findBulk(deps.pool, viewer, uuid)
+  if (!bulk) throw notFound(uuid)
+  return bulk
+}
+
 /** Groups rows by topic, for pg-boss calls that take one queue at a time. */
 function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>()
-  for (const row of rows) groups.set(row.topic, [...(groups.get(row.topic) ?? []), row])
+  for (const row of rows) {
+    const group = groups.get(row.topic)
+    if (group) group.push(row)
+    else groups.set(row.topic, [row])
+  }
   return groups
 }
 
@@ -32,7 +44,7 @@ function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, 
  */
 export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
-    if (!await findBulk(client, viewer, uuid)) throw notFound(uuid)
+    if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
     const reopened = await run<{ id: string, topic: string, job_id: string, previous_job_id: string | null }>(
       client, reopenFailedOperations(uuid, errorCodes, operationIds))
     for (const [topic, rows] of byTopic(reopened)) {
@@ -40,8 +52,9 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
       if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
       await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
     }
+    if (reopened.length > 0) await run(client, unacknowledgeBulk(uuid))
   })
-  return (await findBulk(deps.pool, viewer, uuid))!
+  return await found(deps, viewer, uuid)
 }
 
 /**
@@ -50,23 +63,22 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
  */
 export async function cancelBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
-    if (!await findBulk(client, viewer, uuid)) throw notFound(uuid)
+    if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
     const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
     for (const [topic, rows] of byTopic(canceled)) {
       const jobs = rows.flatMap(row => row.job_id ? [row.job_id] : [])
       if (jobs.length > 0) await deps.boss.cancel(topic, jobs, { db: bossDb(client) })
     }
   })
-  return (await findBulk(deps.pool, viewer, uuid))!
+  return await found(deps, viewer, uuid)
 }
 
 /** Dismisses a finished bulk (Magento's acknowledged bulks); `bulks(acknowledged: false)` leaves it out. */
 export async function acknowledgeBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
-  const bulk = await findBulk(deps.pool, viewer, uuid)
-  if (!bulk) throw notFound(uuid)
-  if (!isFinished(bulk.status)) {
+  if ((await run(deps.pool, acknowledgeBulkQuery(uuid, viewer.owner))).length === 0) {
+    const bulk = await findBulk(deps.pool, viewer, uuid)
+    if (!bulk) throw notFound(uuid)
     throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_NOT_FINISHED, `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
   }
-  await run(deps.pool, acknowledgeBulkQuery(uuid))
-  return (await findBulk(deps.pool, viewer, uuid))!
+  return await found(deps, viewer, uuid)
 }

@@ -113,14 +113,19 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     await transaction(deps.pool, async (tx) => {
       const failedJobs = new Set<string>()
       if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation)
-      // Every other job is done: its operation completed, failed for good, or was already final.
-      const completed = jobs.filter(job => !failedJobs.has(job.id))
-      if (completed.length > 0) {
-        const affected = affectedBy(await deps.boss.complete(topic.queue, completed, null, { db: bossDb(tx) }))
-        // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
-        // gave it to another attempt) must not have its work committed by this one.
-        if (affected !== completed.length) throw new Error(`${completed.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
+      // Every other job is done: its operation completed or failed for good in this transaction.
+      // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
+      // gave it to another attempt) must not have its work committed by this one.
+      const claimedIds = new Set(claimed.map(op => op.id))
+      const worked = jobs.filter(job => claimedIds.has(job.data.operationId) && !failedJobs.has(job.id))
+      if (worked.length > 0) {
+        const affected = affectedBy(await deps.boss.complete(topic.queue, worked, null, { db: bossDb(tx) }))
+        if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
+      // Jobs whose operation was not ours to do (already final, canceled, or carried by a newer job
+      // after retryBulk) complete if they still can; cancelBulk may have cancelled them already.
+      const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))
+      if (idle.length > 0) await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })

@@ -7,6 +7,7 @@ import { BULK_FINISHED_EVENT } from './enqueue.ts'
 import {
   insertAttempt, NOTIFICATION_STATE, selectNotification, settleNotifications, type NotificationRow
 } from './queries.ts'
+import { refusedDestination } from './destination.ts'
 import { sign, WEBHOOK_HEADER } from './signature.ts'
 
 export interface DeliveryDeps {
@@ -19,6 +20,8 @@ export interface DeliveryDeps {
   readonly secret: string | undefined
   /** WEBHOOK_TIMEOUT_MS: the most one attempt may take, answer included. */
   readonly timeoutMs: number
+  /** WEBHOOK_ALLOW_PRIVATE: send to private, loopback and link-local addresses too. */
+  readonly allowPrivate: boolean
   /** The clock, for the signed timestamp and attempt times. */
   readonly now?: () => Date
 }
@@ -104,6 +107,8 @@ async function post (notification: NotificationRow, attempt: number, deps: Deliv
     delivered: error === null
   })
   if (deps.secret === undefined) return done(null, 'not sent: WEBHOOK_SECRET is not set on the worker that tried')
+  const refused = await refusedDestination(notification.url, deps.allowPrivate)
+  if (refused !== null) return done(null, `not sent: ${refused}`)
 
   const body = JSON.stringify(notification.payload)
   const timestamp = Math.floor(attemptedAt.getTime() / 1000)
@@ -134,11 +139,15 @@ async function post (notification: NotificationRow, attempt: number, deps: Deliv
   }
 }
 
+/**
+ * What the caller may read of a failed attempt (Bulk.notifications): the kind of failure, not the
+ * socket's own message, which would tell what listens where on the receiving side.
+ */
 function describeFetchError (thrown: unknown, timeoutMs: number): string {
   const error = toError(thrown)
   if (error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`
   if (error.name === 'AbortError') return 'attempt abandoned (it ran past its expiry)'
-  const cause = (error as { cause?: { code?: unknown, message?: unknown } }).cause
-  if (cause && typeof cause.message === 'string') return typeof cause.code === 'string' ? `${cause.code}: ${cause.message}` : cause.message
-  return error.message
+  const code = (error as { cause?: { code?: unknown } }).cause?.code
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host does not resolve'
+  return 'the connection failed'
 }

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { execute, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql'
+import { execute, GraphQLError, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql'
+import { REQUEST_ERROR_CODE } from '../commands/errors.ts'
 import { CloseCode } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
-import { createYoga } from 'graphql-yoga'
+import { createYoga, type Plugin } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
 import type { Principal } from '../auth/principal.ts'
 import type { Context } from '../graphql/builder.ts'
@@ -35,18 +36,40 @@ export interface GraphQLServer {
  */
 export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = [],
   authenticate: Authenticate = async () => null, limits: GatewayLimits): GraphQLServer {
+  // A POST without valid credentials is answered 401 before its body is read: an anonymous caller
+  // cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused.
+  // GET stays open for GraphiQL's page; a GET query is refused at execution like any other.
+  const principals = new WeakMap<Request, Principal | null>()
+  const credentialsFirst: Plugin = {
+    async onRequest ({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return
+      let principal: Principal | null
+      try {
+        principal = await authenticate(request.headers.get('authorization'))
+      } catch {
+        return // e.g. a JWKS that cannot be read: decided again at execution, answered as a masked error
+      }
+      principals.set(request, principal)
+      if (principal !== null) return
+      endResponse(new fetchAPI.Response(JSON.stringify({
+        errors: [{ message: 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } }]
+      }), { status: 401, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' } }))
+    }
+  }
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
     // once, in connection_init (onConnect below), and comes with the operation.
     context: async ({ request, principal }: { request?: Request, principal?: Principal | null }): Promise<Context> => ({
       services,
-      principal: principal !== undefined ? principal : await authenticate(request?.headers.get('authorization') ?? null),
+      principal: principal !== undefined
+        ? principal
+        : request !== undefined && principals.has(request) ? principals.get(request)! : await authenticate(request?.headers.get('authorization') ?? null),
       idempotencyKey: request?.headers.get('idempotency-key') ?? null
     }),
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/security/limits.ts).
-    plugins: limits.plugins,
+    plugins: [credentialsFirst, ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
@@ -67,7 +90,7 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
 
   // The graphql-ws recipe from graphql-yoga: run each WebSocket operation through yoga's
   // envelop pipeline, so that the same plugins (masking, validation) apply as over HTTP.
-  const wsCleanup = useServer<Record<string, unknown> | undefined, { principal?: Principal }>(limits.webSocket.guard({
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { authorization?: string }>(limits.webSocket.guard({
     // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`. Without it the
     // socket is closed with 4401 Unauthorized, with a bad one 4403 Forbidden, before any subscription.
     onConnect: async (ctx) => {
@@ -76,15 +99,21 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
         ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
         return false
       }
-      const principal = await authenticate(given)
-      if (principal === null) return false
-      ctx.extra.principal = principal
+      if (await authenticate(given) === null) return false
+      ctx.extra.authorization = given
       return true
     },
     execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
     subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
     onSubscribe: async (ctx, _id, params) => {
-      const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, principal: ctx.extra.principal ?? null })
+      // Checked again for every operation, as over HTTP: a token revoked (or a JWT expired) after the
+      // socket opened ends the socket rather than going on working.
+      const principal = await authenticate(ctx.extra.authorization ?? null)
+      if (principal === null) {
+        ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: the credentials are no longer valid')
+        return [new GraphQLError('the credentials are no longer valid', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })]
+      }
+      const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, principal })
       const document = parseOperation(enveloped.parse, params.query)
       if (Array.isArray(document)) return document
       const args = {

@@ -34,10 +34,7 @@ export const CreatedApiTokenRef = builder.objectRef<CreatedToken>('CreatedApiTok
   })
 })
 
-const ownerArg = z.string().superRefine((owner, ctx) => {
-  const problem = ownerProblem(owner.trim())
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
-})
+const ownerArg = z.string().trim().min(1).max(200)
 
 builder.queryField('apiTokens', (t) => t.field({
   type: [ApiTokenRef],
@@ -55,6 +52,10 @@ builder.mutationFields((t) => ({
       owner: t.arg.string({ required: true, validate: ownerArg }),
       role: t.arg({ type: RoleEnum, required: true })
     },
+    validate: z.object({ owner: z.string(), role: z.string() }).superRefine(({ owner, role }, ctx) => {
+      const problem = ownerProblem(owner.trim(), role)
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: ['owner'] })
+    }),
     resolve: async (_, { owner, role }, { services }) => await services.createApiToken(owner.trim(), role)
   }),
   revokeApiToken: t.field({
