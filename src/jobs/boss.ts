@@ -63,3 +63,10 @@ export async function ensureQueue (boss: PgBoss, name: string, options: NonNulla
     await boss.updateQueue(name, options)
   }
 }
+
+/** Jobs a pg-boss command changed. Its CommandResponse type is declared empty; the object carries `affected`. */
+export function affectedBy (response: object): number {
+  const affected = (response as { affected?: unknown }).affected
+  if (typeof affected !== 'number') throw new Error('pg-boss answered without an affected count')
+  return affected
+}

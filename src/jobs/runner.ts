@@ -4,6 +4,7 @@ import { completeOperations, failOperation, startOperations } from '../bulks/que
 import { bossDb, run, transaction, type Db } from '../db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import type { Logger } from '../log.ts'
+import { affectedBy } from './boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from './errors.ts'
 import type { OperationJob, TopicDefinition } from './topology.ts'
 
@@ -130,13 +131,6 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
   }
-}
-
-/** Jobs a pg-boss command changed. Its CommandResponse type is declared empty; the object carries `affected`. */
-function affectedBy (response: object): number {
-  const affected = (response as { affected?: unknown }).affected
-  if (typeof affected !== 'number') throw new Error('pg-boss answered without an affected count')
-  return affected
 }
 
 /** Runs `work` behind a savepoint, released either way so that savepoints never nest. */

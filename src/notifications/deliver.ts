@@ -1,6 +1,7 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { bossDb, run, transaction } from '../db/pool.ts'
+import { affectedBy } from '../jobs/boss.ts'
 import { toError, type Logger } from '../log.ts'
 import type { NotifyBulkJob, ServiceTopicDefinition } from '../jobs/topology.ts'
 import { BULK_FINISHED_EVENT } from './enqueue.ts'
@@ -78,14 +79,19 @@ export function notificationHandler (deps: DeliveryDeps) {
       }))
       if (outcome.delivered) {
         await run(tx, settleNotifications([notification.id], NOTIFICATION_STATE.DELIVERED))
-        await deps.boss.complete(deps.topic.queue, job, null, { db: bossDb(tx) })
+        if (affectedBy(await deps.boss.complete(deps.topic.queue, job, null, { db: bossDb(tx) })) !== 1) throw lostClaim(job.id)
       } else {
         if (last) await run(tx, settleNotifications([notification.id], NOTIFICATION_STATE.FAILED))
         // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
-        await deps.boss.fail(deps.topic.queue, job, { message: outcome.error }, { db: bossDb(tx) })
+        if (affectedBy(await deps.boss.fail(deps.topic.queue, job, { message: outcome.error }, { db: bossDb(tx) })) !== 1) throw lostClaim(job.id)
       }
     })
   }
+}
+
+/** This attempt expired and pg-boss gave the job to another: record nothing of it (the other will). */
+function lostClaim (jobId: string): Error {
+  return new Error(`job ${jobId} is no longer held by this attempt; rolled back`)
 }
 
 /** The consumer of `bulk.notify.dead`: notifications whose job pg-boss gave up on are FAILED. */
