@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/db/embedded.ts'
+import { createLogger } from '../../src/log.ts'
+
+/**
+ * The PostgreSQL the suite runs on: a throw-away embedded cluster, or the server at DATABASE_URL.
+ * Every scenario gets a fresh database of its own on it (CREATE DATABASE), dropped at the end.
+ */
+export interface BenchCluster {
+  /** Where the databases live, for the report. */
+  readonly description: string
+  /** Creates an empty database and returns its connection string. */
+  createDatabase (): Promise<string>
+  /** Drops every database created, then stops an embedded cluster. */
+  stop (): Promise<void>
+}
+
+export async function openCluster (databaseUrl: string | undefined): Promise<BenchCluster> {
+  let dataDir: string | undefined
+  let embedded: EmbeddedCluster | undefined
+  if (databaseUrl === undefined) {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'order-ops-bench-'))
+    fs.chmodSync(dataDir, 0o755)
+    embedded = await startEmbeddedPostgres({ dataDir, port: 0, log: createLogger('warn') })
+  }
+  const adminUrl = databaseUrl ?? embedded!.url
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version
+  const created: string[] = []
+  return {
+    description: `${embedded ? 'embedded' : 'DATABASE_URL'} PostgreSQL ${version}`,
+    async createDatabase () {
+      const name = `bench_${randomBytes(4).toString('hex')}`
+      await admin.query(`CREATE DATABASE ${name}`)
+      created.push(name)
+      const url = new URL(adminUrl)
+      url.pathname = `/${name}`
+      return url.toString()
+    },
+    async stop () {
+      for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+      await admin.end()
+      await embedded?.stop()
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Runs `work` with a short-lived client on `url`. */
+export async function withClient<T> (url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,94 @@
+import autocannon from 'autocannon'
+import { runChild } from '../lib/child.ts'
+import { startGateway } from '../lib/gateway.ts'
+import { acceptBulks } from '../lib/load.ts'
+import { order, PLACE_ORDER } from '../lib/orders.ts'
+import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
+import { median, round } from '../lib/stats.ts'
+
+const BOSS = 'bench/baseline/boss.ts'
+const BULK = 1000
+
+/** `placeOrders` with 1,000-order bulks, one request at a time, vs pg-boss insert() of 1,000-job batches. */
+export const bulkAccept: Scenario = {
+  name: 'bulk-accept',
+  async run (context: ScenarioContext): Promise<Row[]> {
+    const { bulkOrders: total, repeats } = context.settings
+    const gateway = await startGateway({ databaseUrl: await context.createDatabase(), token: context.token, role: 'gateway' })
+    const baselineUrl = await context.createDatabase()
+    const gatewayRate: number[] = []
+    const baselineRate: number[] = []
+    try {
+      await acceptBulks([gateway.endpoint!], context.token, Math.min(total, 5000), BULK, 1) // warm-up
+      await runChild(BOSS, { mode: 'insert', url: baselineUrl, jobs: Math.min(total, 5000), batch: BULK })
+      for (let i = 0; i < repeats; i++) {
+        const accepted = await acceptBulks([gateway.endpoint!], context.token, total, BULK, 1, (i + 1) * total)
+        gatewayRate.push(total / (accepted.ms / 1000))
+        const inserted = await runChild<{ ms: number }>(BOSS, { mode: 'insert', url: baselineUrl, jobs: total, batch: BULK })
+        baselineRate.push(total / (inserted.ms / 1000))
+      }
+    } finally {
+      await gateway.stop()
+    }
+    const ratio = median(gatewayRate) / median(baselineRate)
+    return [{
+      scenario: `bulk accept (${total.toLocaleString('en')} orders, 1,000 a bulk)`,
+      figure: `${Math.round(median(gatewayRate))} orders/s`,
+      baseline: `insert(): ${Math.round(median(baselineRate))} jobs/s`,
+      ratio,
+      target: '≥ 0.7×',
+      pass: ratio >= 0.7,
+      runs: { gatewayRate, baselineRate }
+    }]
+  }
+}
+
+interface SendResult { perSecond: number, p50: number, p99: number, count: number }
+
+/** `placeOrder` from autocannon at N connections vs pg-boss send() from N concurrent callers. */
+export const singleAccept: Scenario = {
+  name: 'single-accept',
+  async run (context: ScenarioContext): Promise<Row[]> {
+    const { connections, singleSeconds, repeats } = context.settings
+    const gateway = await startGateway({ databaseUrl: await context.createDatabase(), token: context.token, role: 'gateway' })
+    const baselineUrl = await context.createDatabase()
+    const cannon = async (seconds: number): Promise<{ perSecond: number, p99: number, p50: number }> => {
+      const result = await autocannon({
+        url: gateway.endpoint!,
+        connections,
+        duration: seconds,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
+        body: JSON.stringify({ query: PLACE_ORDER, variables: { input: order(1) } })
+      })
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`single accept: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+      return { perSecond: result['2xx'] / result.duration, p99: result.latency.p99, p50: result.latency.p50 }
+    }
+    const gatewayRuns: Array<{ perSecond: number, p99: number, p50: number }> = []
+    const baselineRuns: SendResult[] = []
+    try {
+      await cannon(2) // warm-up
+      await runChild(BOSS, { mode: 'send', url: baselineUrl, seconds: 2, callers: connections })
+      for (let i = 0; i < repeats; i++) {
+        gatewayRuns.push(await cannon(singleSeconds))
+        baselineRuns.push(await runChild<SendResult>(BOSS, { mode: 'send', url: baselineUrl, seconds: singleSeconds, callers: connections }))
+      }
+    } finally {
+      await gateway.stop()
+    }
+    const rate = median(gatewayRuns.map(run => run.perSecond))
+    const baseRate = median(baselineRuns.map(run => run.perSecond))
+    const p99 = median(gatewayRuns.map(run => run.p99))
+    const baseP99 = median(baselineRuns.map(run => run.p99))
+    const ratio = rate / baseRate
+    return [{
+      scenario: `single accept (placeOrder, ${connections} connections)`,
+      figure: `${Math.round(rate)} req/s, p99 ${round(p99, 1)} ms`,
+      baseline: `send() ×${connections}: ${Math.round(baseRate)} jobs/s, p99 ${round(baseP99, 1)} ms`,
+      ratio,
+      target: '≥ 0.8× and p99 < 25 ms',
+      pass: ratio >= 0.8 && p99 < 25,
+      runs: { gatewayRuns, baselineRuns }
+    }]
+  }
+}

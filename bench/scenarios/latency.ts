@@ -1,0 +1,78 @@
+import pg from 'pg'
+import { runChild } from '../lib/child.ts'
+import { startGateway } from '../lib/gateway.ts'
+import { graphqlClient } from '../lib/http.ts'
+import { order, PLACE_ORDER } from '../lib/orders.ts'
+import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
+import { median, now, percentile, round } from '../lib/stats.ts'
+
+const WARMUP = 10
+
+/**
+ * One order at a time on an idle gateway (`npm start`: gateway and workers in one process): from
+ * sending placeOrder to seeing its operation COMPLETE. Completion is seen through the NOTIFY the
+ * operation trigger sends (LISTEN bulk_changed here), then read; vs pg-boss send → handler start.
+ */
+export const latency: Scenario = {
+  name: 'latency',
+  async run (context: ScenarioContext): Promise<Row[]> {
+    const { latencySamples, repeats } = context.settings
+    const url = await context.createDatabase()
+    const baselineUrl = await context.createDatabase()
+    const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'all' })
+    const client = graphqlClient(gateway.endpoint!, context.token)
+    const listener = new pg.Client({ connectionString: url })
+    await listener.connect()
+    const waiting = new Map<string, () => void>()
+    listener.on('notification', (message) => { if (message.payload) waiting.get(message.payload)?.() })
+    await listener.query('LISTEN bulk_changed')
+
+    const once = async (i: number): Promise<number> => {
+      const start = now()
+      const { placeOrder } = await client.request<{ placeOrder: { bulkUuid: string } }>(PLACE_ORDER, { input: order(i) })
+      const uuid = placeOrder.bulkUuid
+      for (;;) {
+        // Registered before reading, so a change between the read and the wait is not missed.
+        const changed = new Promise<void>(resolve => waiting.set(uuid, resolve))
+        const { rows } = await listener.query<{ status: string }>('SELECT status FROM operation WHERE bulk_uuid = $1', [uuid])
+        if (rows[0]?.status === 'COMPLETE') break
+        if (rows[0]?.status !== undefined && rows[0].status !== 'OPEN') throw new Error(`latency: the operation ended ${rows[0].status}`)
+        await changed
+      }
+      waiting.delete(uuid)
+      const ms = now() - start
+      await new Promise(resolve => setTimeout(resolve, 20)) // idle between orders, as the baseline
+      return ms
+    }
+    const runs: Array<{ p50: number, p99: number }> = []
+    const baselineRuns: Array<{ p50: number, p99: number }> = []
+    try {
+      for (let i = 0; i < WARMUP; i++) await once(i)
+      for (let r = 0; r < repeats; r++) {
+        const samples: number[] = []
+        for (let i = 0; i < latencySamples; i++) samples.push(await once(i))
+        runs.push({ p50: percentile(samples, 50), p99: percentile(samples, 99) })
+        baselineRuns.push(await runChild(BOSS, { mode: 'latency', url: baselineUrl, samples: latencySamples, warmup: WARMUP }))
+      }
+    } finally {
+      await listener.end()
+      await gateway.stop()
+    }
+    const p50 = median(runs.map(run => run.p50))
+    const p99 = median(runs.map(run => run.p99))
+    const baseP50 = median(baselineRuns.map(run => run.p50))
+    const baseP99 = median(baselineRuns.map(run => run.p99))
+    return [{
+      scenario: `latency accept → COMPLETE (${latencySamples} one at a time)`,
+      figure: `p50 ${round(p50, 1)} ms, p99 ${round(p99, 1)} ms`,
+      baseline: `send → handler start: p50 ${round(baseP50, 1)} ms, p99 ${round(baseP99, 1)} ms`,
+      // Inverted so that 1 means "as fast as the baseline": baseline p99 ÷ gateway p99.
+      ratio: baseP99 / p99,
+      target: 'p99 < 50 ms',
+      pass: p99 < 50,
+      runs: { runs, baselineRuns }
+    }]
+  }
+}
+
+const BOSS = 'bench/baseline/boss.ts'

@@ -1,0 +1,57 @@
+import { runChild } from '../lib/child.ts'
+import { startGateway } from '../lib/gateway.ts'
+import { acceptBulks } from '../lib/load.ts'
+import { waitProcessed } from '../lib/progress.ts'
+import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
+import { median } from '../lib/stats.ts'
+
+/**
+ * A backlog accepted while no worker runs, then processed by one worker process (the default topic
+ * settings: batches of 100, 2 local workers, burst), vs a pg-boss no-op drain with the same settings.
+ */
+export const processing: Scenario = {
+  name: 'processing',
+  async run (context: ScenarioContext): Promise<Row[]> {
+    const { backlog, repeats } = context.settings
+    const url = await context.createDatabase()
+    const baselineUrl = await context.createDatabase()
+    const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
+    const gatewayRate: number[] = []
+    const baselineRate: number[] = []
+    const once = async (size: number, from: number): Promise<number> => {
+      const { uuids } = await acceptBulks([gateway.endpoint!], context.token, size, 5000, 1, from)
+      const worker = await startGateway({ databaseUrl: url, token: context.token, role: 'worker' })
+      try {
+        const processed = await waitProcessed(url, uuids)
+        if (processed.operations !== size) throw new Error(`${size - processed.operations} operations did not complete`)
+        return size / (processed.ms / 1000)
+      } finally {
+        await worker.stop()
+      }
+    }
+    try {
+      const warmup = Math.max(1000, Math.round(backlog / 10))
+      await once(warmup, 0)
+      await runChild(BOSS, { mode: 'drain', url: baselineUrl, jobs: warmup, analyze: true })
+      for (let i = 0; i < repeats; i++) {
+        gatewayRate.push(await once(backlog, warmup + i * backlog))
+        // The gateway ANALYZEs after a large bulk (src/jobs/statistics.ts); the baseline does the same.
+        baselineRate.push((await runChild<{ perSecond: number }>(BOSS, { mode: 'drain', url: baselineUrl, jobs: backlog, analyze: true })).perSecond)
+      }
+    } finally {
+      await gateway.stop()
+    }
+    const ratio = median(gatewayRate) / median(baselineRate)
+    return [{
+      scenario: `processing (backlog of ${backlog.toLocaleString('en')})`,
+      figure: `${Math.round(median(gatewayRate))} operations/s`,
+      baseline: `no-op drain: ${Math.round(median(baselineRate))} jobs/s`,
+      ratio,
+      target: '≥ 0.5×',
+      pass: ratio >= 0.5,
+      runs: { gatewayRate, baselineRate }
+    }]
+  }
+}
+
+const BOSS = 'bench/baseline/boss.ts'
