@@ -56,6 +56,10 @@ export interface NewOperation {
   dataHash: string
   errorCode: string | null
   message: string | null
+  /** The order the operation is about (operations of one key run in acceptance order), if known. */
+  orderingKey: string | null
+  /** Give an accepted placement its order number now (the next of order_number_seq), as its ordering key. */
+  numberOrder: boolean
 }
 
 export function insertBulk (uuid: string, owner: string, description: string | null, operationCount: number, notifyUrl: string | null): Query {
@@ -66,13 +70,21 @@ export function insertBulk (uuid: string, owner: string, description: string | n
 }
 
 /** One statement for a whole chunk of operations: rows travel as one JSON array. */
+/**
+ * One statement for a whole chunk of operations: rows travel as one JSON array. Returns each
+ * operation's ordering key (for placements, the order number given here, ORD-00000042).
+ */
 export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
   return {
-    text: `INSERT INTO operation (id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message, finished_at)
+    text: `INSERT INTO operation (id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
+                                  finished_at, ordering_key)
       SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
-             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END
+             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
+             CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
       FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
-                                               data_hash text, error_code text, message text)`,
+                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean)
+      ORDER BY r.index
+      RETURNING id, ordering_key`,
     values: [bulkUuid, JSON.stringify(operations.map(op => ({
       id: op.id,
       index: op.index,
@@ -81,7 +93,9 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
       data: op.data,
       data_hash: op.dataHash,
       error_code: op.errorCode,
-      message: op.message
+      message: op.message,
+      ordering_key: op.orderingKey,
+      number_order: op.numberOrder
     })))]
   }
 }
@@ -236,12 +250,30 @@ export function setOperationCount (uuid: string, operationCount: number): Query 
  */
 export function startOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
   return {
-    text: `UPDATE operation
+    text: `UPDATE operation o
       SET status = '${S.OPEN}', attempts = attempts + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
       WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
         AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
-      RETURNING id, bulk_uuid, request_index, data`,
+        -- Per-order ordering: not while an operation on the same order accepted earlier is unfinished.
+        AND (o.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM operation p
+          WHERE p.ordering_key = o.ordering_key AND p.seq < o.seq AND p.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')))
+      RETURNING id, bulk_uuid, request_index, data, ordering_key`,
     values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
+  }
+}
+
+/**
+ * Gives operations that must wait for an earlier one on the same order a new job id, to be enqueued
+ * for later in the worker's transaction (the job that found them waiting then completes). Only while
+ * `jobId` is still their job and they are unfinished.
+ */
+export function deferOperations (waits: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
+  return {
+    text: `UPDATE operation SET job_id = gen_random_uuid(), updated_at = clock_timestamp()
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[])) AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+      RETURNING id, job_id`,
+    values: [waits.map(wait => wait.operationId), waits.map(wait => wait.jobId)]
   }
 }
 

@@ -25,6 +25,8 @@ export type BulkErrorPolicy = (typeof BULK_ERROR_POLICY)[keyof typeof BULK_ERROR
 export interface RequestItem {
   /** The item's index in the request. */
   readonly id: number
+  /** The order the item is about: the number a placement was given at acceptance, or the one named. */
+  orderNumber: string | null
   /** SHA-256 of the item as submitted, serialized as JSON with sorted keys. */
   readonly dataHash: string
   readonly status: RequestItemStatus
@@ -47,9 +49,35 @@ export interface Candidate {
   readonly problem?: string
 }
 
+/**
+ * A kind of operation a bulk can carry: its topic, how an item is checked at acceptance, and which
+ * order it is about (operations on one order run in the order they were accepted).
+ */
+export interface OperationKind {
+  readonly topic: string
+  /** Why an item cannot be accepted, or null. Runs inside the acceptance transaction, as its owner. */
+  readonly check: (data: unknown, db: pg.PoolClient, owner: string | null) => Promise<string | null>
+  /** The order the item is about, when it names one. */
+  readonly orderingKey: (data: unknown) => string | null
+  /** Placements: give the order its number at acceptance. */
+  readonly numberOrder: boolean
+}
+
+/** Order placement: validated as a PlaceOrderInput; the order gets its number at acceptance. */
+export const PLACE_ORDER: OperationKind = {
+  topic: TOPICS.placeOrder.queue,
+  check: async (data: unknown) => check(data),
+  orderingKey: () => null,
+  numberOrder: true
+}
+
 export interface AcceptRequest {
+  /** What the items are. */
+  readonly kind: OperationKind
   /** Who the bulk belongs to. */
   readonly owner: string
+  /** Whose orders the items may name (null: everyone's, for admins). */
+  readonly viewerOwner: string | null
   readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
   readonly description: string | null
   readonly notifyUrl: string | null
@@ -88,11 +116,11 @@ class RollBack extends Error {
  * commit; the same key with another payload is an IDEMPOTENCY_KEY_REUSED error.
  */
 export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
-  const topic = TOPICS.placeOrder.queue
+  const topic = request.kind.topic
   const bulkUuid = randomUUID()
   // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
   const fingerprint = createHash('sha256').update(canonicalJson({
-    description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy
+    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy
   }))
   let enqueued = 0
 
@@ -109,7 +137,8 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
       let invalid = 0
       const flush = async (): Promise<void> => {
         if (chunk.length === 0) return
-        await run(client, insertOperations(bulkUuid, chunk))
+        const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insertOperations(bulkUuid, chunk))).map(row => [row.id, row.ordering_key]))
+        for (const op of chunk) requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
         const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
         if (accepted.length > 0) {
           await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id } })), { db: bossDb(client) })
@@ -123,7 +152,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
         if (index >= deps.maxBulkSize) {
           throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
         }
-        const problem = candidate.problem ?? check(candidate.data)
+        const problem = candidate.problem ?? await request.kind.check(candidate.data, client, request.viewerOwner)
         const dataHash = createHash('sha256').update(canonicalJson(candidate.data)).digest('hex')
         fingerprint.update(dataHash)
         if (problem !== null) invalid++
@@ -135,10 +164,13 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
           data: candidate.data ?? null,
           dataHash,
           errorCode: problem === null ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
-          message: problem
+          message: problem,
+          orderingKey: problem === null ? request.kind.orderingKey(candidate.data) : null,
+          numberOrder: request.kind.numberOrder
         })
         requestItems.push({
           id: index,
+          orderNumber: null,
           dataHash,
           status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
           errorMessage: problem
@@ -153,7 +185,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
           errors: true,
           requestItems: requestItems.map(item => item.status === REQUEST_ITEM_STATUS.REJECTED
             ? item
-            : { ...item, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
+            : { ...item, orderNumber: null, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
         })
       }
       await flush()

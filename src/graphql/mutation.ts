@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql'
 import { z } from 'zod'
-import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candidate } from '../commands/acceptOrders.ts'
+import { BULK_ERROR_POLICY, PLACE_ORDER, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../commands/acceptOrders.ts'
+import { CANCEL_ORDER } from '../commands/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../commands/errors.ts'
 import { placeOrderLines } from '../commands/jsonl.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
@@ -38,13 +39,15 @@ interface AcceptArgs {
   readonly notifyUrl?: string | null
 }
 
-function accept (context: Context, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
+function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
   const headerKey = context.idempotencyKey
   if (headerKey !== null && !idempotencyKeyArg.safeParse(headerKey).success) {
     throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
   }
   return command(async () => await context.services.placeOrders({
+    kind,
     owner: principal(context).owner,
+    viewerOwner: viewer(context).owner,
     items,
     description: args.description ?? null,
     errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
@@ -70,7 +73,7 @@ builder.mutationFields((t) => {
       type: AsyncResponseRef,
       description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
       args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
-      resolve: async (_, { input, ...args }, context) => await accept(context, fromInput([input]), args)
+      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput([input]), args)
     }),
     placeOrders: t.field({
       type: AsyncResponseRef,
@@ -81,7 +84,7 @@ builder.mutationFields((t) => {
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
-      resolve: async (_, { input, ...args }, context) => await accept(context, fromInput(input), args)
+      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput(input), args)
     }),
     placeOrdersFromFile: t.field({
       type: AsyncResponseRef,
@@ -92,7 +95,13 @@ builder.mutationFields((t) => {
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
-      resolve: async (_, { file, ...args }, context) => await accept(context, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+    }),
+    cancelOrder: t.field({
+      type: AsyncResponseRef,
+      description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
+      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     retryBulk: t.field({
       type: BulkRef,

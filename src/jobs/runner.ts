@@ -1,6 +1,6 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { completeOperations, failOperation, startOperations } from '../bulks/queries.ts'
+import { completeOperations, deferOperations, failOperation, startOperations } from '../bulks/queries.ts'
 import { bossDb, run, transaction, type Db } from '../db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
 import type { Logger } from '../log.ts'
@@ -8,12 +8,30 @@ import { affectedBy } from './boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from './errors.ts'
 import type { OperationJob, TopicDefinition } from './topology.ts'
 
+/**
+ * A processor's answer for an operation it cannot do and never will (the order it names was never
+ * placed): the operation becomes NOT_RETRIABLY_FAILED with this code and message, which clients read.
+ */
+export class OperationRefused {
+  readonly code: string
+  readonly message: string
+  constructor (code: string, message: string) {
+    this.code = code
+    this.message = message
+  }
+}
+
+/** How long an operation waiting for an earlier one on the same order waits before it is tried again. */
+const WAIT_FOR_EARLIER_MS = 1000
+
 /** An operation a worker has claimed: its id and the data submitted for it. */
 export interface ClaimedOperation {
   readonly id: string
   readonly bulk_uuid: string
   readonly request_index: number
   readonly data: unknown
+  /** The order it is about, if any (for placements, the order number given at acceptance). */
+  readonly ordering_key: string | null
 }
 
 /**
@@ -57,7 +75,14 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     const results = await process(tx, operations)
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
-    await run(tx, completeOperations(operations.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
+    const done = operations.filter(op => !(results.get(op.id) instanceof OperationRefused))
+    if (done.length > 0) await run(tx, completeOperations(done.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
+    for (const op of operations) {
+      const result = results.get(op.id)
+      if (result instanceof OperationRefused) {
+        await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
+      }
+    }
   }
 
   /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
@@ -123,10 +148,19 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
         const affected = affectedBy(await deps.boss.complete(topic.queue, worked, null, { db: bossDb(tx) }))
         if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
-      // Jobs whose operation was not ours to do (already final, canceled, or carried by a newer job
-      // after retryBulk) complete if they still can; cancelBulk may have cancelled them already.
+      // Jobs whose operation was not claimed: it waits for an earlier operation on the same order
+      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, or
+      // carried by a newer job after retryBulk). Either way this job is done, if it still can be;
+      // cancelBulk may have cancelled it already.
       const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))
-      if (idle.length > 0) await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
+      if (idle.length > 0) {
+        const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(idle.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+        if (waiting.length > 0) {
+          const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
+          await deps.boss.insert(topic.queue, waiting.map(op => ({ id: op.job_id, data: { operationId: op.id }, startAfter })), { db: bossDb(tx) })
+        }
+        await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
+      }
       // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })

@@ -1,3 +1,4 @@
+import { cancelOrdersProcessor } from './handlers/cancelOrder.ts'
 import { placeOrders } from './handlers/placeOrder.ts'
 import type { OperationProcessor } from './runner.ts'
 
@@ -51,6 +52,20 @@ export const TOPICS = {
     localConcurrency: 2,
     pollingIntervalSeconds: 1,
     process: placeOrders
+  },
+  /** Cancels an order; after its placement and anything else accepted before it on that order. */
+  cancelOrder: {
+    queue: 'order.cancel',
+    deadLetterQueue: 'order.cancel.dead',
+    retryLimit: 5,
+    retryDelaySeconds: 1,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 60,
+    expireInSeconds: 60,
+    batchSize: 50,
+    localConcurrency: 1,
+    pollingIntervalSeconds: 1,
+    process: cancelOrdersProcessor
   }
 } as const satisfies Record<string, TopicDefinition>
 

@@ -9,6 +9,10 @@ export const RequestItemRef = builder.objectRef<RequestItem>('RequestItem').impl
   description: 'What became of one item of the request.',
   fields: (t) => ({
     id: t.exposeInt('id', { description: "The item's index in the request." }),
+    orderNumber: t.exposeString('orderNumber', {
+      nullable: true,
+      description: 'The order the item is about: the number an accepted placement was given (its order is created with it), or the order a cancellation names.'
+    }),
     dataHash: t.exposeString('dataHash', { description: 'SHA-256 (hex) of the item as submitted, serialized as JSON with keys sorted at every level.' }),
     status: t.field({ type: RequestItemStatusEnum, resolve: (item) => item.status }),
     errorMessage: t.exposeString('errorMessage', { nullable: true, description: 'Why the item was rejected.' })

@@ -11,6 +11,7 @@ export const placeOrders: OperationProcessor = async (tx, operations) => {
     return {
       id: randomUUID(),
       operationId: operation.id,
+      orderNumber: operation.ordering_key,
       customerEmail: input.customerEmail,
       currency: input.currency,
       items: input.items,
