@@ -11,6 +11,9 @@ const FAULTS = `
       RAISE EXCEPTION 'injected: the ERP refused %', NEW.customer_email USING ERRCODE = 'check_violation';
     END IF;
     IF NEW.customer_email LIKE 'slow%' THEN PERFORM pg_sleep(0.3); END IF;
+    IF NEW.customer_email = 'always-busy@example.com' THEN
+      RAISE EXCEPTION 'injected: busy' USING ERRCODE = 'serialization_failure';
+    END IF;
     RETURN NEW;
   END $$;
   CREATE TRIGGER test_fault BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION test_fault();`
@@ -170,6 +173,24 @@ describe('operation', () => {
     expect(new Date(found.operation.finishedAt) >= new Date(found.operation.startedAt)).toBe(true)
     const missing = await gateway.gql(`{ operation(id: "00000000-0000-4000-8000-000000000000") { id } }`)
     expect(missing.data.operation).toBeNull()
+  })
+})
+
+describe('an operation waiting for a retry', () => {
+  it('shows when its next attempt is due, and cancelBulk cancels it with its scheduled job', async () => {
+    const { data } = await gateway.gql(PLACE_ORDER, { input: order({ customerEmail: 'always-busy@example.com' }) })
+    const uuid = data.placeOrder.bulkUuid
+    const QUERY = `query ($id: ID!) { operation(id: $id) { status errorCode attempts nextRetryAt } }`
+    const id = (await gateway.gql(BULK, { uuid })).data.bulk.operations.edges[0].node.id
+    const waiting = await eventually(async () => {
+      const op = (await gateway.gql(QUERY, { id })).data.operation
+      return op.status === 'RETRIABLY_FAILED' && op.nextRetryAt !== null ? op : undefined
+    }, 20_000, 'the operation to wait for a retry')
+    expect(waiting.errorCode).toBe('TRANSIENT_FAILURE')
+    expect(Date.parse(waiting.nextRetryAt)).toBeGreaterThan(Date.now() - 5000)
+    const canceled = (await gateway.gql('mutation ($uuid: ID!) { cancelBulk(uuid: $uuid) { status counts { canceled } } }', { uuid })).data.cancelBulk
+    expect(canceled).toEqual({ status: 'CANCELED', counts: { canceled: 1 } })
+    expect((await gateway.gql(QUERY, { id })).data.operation).toMatchObject({ status: 'CANCELED', nextRetryAt: null })
   })
 })
 
