@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.ts'
 import type { Context } from '../graphql/builder.ts'
 import type { Services } from '../graphql/services.ts'
 import type { Logger } from '../log.ts'
+import { useStreamingUploads } from './streamingUploads.ts'
 import type { GatewayLimits } from '../security/limits.ts'
 import { parseOperation } from '../security/webSocket.ts'
 
@@ -69,7 +70,8 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
     }),
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/security/limits.ts).
-    plugins: [credentialsFirst, ...limits.plugins],
+    // Streaming uploads before the limits, so that the body limit counts the stream it parses.
+    plugins: [credentialsFirst, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,

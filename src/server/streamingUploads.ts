@@ -1,0 +1,84 @@
+import { Readable } from 'node:stream'
+import busboy from 'busboy'
+import { GraphQLError } from 'graphql'
+import type { GraphQLParams, Plugin } from 'graphql-yoga'
+
+/** An uploaded file as resolvers see it (the Upload scalar): its bytes come as they arrive. */
+export interface StreamedFile {
+  readonly name: string
+  readonly type: string
+  stream (): AsyncIterable<Uint8Array>
+}
+
+function badRequest (message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } })
+}
+
+/**
+ * Parses GraphQL multipart requests (the multipart request spec: `operations`, `map`, then the
+ * files) as they arrive, with busboy, and starts the operation as soon as its file begins: the
+ * resolver reads the file while it is still being uploaded, so a JSONL upload of any size is
+ * held in memory a chunk at a time, not whole (yoga's own parser collects each file first).
+ * One file per request, which is all `placeOrdersFromFile` takes.
+ */
+export function useStreamingUploads (): Plugin {
+  return {
+    onRequestParse ({ request, setRequestParser }) {
+      if (!(request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data') ?? false)) return
+      setRequestParser(async (req) => await parse(req))
+    }
+  }
+}
+
+async function parse (request: Request): Promise<GraphQLParams> {
+  if (request.body === null) throw badRequest('the multipart request has no body')
+  const parser = busboy({ headers: { 'content-type': request.headers.get('content-type') ?? '' }, limits: { files: 1 } })
+  return await new Promise<GraphQLParams>((resolve, reject) => {
+    let operations: GraphQLParams | undefined
+    let map: Record<string, string[]> | undefined
+    let settled = false
+    const fail = (error: Error): void => { if (!settled) { settled = true; reject(error) } }
+    parser.on('field', (name, value) => {
+      try {
+        if (name === 'operations') operations = JSON.parse(value) as GraphQLParams
+        else if (name === 'map') map = JSON.parse(value) as Record<string, string[]>
+      } catch {
+        fail(badRequest(`the multipart field "${name}" is not JSON`))
+      }
+    })
+    parser.on('file', (field, file, info) => {
+      if (settled || operations === undefined || map === undefined) {
+        file.resume()
+        fail(badRequest('the multipart fields "operations" and "map" must come before the files'))
+        return
+      }
+      const streamed: StreamedFile = { name: info.filename ?? 'upload', type: info.mimeType, stream: () => file }
+      try {
+        for (const path of map[field] ?? []) place(operations, path, streamed)
+      } catch (error) {
+        file.resume()
+        fail(error as Error)
+        return
+      }
+      settled = true
+      resolve(operations)
+    })
+    parser.on('close', () => {
+      if (operations === undefined) fail(badRequest('the multipart request has no "operations" field'))
+      else if (!settled) { settled = true; resolve(operations) }
+    })
+    parser.on('error', (error: Error) => fail(badRequest(`invalid multipart request: ${error.message}`)))
+    Readable.from(request.body as unknown as AsyncIterable<Uint8Array>).on('error', (error) => parser.destroy(error)).pipe(parser)
+  })
+}
+
+/** Puts the file where `map` says (`variables.file`), refusing paths outside the variables. */
+function place (operations: GraphQLParams, path: string, file: StreamedFile): void {
+  const [root, ...rest] = path.split('.')
+  if (root !== 'variables' || rest.length === 0 || rest.some(key => key === '__proto__' || key === 'constructor' || key === 'prototype')) {
+    throw badRequest(`the multipart map path "${path}" must point into variables`)
+  }
+  let target = (operations.variables ??= {}) as Record<string, unknown>
+  for (const key of rest.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>
+  target[rest.at(-1)!] = file
+}
