@@ -4,8 +4,10 @@ import { toError, type Logger } from '../log.ts'
 
 /**
  * Keeps planner statistics in step with large bulk inserts. pg-boss's fetch plan depends on them:
- * a job table that just received tens of thousands of rows without fresh statistics was measured
- * 15–25× slower to drain. Autovacuum would get there within a minute or so; a bulk wants it now.
+ * a job table that just received tens of thousands of rows without fresh statistics was reported
+ * 15–25× slower to drain on these machines; our own benchmark (`npm run bench`, scenario
+ * "statistics") measured 1.3× on a fresh database. Autovacuum would get there within a minute or
+ * so; a bulk wants it now.
  * After `threshold` jobs have been enqueued since the last run, ANALYZE the job and operation
  * tables in the background, one run at a time per process.
  */
