@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../../src/db/embedded.ts'
+import { freePort, stopChild as stopProcess } from '../../src/db/embedded.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -87,10 +87,5 @@ function memoryOf (pid: number): { rss: number, peak: number } {
 
 /** SIGTERM (the graceful stop), SIGKILL after 20 s. */
 export async function stopChild (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  await exited
-  clearTimeout(timer)
+  await stopProcess(child, 'SIGTERM', 'SIGKILL')
 }

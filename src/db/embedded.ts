@@ -124,7 +124,8 @@ export async function startEmbeddedPostgres (options: EmbeddedOptions): Promise<
     owned: true,
     stop: async () => {
       process.off('exit', onExit)
-      await stopChild(child)
+      // SIGINT is PostgreSQL's "fast" shutdown (roll back open transactions, checkpoint, exit); SIGQUIT its immediate one.
+      await stopChild(child, 'SIGINT', 'SIGQUIT')
     }
   }
 }
@@ -290,12 +291,12 @@ async function waitUntilReady (url: string, child: ChildProcess, stderr: () => s
   throw new EmbeddedPostgresError(`the embedded PostgreSQL did not accept connections within 60 s: ${stderr()}`)
 }
 
-async function stopChild (child: ChildProcess): Promise<void> {
+/** Asks a child process to stop with `signal`, sends `force` after 20 s, and resolves when it has exited. */
+export async function stopChild (child: ChildProcess, signal: NodeJS.Signals, force: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
-  child.kill('SIGINT')
-  const timer = setTimeout(() => child.kill('SIGQUIT'), 20_000)
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill(force), 20_000)
   await exited
   clearTimeout(timer)
 }

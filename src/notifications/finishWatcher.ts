@@ -1,4 +1,5 @@
 import { ChannelListener } from '../db/listener.ts'
+import { KeyedRerun } from '../status/rerun.ts'
 import { toError, type Logger } from '../log.ts'
 import { BULK_CHANGED_CHANNEL } from '../status/feed.ts'
 
@@ -33,15 +34,20 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 export class FinishWatcher {
   readonly #options: FinishWatcherOptions
   readonly #log: Logger
-  readonly #checking = new Map<string, { again: boolean }>()
+  readonly #checks: KeyedRerun
   readonly #running = new Set<Promise<void>>()
-  readonly #retryTimers = new Set<NodeJS.Timeout>()
   readonly #listener: ChannelListener
   #stopped = false
 
   constructor (options: FinishWatcherOptions) {
     this.#options = options
     this.#log = options.log.child({ component: 'finish-watcher' })
+    // A finished bulk changes no more: no later notification would bring a failed check back. Retry.
+    this.#checks = new KeyedRerun(async (uuid) => { await options.check(uuid) }, {
+      retryDelayMs: (attempt) => Math.min(1000 * 2 ** (attempt - 1), 30_000),
+      maxRetries: CHECK_RETRIES,
+      onError: (uuid, error, retry) => this.#log.warn('could not check a changed bulk', { uuid, retry, error: toError(error) })
+    })
     this.#listener = new ChannelListener({
       connectionString: options.connectionString,
       channel: BULK_CHANGED_CHANNEL,
@@ -61,42 +67,13 @@ export class FinishWatcher {
 
   async stop (): Promise<void> {
     this.#stopped = true
-    for (const timer of this.#retryTimers) clearTimeout(timer)
+    await this.#checks.stop()
     await this.#listener.stop()
     await Promise.allSettled([...this.#running])
   }
 
-  #changed (uuid: string, retry = 0): void {
-    if (this.#stopped) return
-    const inFlight = this.#checking.get(uuid)
-    if (inFlight) {
-      inFlight.again = true
-      return
-    }
-    const state = { again: false }
-    this.#checking.set(uuid, state)
-    void this.#track(this.#check(uuid, state, retry))
-  }
-
-  async #check (uuid: string, state: { again: boolean }, retry: number): Promise<void> {
-    try {
-      do {
-        state.again = false
-        await this.#options.check(uuid)
-      } while (state.again && !this.#stopped)
-    } catch (error) {
-      // A finished bulk changes no more: no later notification would bring it back. Try again.
-      this.#log.warn('could not check a changed bulk', { uuid, retry, error: toError(error) })
-      if (retry < CHECK_RETRIES && !this.#stopped) {
-        const timer = setTimeout(() => {
-          this.#retryTimers.delete(timer)
-          this.#changed(uuid, retry + 1)
-        }, Math.min(1000 * 2 ** retry, 30_000))
-        this.#retryTimers.add(timer)
-      }
-    } finally {
-      this.#checking.delete(uuid)
-    }
+  #changed (uuid: string): void {
+    this.#checks.request(uuid)
   }
 
   /** Checks every finished bulk whose finish has no notification yet, one at a time. */

@@ -1,5 +1,6 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga'
 import { ChannelListener } from '../db/listener.ts'
+import { KeyedRerun } from './rerun.ts'
 import { toError, type Logger } from '../log.ts'
 
 /** The channel the operation triggers NOTIFY on (migrations/0002); the payload is a bulk uuid. */
@@ -30,16 +31,21 @@ interface Watcher<State> {
  */
 export class BulkStatusFeed<State extends object> {
   readonly #watchers = new Map<string, Set<Watcher<State>>>()
-  readonly #loading = new Map<string, { again: boolean }>()
+  readonly #loads: KeyedRerun
   readonly #load: (uuid: string) => Promise<State | null>
   readonly #log: Logger
   readonly #listener: ChannelListener
-  #stopped = false
   #rescanTimer: NodeJS.Timeout | undefined
 
   constructor (connectionString: string, load: (uuid: string) => Promise<State | null>, log: Logger) {
     this.#load = load
     this.#log = log.child({ component: 'status-feed' })
+    // Loads of one bulk one at a time, one more after changes during a load; a failed one tried again.
+    this.#loads = new KeyedRerun(async (uuid) => await this.#refresh(uuid), {
+      retryDelayMs: () => RETRY_LOAD_MS,
+      maxRetries: Infinity,
+      onError: (uuid, error) => this.#log.warn('could not load a changed bulk; trying again', { uuid, error: toError(error) })
+    })
     this.#listener = new ChannelListener({
       connectionString,
       channel: BULK_CHANGED_CHANNEL,
@@ -57,8 +63,8 @@ export class BulkStatusFeed<State extends object> {
   }
 
   async stop (): Promise<void> {
-    this.#stopped = true
     clearInterval(this.#rescanTimer)
+    await this.#loads.stop()
     for (const watchers of this.#watchers.values()) for (const watcher of watchers) watcher.deliver(null)
     await this.#listener.stop()
   }
@@ -96,31 +102,14 @@ export class BulkStatusFeed<State extends object> {
   }
 
   #changed (uuid: string): void {
-    if (!this.#watchers.has(uuid) || this.#stopped) return
-    const inFlight = this.#loading.get(uuid)
-    if (inFlight) {
-      inFlight.again = true
-      return
-    }
-    const state = { again: true }
-    this.#loading.set(uuid, state)
-    void this.#refresh(uuid, state)
+    if (this.#watchers.has(uuid)) this.#loads.request(uuid)
   }
 
-  async #refresh (uuid: string, state: { again: boolean }): Promise<void> {
-    while (state.again && !this.#stopped) {
-      state.again = false
-      const targets = [...(this.#watchers.get(uuid) ?? [])]
-      if (targets.length === 0) break
-      try {
-        const loaded = await this.#load(uuid)
-        for (const watcher of targets) watcher.deliver(loaded)
-      } catch (error) {
-        this.#log.warn('could not load a changed bulk; trying again', { uuid, error: toError(error) })
-        await new Promise(resolve => setTimeout(resolve, RETRY_LOAD_MS))
-        state.again = true
-      }
-    }
-    this.#loading.delete(uuid)
+  /** Loads a bulk once for everyone who watches it now; a watcher added later asks for its own load. */
+  async #refresh (uuid: string): Promise<void> {
+    const targets = [...(this.#watchers.get(uuid) ?? [])]
+    if (targets.length === 0) return
+    const loaded = await this.#load(uuid)
+    for (const watcher of targets) watcher.deliver(loaded)
   }
 }
