@@ -30,6 +30,13 @@ import { createGraphQLServer, type GraphQLServer } from './server/http.ts'
 import { resultsRoute } from './server/results.ts'
 import { createLimits } from './security/limits.ts'
 import { BulkStatusFeed } from './status/feed.ts'
+import { OrderProgressFeed } from './orders/feed.ts'
+import { findOrder, findOrderId, listOrders, placementEnded, readOrderEvents } from './orders/read.ts'
+import { findInventoryItem } from './inventory/read.ts'
+import { createOutsideSystems } from './adapters/index.ts'
+import { chainTopicsWith } from './chain/topology.ts'
+import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
+import { startChainWorkers } from './chain/workers.ts'
 
 /** The feed's own reads: it serves subscribers already authorized for the bulk. */
 const ALL_OWNERS: Viewer = Object.freeze({ owner: null })
@@ -43,6 +50,8 @@ export interface App {
   readonly boss: PgBoss
   /** Bulks with subscribers in this process (gateway role), for metrics and tests. */
   watchedBulks (): number
+  /** Orders with orderProgress subscribers in this process (gateway role), for metrics and tests. */
+  watchedOrders (): number
   stop (): Promise<void>
 }
 
@@ -70,20 +79,30 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
         ' (or createApiToken over GraphQL); set ADMIN_TOKEN to choose your own.')
     }
 
+    if (database.embedded !== undefined) {
+      const created = await seedDemoCatalog(pool)
+      if (created > 0) log.info(`demo catalog seeded: ${created} SKU(s), ${DEMO_SKUS[0]} to ${DEMO_SKUS.at(-1)}`)
+    }
+
     const boss = createBoss(config, database.url, log)
     await boss.start()
     stack.push(async () => await boss.stop({ graceful: true, timeout: config.shutdownTimeoutMs }))
     const topics = topicsWith(config.jobPolicy)
     await ensureQueues(boss, topics, config.roles.includes('worker'))
+    const chainTopics = chainTopicsWith({ ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency })
+    await ensureQueues(boss, chainTopics, config.roles.includes('worker'))
     const serviceTopics = serviceTopicsWith(config)
-    await ensureServiceQueues(boss, Object.values(serviceTopics), topics.flatMap(topic => [topic.queue, topic.deadLetterQueue]),
+    await ensureServiceQueues(boss, Object.values(serviceTopics), [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
       config.retentionDays, config.roles.includes('worker'))
     // PUBLIC_URL, else http://localhost:<port>: the port is the one bound, once the gateway listens.
     let publicUrl = publicBaseUrl(config)
 
     if (config.roles.includes('worker')) {
       await startWorkers(boss, topics, { pool, boss, log }, { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
-      log.info('workers started', { queues: topics.map(topic => topic.queue).join(',') })
+      const systems = createOutsideSystems(config.adapters, { pool, log })
+      stack.push(async () => await systems.close())
+      await startChainWorkers(boss, chainTopics, { pool, boss, log, systems })
+      log.info('workers started', { queues: [...topics, ...chainTopics].map(topic => topic.queue).join(',') })
       await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
         pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
       }), deadNotificationHandler({ pool }))
@@ -96,12 +115,21 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
 
     let graphqlUrl: string | undefined
     let watchedBulks = (): number => 0
+    let watchedOrders = (): number => 0
     if (config.roles.includes('gateway')) {
       // The feed loads for every subscriber of a bulk at once; each was authorized when it subscribed.
       const feed = new BulkStatusFeed<BulkView>(database.url, async (uuid) => await findBulk(pool, ALL_OWNERS, uuid), log)
       await feed.start()
       stack.push(async () => await feed.stop())
       watchedBulks = () => feed.watchedBulks
+      // One LISTEN order_changed for every orderProgress subscriber here; each was authorized when it subscribed.
+      const orderFeed = new OrderProgressFeed(database.url, {
+        readEvents: async (orderId, afterVersion) => await readOrderEvents(pool, orderId, afterVersion),
+        placementEnded: async (orderId) => await placementEnded(pool, orderId)
+      }, log)
+      await orderFeed.start()
+      stack.push(async () => await orderFeed.stop())
+      watchedOrders = () => orderFeed.watchedOrders
       const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, TOPICS.placeOrder.queue, log)
       stack.push(async () => await statistics.settled())
 
@@ -126,7 +154,13 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
         },
         watchBulk: (uuid) => feed.watch(uuid, (view) => isFinished(view.status), sameBulkView),
         resultsUrl: (bulkUuid) => resultsUrl(publicUrl, bulkUuid),
-        bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid)
+        bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid),
+        order: async (viewer, orderNumber) => await findOrder(pool, viewer, orderNumber),
+        orders: async (viewer, status, page) => await listOrders(pool, viewer, status, page),
+        orderEvents: async (orderId) => await readOrderEvents(pool, orderId),
+        orderId: async (viewer, orderNumber) => await findOrderId(pool, viewer, orderNumber),
+        watchOrder: (orderId) => orderFeed.watch(orderId),
+        inventory: async (sku) => await findInventoryItem(pool, sku)
       }
       // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
       const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
@@ -153,7 +187,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       await watcher.start()
     }
 
-    return { databaseUrl: database.url, graphqlUrl, pool, boss, watchedBulks: () => watchedBulks(), stop }
+    return { databaseUrl: database.url, graphqlUrl, pool, boss, watchedBulks: () => watchedBulks(), watchedOrders: () => watchedOrders(), stop }
   } catch (error) {
     await stop()
     throw error

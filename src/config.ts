@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { OUTSIDE_SYSTEMS, type OutsideSystem } from './adapters/ports.ts'
 
 /** The roles one process can play; `npm start` plays both. */
 export const ROLES = ['gateway', 'worker'] as const
@@ -72,6 +73,76 @@ export interface Config {
    * `JWT_SECRET` or `JWT_JWKS_URL`. Unset (no `JWT_ISSUER`): JWTs are not accepted at all.
    */
   readonly jwt: JwtConfig | undefined
+  /** The outside systems of the post-order chain and their local stand-ins (src/adapters/). */
+  readonly adapters: AdaptersConfig
+}
+
+/** How the chain reaches outside systems (src/adapters/); each read from the variable named in its line. */
+export interface AdaptersConfig {
+  /** `DATA_DIR`, as above: the default home of the outbox, the label spool and the ERP export file. */
+  readonly dataDir: string
+  readonly payment: PaymentSimulatorConfig
+  readonly mail: MailConfig
+  readonly printer: PrinterConfig
+  readonly erp: ErpConfig
+  readonly carrier: CarrierSimulatorConfig
+  /**
+   * `FAULT_RATES`, e.g. `payment=0.3,email=0.5`, default none: the probability (0 to 1) that a call
+   * to that system fails transiently, half the time before its effect and half after it (a lost
+   * answer), to prove that retries rely on idempotency keys (src/adapters/faults.ts).
+   */
+  readonly faultRates: Readonly<Record<OutsideSystem, number>>
+}
+
+/** The payment simulator (src/adapters/payment/simulator.ts). */
+export interface PaymentSimulatorConfig {
+  /** `PAYMENT_LATENCY_MS`, default 0: how long each call to the provider takes. */
+  readonly latencyMs: number
+  /** `PAYMENT_DECLINE_RATE`, default 0: the share of captures with a token other than the test tokens that are declined. */
+  readonly declineRate: number
+  /** `PAYMENT_FAILURE_RATE`, default 0: the share of such captures that fail transiently (the provider unavailable). */
+  readonly failureRate: number
+}
+
+/** Email (src/adapters/email/). */
+export interface MailConfig {
+  /** `OUTBOX_DIR`, default `<DATA_DIR>/outbox`: where messages are written as `.eml` files when SMTP_URL is unset. */
+  readonly outboxDir: string
+  /** `SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587`: send through this server instead of the outbox. */
+  readonly smtpUrl: string | undefined
+  /** `MAIL_FROM`, default `"Order Ops Gateway" <orders@localhost>`: the sender of every message. */
+  readonly from: string
+}
+
+/** The label printer (src/adapters/printer/). */
+export interface PrinterConfig {
+  /** `LABEL_SPOOL_DIR`, default `<DATA_DIR>/labels`: where labels are written (and print markers kept). */
+  readonly spoolDir: string
+  /**
+   * `PRINT_COMMAND`, e.g. `lp -d labels`: a command that prints the PDF it reads on stdin, run without
+   * a shell (split on spaces; quotes group words). Unset: labels stay in the spool folder.
+   */
+  readonly command: readonly string[] | undefined
+  /** `PRINT_TIMEOUT_MS`, default 30000: how long the print command may take before it is killed. */
+  readonly timeoutMs: number
+}
+
+/** The ERP export (src/adapters/erp/). */
+export interface ErpConfig {
+  /** `ERP_WEBHOOK_URL`: POST each order document there (http or https). Unset: append it to `exportFile`. */
+  readonly webhookUrl: string | undefined
+  /** `ERP_WEBHOOK_SECRET` (16 characters or more, required with ERP_WEBHOOK_URL): the HMAC-SHA256 key the POSTs are signed with. */
+  readonly webhookSecret: string | undefined
+  /** `ERP_TIMEOUT_MS`, default 10000: how long one POST may take, answer included. */
+  readonly timeoutMs: number
+  /** `ERP_EXPORT_FILE`, default `<DATA_DIR>/erp-export.jsonl`: one JSON line per exported order. */
+  readonly exportFile: string
+}
+
+/** The carrier simulator (src/adapters/carrier/simulator.ts). */
+export interface CarrierSimulatorConfig {
+  /** `CARRIER_LATENCY_MS`, default 0: how long each call to the carrier takes. */
+  readonly latencyMs: number
 }
 
 /** Limits on what one client may send; each read from the variable named in its line. */
@@ -304,6 +375,121 @@ function jwt (env: Env): JwtConfig | undefined {
   })
 }
 
+function rate (env: Env, name: string): number {
+  const raw = env[name]
+  if (raw === undefined || raw.trim() === '') return 0
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw}"`)
+  return value
+}
+
+const FAULT_RATES_FORMAT = 'comma-separated system=rate pairs such as payment=0.3,email=0.5 (systems: ' + OUTSIDE_SYSTEMS.join(', ') + '; rates from 0 to 1)'
+
+function faultRates (env: Env): Readonly<Record<OutsideSystem, number>> {
+  const rates = Object.fromEntries(OUTSIDE_SYSTEMS.map(system => [system, 0])) as Record<OutsideSystem, number>
+  const raw = env.FAULT_RATES?.trim()
+  if (!raw) return Object.freeze(rates)
+  for (const pair of raw.split(',')) {
+    const match = /^\s*([a-z]+)\s*=\s*([0-9.]+)\s*$/.exec(pair)
+    const system = match?.[1] as OutsideSystem | undefined
+    const value = Number(match?.[2])
+    if (!match || !(OUTSIDE_SYSTEMS as readonly string[]).includes(system!) || !Number.isFinite(value) || value > 1) {
+      throw new ConfigError(`FAULT_RATES must be ${FAULT_RATES_FORMAT}, got "${raw}" (at "${pair.trim()}")`)
+    }
+    rates[system!] = value
+  }
+  return Object.freeze(rates)
+}
+
+function httpUrl (env: Env, name: string, example: string): string | undefined {
+  const raw = env[name]?.trim()
+  if (!raw) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`${name} must be an http(s) URL such as ${example}, got "${raw}"`)
+  return url.toString()
+}
+
+function smtpUrl (env: Env): string | undefined {
+  const raw = env.SMTP_URL?.trim()
+  if (!raw) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {}
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')) {
+    throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL such as smtp://user:password@mail.example.com:587')
+  }
+  return raw
+}
+
+/**
+ * Splits a command line into its words the way a shell would for plain words and quotes, and no
+ * further: no variables, globs, pipes or redirections, as the command is run without a shell.
+ */
+export function splitCommand (name: string, raw: string): string[] {
+  const words: string[] = []
+  let word: string | undefined
+  let quote: string | undefined
+  for (const char of raw) {
+    if (quote !== undefined) {
+      if (char === quote) quote = undefined
+      else word += char
+    } else if (char === '"' || char === "'") {
+      quote = char
+      word ??= ''
+    } else if (/\s/.test(char)) {
+      if (word !== undefined) words.push(word)
+      word = undefined
+    } else {
+      word = (word ?? '') + char
+    }
+  }
+  if (quote !== undefined) throw new ConfigError(`${name} has an unterminated ${quote} quote: "${raw}"`)
+  if (word !== undefined) words.push(word)
+  return words
+}
+
+function adapters (env: Env, dataDir: string): AdaptersConfig {
+  const dir = (name: string, fallback: string): string => path.resolve(env[name]?.trim() || path.join(dataDir, fallback))
+  const erpWebhookUrl = httpUrl(env, 'ERP_WEBHOOK_URL', 'https://erp.example.com/orders')
+  const erpWebhookSecret = secret(env, 'ERP_WEBHOOK_SECRET')
+  if (erpWebhookUrl !== undefined && erpWebhookSecret === undefined) {
+    throw new ConfigError('ERP_WEBHOOK_SECRET must be set with ERP_WEBHOOK_URL: the key the ERP checks each POST\'s signature with (e.g. openssl rand -hex 32)')
+  }
+  const printCommand = env.PRINT_COMMAND?.trim() ? splitCommand('PRINT_COMMAND', env.PRINT_COMMAND) : undefined
+  return Object.freeze({
+    dataDir,
+    payment: Object.freeze({
+      latencyMs: integer(env, 'PAYMENT_LATENCY_MS', 0, 0, 600_000),
+      declineRate: rate(env, 'PAYMENT_DECLINE_RATE'),
+      failureRate: rate(env, 'PAYMENT_FAILURE_RATE')
+    }),
+    mail: Object.freeze({
+      outboxDir: dir('OUTBOX_DIR', 'outbox'),
+      smtpUrl: smtpUrl(env),
+      from: env.MAIL_FROM?.trim() || '"Order Ops Gateway" <orders@localhost>'
+    }),
+    printer: Object.freeze({
+      spoolDir: dir('LABEL_SPOOL_DIR', 'labels'),
+      command: printCommand && printCommand.length > 0 ? Object.freeze(printCommand) : undefined,
+      timeoutMs: integer(env, 'PRINT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+    }),
+    erp: Object.freeze({
+      webhookUrl: erpWebhookUrl,
+      webhookSecret: erpWebhookSecret,
+      timeoutMs: integer(env, 'ERP_TIMEOUT_MS', 10_000, 100, 600_000),
+      exportFile: dir('ERP_EXPORT_FILE', 'erp-export.jsonl')
+    }),
+    carrier: Object.freeze({
+      latencyMs: integer(env, 'CARRIER_LATENCY_MS', 0, 0, 600_000)
+    }),
+    faultRates: faultRates(env)
+  })
+}
+
 /** The gateway's public address: PUBLIC_URL, else `http://localhost:<port>` with the port bound when known. */
 export function publicBaseUrl (config: Config, boundPort?: number): string {
   return config.publicUrl ?? `http://localhost:${boundPort ?? config.port}`
@@ -318,10 +504,11 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
   if (!/^[a-z_][a-z0-9_]{0,49}$/.test(bossSchema)) {
     throw new ConfigError(`PGBOSS_SCHEMA must be a lower-case SQL identifier (letters, digits, _), got "${bossSchema}"`)
   }
+  const dataDir = path.resolve(env.DATA_DIR?.trim() || '.data')
   return Object.freeze({
     roles: Object.freeze([...roles]),
     databaseUrl: databaseUrl(env),
-    dataDir: path.resolve(env.DATA_DIR?.trim() || '.data'),
+    dataDir,
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 4000, 0, 65535),
@@ -351,7 +538,8 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24, 876_000),
     retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',
     limits: limits(env),
-    jwt: jwt(env)
+    jwt: jwt(env),
+    adapters: adapters(env, dataDir)
   })
 }
 

@@ -191,7 +191,7 @@ describe('event store: aggregates', () => {
       items: [{ sku: 'DEMO-0001', quantity: 2, unitPrice: '19.99' }],
       shippingAddress: { name: 'Ada', street: 'Main Street 1', city: 'Berlin', postcode: '10115', country: 'DE' }
     }
-    await handle(orderId, { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000001', input }, now })
+    await handle(orderId, { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000001', owner: 'shop-a', input }, now })
     await handle(orderId, { type: 'RecordStockReserved', data: {}, now })
     await handle(orderId, { type: 'RecordPaymentDeclined', data: { reason: 'card declined' }, now })
     // A retried step decides nothing, and nothing is appended.
@@ -221,7 +221,7 @@ describe('event store: aggregates', () => {
       items: [{ sku: 'DEMO-0001', quantity: 1, unitPrice: '1.00' }],
       shippingAddress: { name: 'Ada', street: 'Main Street 1', city: 'Berlin', postcode: '10115', country: 'DE' }
     }
-    await handle(orderId, { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000002', input }, now })
+    await handle(orderId, { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000002', owner: 'shop-a', input }, now })
     await handle(orderId, { type: 'RecordStockReserved', data: {}, now })
     const stale = await aggregateStream<OrderState, OrderEvent>(pool, orderStreamId(orderId), evolve, initialState)
     await handle(orderId, { type: 'CancelOrder', data: {}, now })

@@ -104,7 +104,7 @@ async function finishWatchers (): Promise<number> {
 /** A worker in a process of its own, on the same database; resolves once its finish watcher listens. */
 async function startWorkerProcess (): Promise<Child> {
   const before = await finishWatchers()
-  const child = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, PUBLIC_URL: publicUrl, LOG_LEVEL: 'warn', ...ENV })
+  const child = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, PUBLIC_URL: publicUrl, LOG_LEVEL: 'warn', ...ENV })
   workers.push(child)
   await eventually(async () => {
     if (!isRunning(child)) throw new Error(`the worker exited: ${child.stderr()}`)

@@ -65,7 +65,7 @@ function given (...events: OrderEvent[]) {
 
 // Commands, one per step outcome.
 const cmd = {
-  place: { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000042', input }, now },
+  place: { type: 'PlaceOrder', data: { orderId, orderNumber: 'ORD-00000042', owner: 'shop-a', input }, now },
   stockReserved: { type: 'RecordStockReserved', data: {}, now },
   stockShortage: {
     type: 'RecordStockShortage',
@@ -100,6 +100,8 @@ const ev = {
       currency: 'EUR',
       lines: input.items,
       shippingAddress: input.shippingAddress,
+      paymentToken: 'tok_visa',
+      owner: 'shop-a',
       total: '64.9700',
       placedAt: at
     }

@@ -40,8 +40,10 @@ describe('per-order ordering', () => {
       cancels.push(data.cancelOrder.bulkUuid)
     }
 
-    // Both queues are full now; one worker process takes them concurrently.
-    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, LOG_LEVEL: 'warn' })
+    // Both queues are full now; one worker process takes them concurrently. Its payment provider
+    // takes 5 s per call, so that each cancellation arrives while its order's chain is under way
+    // (a completed order can no longer be canceled).
+    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn', PAYMENT_LATENCY_MS: '5000' })
     for (const [i, { bulk, number }] of placed.entries()) {
       await waitForBulk(gateway, bulk)
       await waitForBulk(gateway, cancels[i]!)
@@ -79,7 +81,7 @@ describe('per-order ordering', () => {
     const { data } = await gateway.gql(PLACE_ORDER, { input: order({ customerEmail: 'doomed@example.com' }) })
     const number = data.placeOrder.requestItems[0].orderNumber
     const cancel = (await gateway.gql(CANCEL, { number })).data.cancelOrder
-    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, LOG_LEVEL: 'warn' })
+    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn' })
     await waitForBulk(gateway, cancel.bulkUuid)
     expect(await operation(data.placeOrder.bulkUuid)).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', errorCode: 'PERMANENT_FAILURE' })
     expect(await operation(cancel.bulkUuid)).toMatchObject({

@@ -70,15 +70,15 @@ describe('the entry point, run as a process', () => {
     const policy = { JOB_EXPIRE_SECONDS: '3', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', JOB_RETRY_DELAY_SECONDS: '0' }
     const gateway = await startGateway({ roles: ['gateway'], env: policy })
     try {
-      // The first order insert sleeps inside the worker's job transaction, so that the worker can be
+      // The first OrderPlaced append sleeps inside the worker's job transaction, so that the worker can be
       // killed while it holds one open. A sequence decides which insert is the first: nextval is not
       // rolled back with the transaction that called it, so the retry does not sleep.
       await gateway.sql.query(`CREATE SEQUENCE test_slow_seq;
         CREATE FUNCTION test_slow_first_order() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN IF nextval('test_slow_seq') = 1 THEN PERFORM pg_sleep(30); END IF; RETURN NEW; END $$;
-        CREATE TRIGGER test_slow_first_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION test_slow_first_order();`)
+        CREATE TRIGGER test_slow_first_order BEFORE INSERT ON event FOR EACH ROW WHEN (NEW.type = 'OrderPlaced') EXECUTE FUNCTION test_slow_first_order();`)
 
-      const workerEnv = { DATABASE_URL: gateway.db.url, ...policy, LOG_LEVEL: 'warn' }
+      const workerEnv = { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, ...policy, LOG_LEVEL: 'warn' }
       const first = spawnMain(['--role', 'worker'], workerEnv)
       const { data, errors } = await gateway.gql(PLACE_ORDER, { input: order() })
       expect(errors).toBeUndefined()

@@ -48,9 +48,9 @@ describe('the results file', () => {
 
     const ids = bulk.operations.edges.map((edge: any) => edge.node.id)
     expect(lines).toEqual([
-      { index: 0, id: ids[0], status: 'COMPLETE', result: { orderNumber: expect.stringMatching(/^ORD-\d+$/) } },
+      { index: 0, id: ids[0], status: 'COMPLETE', result: { orderNumber: expect.stringMatching(/^ORD-\d+$/), status: 'PLACED' } },
       { index: 1, id: ids[1], status: 'REJECTED', errorCode: 'INVALID_INPUT', message: expect.stringContaining('currency') },
-      { index: 2, id: ids[2], status: 'COMPLETE', result: { orderNumber: expect.stringMatching(/^ORD-\d+$/) } }
+      { index: 2, id: ids[2], status: 'COMPLETE', result: { orderNumber: expect.stringMatching(/^ORD-\d+$/), status: 'PLACED' } }
     ])
     // The result is the order the worker created for that operation.
     const { rows } = await gateway.sql.query('SELECT order_number FROM orders WHERE operation_id = $1', [ids[0]])

@@ -40,7 +40,7 @@ describe('bulkStatus over graphql-ws', () => {
       expect(events[0]).toMatchObject({ uuid, status: 'NOT_STARTED', operationCount: 5, finishedAt: null, counts: { open: 4, complete: 0, rejected: 1 } })
     }
 
-    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, LOG_LEVEL: 'warn', WORKER_BATCH_SIZE: '1', WORKER_CONCURRENCY: '1' })
+    const worker = spawnMain(['--role', 'worker'], { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn', WORKER_BATCH_SIZE: '1', WORKER_CONCURRENCY: '1' })
     await Promise.all(subscriptions.map(async s => await s.done))
     worker.process.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)

@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/db/embedded.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { seedDemoCatalog } from '../../src/inventory/seed.ts'
 import { createLogger } from '../../src/log.ts'
 
 /**
@@ -13,7 +15,7 @@ import { createLogger } from '../../src/log.ts'
 export interface BenchCluster {
   /** Where the databases live, for the report. */
   readonly description: string
-  /** Creates an empty database and returns its connection string. */
+  /** Creates a database with the schema and the demo catalog (what `npm run seed` makes) and returns its connection string. */
   createDatabase (): Promise<string>
   /** Drops every database created, then stops an embedded cluster. */
   stop (): Promise<void>
@@ -40,10 +42,21 @@ export async function openCluster (databaseUrl: string | undefined): Promise<Ben
       created.push(name)
       const url = new URL(adminUrl)
       url.pathname = `/${name}`
+      // The bench's orders are for DEMO-0001 … DEMO-0100 (bench/lib/orders.ts): their stock comes first.
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 1 })
+      try {
+        await migrate(pool, createLogger('warn'))
+        await seedDemoCatalog(pool)
+      } finally {
+        await pool.end()
+      }
       return url.toString()
     },
     async stop () {
-      for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+      for (const name of created) {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+        fs.rmSync(path.join(os.tmpdir(), 'order-ops-bench-data', name), { recursive: true, force: true })
+      }
       await admin.end()
       await embedded?.stop()
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, stopChild as stopProcess } from '../../src/db/embedded.ts'
@@ -40,6 +41,8 @@ export async function startGateway (options: GatewayOptions): Promise<GatewayPro
       ...process.env,
       ...options.env,
       DATABASE_URL: options.databaseUrl,
+      // The chain's emails, labels and ERP export: in a folder per database, not in the checkout's .data.
+      DATA_DIR: dataDirOf(options.databaseUrl),
       PORT: String(port),
       HOST: '127.0.0.1',
       // Info, to see the ready lines; only warnings and errors are passed on.
@@ -58,6 +61,13 @@ export async function startGateway (options: GatewayOptions): Promise<GatewayPro
     memory: () => memoryOf(child.pid!),
     stop: async () => await stopChild(child)
   }
+}
+
+/** One DATA_DIR per benchmark database, shared by its processes as a deployment shares one, removed by the OS's tmp cleaning. */
+function dataDirOf (databaseUrl: string): string {
+  const dir = path.join(os.tmpdir(), 'order-ops-bench-data', new URL(databaseUrl).pathname.slice(1) || 'default')
+  fs.mkdirSync(dir, { recursive: true })
+  return dir
 }
 
 async function waitForReady (child: ChildProcess, ready: string, role: string): Promise<void> {

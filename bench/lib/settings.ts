@@ -29,6 +29,8 @@ export interface BenchSettings {
   readonly statisticsJobs: number
   /** `BENCH_SCALEOUT_ORDERS` (20000): orders accepted, then processed, by 1+1 and by 2+2 processes. */
   readonly scaleOutOrders: number
+  /** `BENCH_CHAIN_ORDERS` (2000): orders taken through the whole post-order chain per run of the full chain scenario. */
+  readonly chainOrders: number
 }
 
 export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
@@ -53,6 +55,7 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     subscriptionRounds: int('BENCH_SUBSCRIPTION_ROUNDS', 10),
     scaleOrders: int('BENCH_SCALE_ORDERS', 100_000, 1000),
     statisticsJobs: int('BENCH_STATISTICS_JOBS', 20_000, 1000),
-    scaleOutOrders: int('BENCH_SCALEOUT_ORDERS', 20_000, 1000)
+    scaleOutOrders: int('BENCH_SCALEOUT_ORDERS', 20_000, 1000),
+    chainOrders: int('BENCH_CHAIN_ORDERS', 2000, 100)
   })
 }

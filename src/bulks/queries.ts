@@ -316,3 +316,8 @@ export function failAbandonedOperations (claims: ReadonlyArray<{ operationId: st
     values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId), message]
   }
 }
+
+/** The owners of bulks (whose orders their placements create). */
+export function selectBulkOwners (uuids: readonly string[]): Query {
+  return { text: 'SELECT uuid, owner FROM bulk WHERE uuid = ANY($1::uuid[])', values: [uuids] }
+}

@@ -80,3 +80,44 @@ export function readAll (afterPosition: number, limit: number): Query {
     values: [afterPosition, limit]
   }
 }
+
+/** Events to insert at the versions given (the caller checked them under a lock; the constraint still guards). */
+export interface VersionedEvent {
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+}
+
+/**
+ * Appends the events of many streams in one statement, each at the version given. Used by
+ * handlers that hold their streams' locks (src/chain/): a version taken meanwhile by a writer that
+ * did not fails the whole statement with 23505 on STREAM_VERSION_CONSTRAINT.
+ */
+export function appendEvents (events: readonly VersionedEvent[]): Query {
+  return {
+    text: `INSERT INTO event (stream_id, stream_version, type, data, metadata)
+      SELECT e.stream_id, e.stream_version, e.type, e.data, e.metadata
+      FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (stream_id text, stream_version int, type text, data jsonb, metadata jsonb))
+        WITH ORDINALITY AS e (stream_id, stream_version, type, data, metadata, n)
+      ORDER BY e.n`,
+    values: [JSON.stringify(events.map(e => ({ stream_id: e.streamId, stream_version: e.streamVersion, type: e.type, data: e.data, metadata: e.metadata })))]
+  }
+}
+
+/** The events of many streams, each stream in version order. */
+export function readStreams (streamIds: readonly string[]): Query {
+  return {
+    text: `SELECT ${EVENT_COLUMNS} FROM event WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version`,
+    values: [streamIds]
+  }
+}
+
+/** Every event of the streams whose id starts with `prefix`, from `afterPosition`, in position order (rebuilds). */
+export function readCategory (prefix: string, afterPosition: number, limit: number): Query {
+  return {
+    text: `SELECT ${EVENT_COLUMNS} FROM event WHERE stream_id LIKE $1 || '%' AND position > $2 ORDER BY position LIMIT $3`,
+    values: [prefix, afterPosition, limit]
+  }
+}

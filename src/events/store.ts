@@ -149,3 +149,33 @@ export async function aggregateStream<S, E extends EventShape> (
     version: events.at(-1)?.streamVersion ?? NO_STREAM
   }
 }
+
+/**
+ * Appends events of many streams in one statement at the versions given: for callers that hold
+ * the streams' locks and folded them (src/chain/). Throws StreamVersionConflictError when another
+ * writer took one of the versions.
+ */
+export async function appendEvents (db: Db, events: readonly sql.VersionedEvent[]): Promise<void> {
+  if (events.length === 0) return
+  try {
+    await run(db, sql.appendEvents(events))
+  } catch (error) {
+    if (isStreamVersionViolation(error)) {
+      const first = events[0]!
+      throw new StreamVersionConflictError(first.streamId, first.streamVersion - 1, undefined, { cause: error })
+    }
+    throw error
+  }
+}
+
+/** The events of many streams, grouped by stream (a stream with no event is missing from the map). */
+export async function readStreams<E extends EventShape> (db: Db, streamIds: readonly string[]): Promise<Map<string, Array<RecordedEvent<E>>>> {
+  const byStream = new Map<string, Array<RecordedEvent<E>>>()
+  if (streamIds.length === 0) return byStream
+  for (const row of await run<sql.EventRow>(db, sql.readStreams(streamIds))) {
+    const events = byStream.get(row.stream_id) ?? []
+    events.push(toRecorded<E>(row))
+    byStream.set(row.stream_id, events)
+  }
+  return byStream
+}

@@ -30,6 +30,8 @@ export const builder = new SchemaBuilder<{
     Decimal: { Input: string, Output: string }
     DateTime: { Input: Date, Output: Date }
     JSON: { Input: unknown, Output: unknown }
+    /** Whole numbers beyond Int's 32 bits, up to 2^53 - 1 (stock counts, event positions). */
+    SafeInt: { Input: number, Output: number }
     Upload: { Input: File, Output: never }
   }
 }>({

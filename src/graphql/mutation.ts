@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql'
 import { z } from 'zod'
 import { BULK_ERROR_POLICY, PLACE_ORDER, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../commands/acceptOrders.ts'
+import { ADJUST_STOCK } from '../commands/adjustStock.ts'
 import { CANCEL_ORDER } from '../commands/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../commands/errors.ts'
 import { placeOrderLines } from '../commands/jsonl.ts'
@@ -9,6 +10,7 @@ import { uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
+import { StockAdjustmentInput } from './types/stockAdjustmentInput.ts'
 
 export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
   description: 'What happens to a bulk with invalid items.',
@@ -54,6 +56,14 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
     idempotencyKey: args.idempotencyKey ?? headerKey,
     notifyUrl: args.notifyUrl ?? null
   }))
+}
+
+/**
+ * An answer about items that name no order. acceptOrders reports each item's ordering key as its
+ * orderNumber, and a stock adjustment's ordering key is its SKU (`sku:<sku>`), not an order.
+ */
+function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {
+  return { ...response, requestItems: response.requestItems.map(item => ({ ...item, orderNumber: null })) }
 }
 
 function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
@@ -102,6 +112,19 @@ builder.mutationFields((t) => {
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
       args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
+    }),
+    adjustStock: t.field({
+      type: AsyncResponseRef,
+      authScopes: { admin: true },
+      description: "Changes SKUs' stock (admins only), asynchronously, as one bulk: one operation per item; a SKU not yet known is created. " +
+        'Adjustments of one SKU run in the order they were accepted; one that would take the available units below 0 fails with NEGATIVE_STOCK and changes nothing.',
+      args: {
+        input: t.arg({ type: [StockAdjustmentInput], required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { input, ...args }, context) => withoutOrderNumbers(await accept(context, ADJUST_STOCK, fromInput(input), args))
     }),
     retryBulk: t.field({
       type: BulkRef,

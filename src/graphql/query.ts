@@ -2,17 +2,31 @@ import { resolveCursorConnection } from '@pothos/plugin-relay'
 import { z } from 'zod'
 import type { BulkView } from '../bulks/read.ts'
 import type { BulkKey } from '../bulks/queries.ts'
+import type { OrderKey } from '../orders/listQueries.ts'
+import type { OrderView } from '../projections/orderView.ts'
 import { builder, viewer } from './builder.ts'
 import { decodeCursor, encodeCursor } from './cursors.ts'
 import { BulkRef, BulkStatusEnum } from './types/bulk.ts'
+import { InventoryItemRef } from './types/inventoryItem.ts'
 import { OperationRef } from './types/operation.ts'
+import { OrderRef, OrderStatusEnum } from './types/order.ts'
 
 export const uuidArg = z.guid({ message: 'must be a UUID such as 0b9e6a4e-4c59-4a43-9f5f-0f3b4a2d6b7e' })
+export const orderNumberArg = z.string().max(40)
+const skuArg = z.string().max(500)
+
+/** A timestamptz as PostgreSQL prints it (`::text`): the exact key of a keyset cursor. */
+const TIMESTAMPTZ_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
 
 const isBulkKey = (value: unknown): value is BulkKey =>
   typeof value === 'object' && value !== null && typeof (value as BulkKey).createdAt === 'string' &&
   typeof (value as BulkKey).uuid === 'string' && uuidArg.safeParse((value as BulkKey).uuid).success &&
-  /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test((value as BulkKey).createdAt)
+  TIMESTAMPTZ_TEXT.test((value as BulkKey).createdAt)
+
+const isOrderKey = (value: unknown): value is OrderKey =>
+  typeof value === 'object' && value !== null && typeof (value as OrderKey).placedAt === 'string' &&
+  typeof (value as OrderKey).id === 'string' && uuidArg.safeParse((value as OrderKey).id).success &&
+  TIMESTAMPTZ_TEXT.test((value as OrderKey).placedAt)
 
 builder.queryField('bulk', (t) => t.field({
   type: BulkRef,
@@ -51,4 +65,38 @@ builder.queryField('operation', (t) => t.field({
   description: 'An operation by its id; null when there is none.',
   args: { id: t.arg.id({ required: true, validate: uuidArg }) },
   resolve: async (_, { id }, context) => await context.services.operation(viewer(context), String(id))
+}))
+
+builder.queryField('order', (t) => t.field({
+  type: OrderRef,
+  nullable: true,
+  description: "An order by its number; null when there is none, or it is another owner's (admins see every order), or it is accepted and not placed yet.",
+  args: { number: t.arg.string({ required: true, validate: orderNumberArg }) },
+  resolve: async (_, { number }, context) => await context.services.order(viewer(context), number)
+}))
+
+builder.queryField('orders', (t) => t.connection({
+  type: OrderRef,
+  description: "The caller's orders (an admin's: everyone's), newest first, optionally of one status.",
+  args: { status: t.arg({ type: OrderStatusEnum }) },
+  resolve: async (_, args, context) => {
+    // The exact key of each order on the page, for its cursor.
+    const keys = new WeakMap<OrderView, OrderKey>()
+    return await resolveCursorConnection<Promise<OrderView[]>>(
+      { args, toCursor: (order) => encodeCursor('order', keys.get(order)), defaultSize: 20, maxSize: 100 },
+      async ({ before, after, limit, inverted }): Promise<OrderView[]> => {
+        const items = await context.services.orders(viewer(context), args.status ?? null,
+          { after: decodeCursor('order', after, isOrderKey), before: decodeCursor('order', before, isOrderKey), limit, inverted })
+        for (const item of items) keys.set(item.view, item.key)
+        return items.map(item => item.view)
+      })
+  }
+}, { name: 'OrderConnection' }, { name: 'OrderEdge' }))
+
+builder.queryField('inventory', (t) => t.field({
+  type: InventoryItemRef,
+  nullable: true,
+  description: "A SKU's stock; null for a SKU no adjustStock created.",
+  args: { sku: t.arg.string({ required: true, validate: skuArg }) },
+  resolve: async (_, { sku }, context) => await context.services.inventory(sku)
 }))

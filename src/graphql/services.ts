@@ -4,7 +4,11 @@ import type { CreatedToken } from '../auth/tokens.ts'
 import type { BulkView, Page } from '../bulks/read.ts'
 import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../bulks/queries.ts'
 import type { AcceptRequest, AsyncResponse } from '../commands/acceptOrders.ts'
+import type { InventoryItemView } from '../inventory/read.ts'
 import type { NotificationView } from '../notifications/read.ts'
+import type { OrderKey } from '../orders/listQueries.ts'
+import type { OrderEventRecord, OrderListItem } from '../orders/read.ts'
+import type { OrderView, OrderViewStatus } from '../projections/orderView.ts'
 
 /** What resolvers may ask of the application: commands on one side, queries on the other. No SQL here. */
 export interface Services {
@@ -29,4 +33,17 @@ export interface Services {
   resultsUrl (bulkUuid: string): string
   /** The webhook notifications of a bulk's finishes, each with its delivery attempts. */
   bulkNotifications (bulkUuid: string): Promise<readonly NotificationView[]>
+  // orders and stock (issue 4: the read models)
+  /** An order the viewer may see, by number; null for another owner's, as for a missing one. */
+  order (viewer: Viewer, orderNumber: string): Promise<OrderView | null>
+  /** A page of the viewer's orders (an admin's: everyone's), newest first, optionally of one status. */
+  orders (viewer: Viewer, status: OrderViewStatus | null, page: Page<OrderKey>): Promise<OrderListItem[]>
+  /** The events of an order's stream, oldest first (the order was read through a viewer). */
+  orderEvents (orderId: string): Promise<readonly OrderEventRecord[]>
+  /** The id of the order a number names, if the viewer may see it; also while it is accepted and not placed yet. */
+  orderId (viewer: Viewer, orderNumber: string): Promise<string | null>
+  /** The order's current view, then the view after each new event, until it is COMPLETED, CANCELED or FAILED. */
+  watchOrder (orderId: string): AsyncIterable<OrderView>
+  /** A SKU's stock; null for a SKU no adjustment created. */
+  inventory (sku: string): Promise<InventoryItemView | null>
 }

@@ -36,7 +36,10 @@ export const DEAD_LETTER_POLICY = Object.freeze({ notify: true, retryLimit: 50, 
  * role, which owns the retry and expiry policy), also brings an existing queue's policy up to date,
  * so that a gateway started with other JOB_* settings does not rewrite what the workers run with.
  */
-export async function ensureQueues (boss: PgBoss, topics: readonly TopicDefinition[], updatePolicy: boolean): Promise<void> {
+/** What a queue's policy is made of: the operation topics and the chain's topics have these. */
+export type QueuePolicy = Pick<TopicDefinition, 'queue' | 'deadLetterQueue' | 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff' | 'retryDelayMaxSeconds' | 'expireInSeconds'>
+
+export async function ensureQueues (boss: PgBoss, topics: readonly QueuePolicy[], updatePolicy: boolean): Promise<void> {
   for (const topic of topics) {
     await ensureQueue(boss, topic.deadLetterQueue, DEAD_LETTER_POLICY, updatePolicy)
     await ensureQueue(boss, topic.queue, {

@@ -40,7 +40,12 @@ export interface ClaimedOperation {
  * processor again on parts of the batch. So a processor writes only through `tx` and must be
  * idempotent: effects outside the database belong in steps of their own.
  */
-export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[]) => Promise<ReadonlyMap<string, unknown>>
+export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[], context: ProcessorContext) => Promise<ReadonlyMap<string, unknown>>
+
+/** What a processor may use besides the transaction: pg-boss, to enqueue follow-up jobs through `tx`. */
+export interface ProcessorContext {
+  readonly boss: PgBoss
+}
 
 export interface RunnerDeps {
   readonly pool: pg.Pool
@@ -72,7 +77,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
   const log = deps.log.child({ queue: topic.queue })
 
   const settle = async (tx: Db, operations: readonly ClaimedOperation[]): Promise<void> => {
-    const results = await process(tx, operations)
+    const results = await process(tx, operations, { boss: deps.boss })
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
     const done = operations.filter(op => !(results.get(op.id) instanceof OperationRefused))

@@ -1,5 +1,6 @@
-import { cancelOrdersProcessor } from './handlers/cancelOrder.ts'
-import { placeOrders } from './handlers/placeOrder.ts'
+import { adjustStock } from '../chain/adjustStock.ts'
+import { cancelOrders } from '../chain/cancellation.ts'
+import { placeOrders } from '../chain/placement.ts'
 import type { OperationProcessor } from './runner.ts'
 
 /**
@@ -39,7 +40,10 @@ export interface TopicDefinition {
 }
 
 export const TOPICS = {
-  /** Creates the order of one accepted PlaceOrderInput and records its number as the result. */
+  /**
+   * Places the order of one accepted PlaceOrderInput and reserves its stock (src/chain/placement.ts);
+   * its result is the order's number, and the rest of the chain follows on the chain's topics.
+   */
   placeOrder: {
     queue: 'order.place',
     deadLetterQueue: 'order.place.dead',
@@ -65,7 +69,21 @@ export const TOPICS = {
     batchSize: 50,
     localConcurrency: 1,
     pollingIntervalSeconds: 1,
-    process: cancelOrdersProcessor
+    process: cancelOrders
+  },
+  /** Changes one SKU's stock by a signed quantity (adjustStock); a SKU not yet known is created. */
+  adjustStock: {
+    queue: 'inventory.adjust',
+    deadLetterQueue: 'inventory.adjust.dead',
+    retryLimit: 5,
+    retryDelaySeconds: 1,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 60,
+    expireInSeconds: 60,
+    batchSize: 100,
+    localConcurrency: 1,
+    pollingIntervalSeconds: 1,
+    process: adjustStock
   }
 } as const satisfies Record<string, TopicDefinition>
 

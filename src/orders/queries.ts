@@ -1,51 +1,5 @@
 import type { Query } from '../db/pool.ts'
-
-export interface NewOrder {
-  id: string
-  operationId: string
-  /** Given at acceptance (operation.ordering_key); null for operations accepted before numbers were. */
-  orderNumber: string | null
-  customerEmail: string
-  currency: string
-  items: unknown
-  shippingAddress: unknown
-  total: string
-}
-
-/**
- * Creates the orders of a batch in one statement with human-readable numbers (ORD-00000042).
- * `operation_id` is unique: an order whose operation already has one is not created again, and
- * the existing order's number is returned in its place.
- */
-export function insertOrders (orders: readonly NewOrder[]): Query {
-  return {
-    text: `WITH input AS (
-        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (id uuid, operation_id uuid, order_number text, customer_email text,
-                                                          currency text, items jsonb, shipping_address jsonb, total numeric)
-      ), inserted AS (
-        INSERT INTO orders (id, order_number, operation_id, customer_email, currency, items, shipping_address, total, status)
-        SELECT id, coalesce(order_number, order_number(nextval('order_number_seq'))), operation_id, customer_email, currency,
-               items, shipping_address, total, 'PLACED'
-        FROM input
-        ON CONFLICT (operation_id) DO NOTHING
-        RETURNING operation_id, order_number
-      )
-      SELECT operation_id, order_number FROM inserted
-      UNION ALL
-      SELECT o.operation_id, o.order_number FROM orders o JOIN input i ON i.operation_id = o.operation_id
-      WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.operation_id = o.operation_id)`,
-    values: [JSON.stringify(orders.map(order => ({
-      id: order.id,
-      operation_id: order.operationId,
-      order_number: order.orderNumber,
-      customer_email: order.customerEmail,
-      currency: order.currency,
-      items: order.items,
-      shipping_address: order.shippingAddress,
-      total: order.total
-    })))]
-  }
-}
+import type { OrderView } from '../projections/orderView.ts'
 
 /** Whether an order was accepted for placement under this number, in a bulk `owner` may see (null: any). */
 export function selectPlacementExists (orderNumber: string, owner: string | null): Query {
@@ -56,22 +10,57 @@ export function selectPlacementExists (orderNumber: string, owner: string | null
   }
 }
 
-/** Cancels placed orders; returns each named order's status afterwards (none: the order does not exist). */
-export function cancelOrders (orderNumbers: readonly string[]): Query {
+/**
+ * Writes the views of orders (insert or replace), the columns lists filter on drawn from the view.
+ * A view only moves forward: a row already at a later version (a rebuild racing a step) is kept.
+ */
+export function upsertOrderViews (views: readonly OrderView[]): Query {
   return {
-    text: `WITH canceled AS (
-        UPDATE orders SET status = 'CANCELED' WHERE order_number = ANY($1::text[]) AND status = 'PLACED'
-        RETURNING order_number, status
-      )
-      SELECT order_number, status FROM canceled
-      UNION ALL
-      SELECT order_number, status FROM orders
-      WHERE order_number = ANY($1::text[]) AND order_number NOT IN (SELECT order_number FROM canceled)`,
-    values: [orderNumbers]
+    text: `INSERT INTO orders AS o (id, order_number, operation_id, owner, customer_email, currency, items, shipping_address,
+                                   total, status, view, version, placed_at, updated_at, created_at)
+      SELECT (v->>'id')::uuid, v->>'number', (v->>'operationId')::uuid, v->>'owner', v->>'customerEmail', v->>'currency',
+             v->'lines', v->'shippingAddress', (v->>'total')::numeric, v->>'status', v, (v->>'version')::int,
+             (v->>'placedAt')::timestamptz, (v->>'updatedAt')::timestamptz, (v->>'placedAt')::timestamptz
+      FROM jsonb_array_elements($1::jsonb) AS v
+      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view, version = EXCLUDED.version,
+                                     updated_at = EXCLUDED.updated_at
+      WHERE o.version < EXCLUDED.version`,
+    values: [JSON.stringify(views)]
   }
 }
 
-/** Order numbers of operations' orders, read in a statement of its own (it sees orders committed meanwhile). */
-export function selectOrderNumbers (operationIds: readonly string[]): Query {
-  return { text: 'SELECT operation_id, order_number FROM orders WHERE operation_id = ANY($1::uuid[])', values: [operationIds] }
+/**
+ * Locks the rows of orders about to change, in id order, and answers the version each is at, so that two transactions writing the
+ * same orders wait for each other instead of conflicting on the stream version (or deadlocking).
+ */
+export function lockOrders (ids: readonly string[]): Query {
+  return { text: 'SELECT id, version FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', values: [ids] }
+}
+
+/** Ids of orders by number (any owner: callers checked ownership when the work was accepted). */
+export function selectOrderIds (numbers: readonly string[]): Query {
+  return { text: 'SELECT id, order_number FROM orders WHERE order_number = ANY($1::text[])', values: [numbers] }
+}
+
+/** One order's view, if `owner` may see it (null: any owner, for admins). */
+export function selectOrderView (number: string, owner: string | null): Query {
+  return {
+    text: 'SELECT view FROM orders WHERE order_number = $1 AND ($2::text IS NULL OR owner = $2) AND view IS NOT NULL',
+    values: [number, owner]
+  }
+}
+
+/** Keyset position in an owner's orders, newest first. */
+export interface OrderCursor { readonly placedAt: string, readonly id: string }
+
+/** A page of an owner's orders (null: every owner's), newest first, optionally of one status. */
+export function listOrderViews (owner: string | null, status: string | null, after: OrderCursor | null, limit: number): Query {
+  return {
+    text: `SELECT view FROM orders
+      WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR status = $2) AND view IS NOT NULL
+        AND ($3::timestamptz IS NULL OR (placed_at, id) < ($3::timestamptz, $4::uuid))
+      ORDER BY placed_at DESC, id DESC
+      LIMIT $5`,
+    values: [owner, status, after?.placedAt ?? null, after?.id ?? null, limit]
+  }
 }

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { createClient, type Client } from 'graphql-ws'
 import pg from 'pg'
 import { startApp, type App } from '../../src/app.ts'
 import { loadConfig, type Role } from '../../src/config.ts'
+import { seedDemoCatalog } from '../../src/inventory/seed.ts'
 import { createLogger } from '../../src/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './database.ts'
 
@@ -18,6 +22,8 @@ export interface TestGateway {
   readonly sql: pg.Pool
   readonly httpUrl: string
   readonly wsUrl: string
+  /** DATA_DIR of this gateway: a temporary folder of its own (the outbox, labels, the ERP export file). */
+  readonly dataDir: string
   /** The admin token the gateway was started with (ADMIN_TOKEN); requests use it unless told otherwise. */
   readonly adminToken: string
   /** POSTs a GraphQL request over real HTTP, with `token` (default: the admin token; null: none). */
@@ -35,14 +41,19 @@ export interface GatewayOptions {
   readonly env?: Record<string, string>
   /** A database to use instead of a fresh one (it is then not dropped by stop()). */
   readonly db?: TestDatabase
+  /** Leave the demo catalog out (default: seeded, as `npm run seed` does, so that orders of DEMO-* SKUs can be placed). */
+  readonly withoutCatalog?: boolean
 }
 
 /** Starts the real application on a database of its own, listening on a free port of 127.0.0.1. */
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
   const db = options.db ?? await createTestDatabase()
   const adminToken = options.env?.ADMIN_TOKEN ?? `test-admin-${randomBytes(24).toString('hex')}`
+  const ownDataDir = options.env?.DATA_DIR === undefined
+  const dataDir = options.env?.DATA_DIR ?? await mkdtemp(path.join(os.tmpdir(), 'gateway-data-'))
   const config = loadConfig({
     ADMIN_TOKEN: adminToken,
+    DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -53,6 +64,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
   }, options.roles ?? ['gateway', 'worker'])
   const app = await startApp(config, createLogger(config.logLevel))
   const sql = testPool(db.url, 3)
+  if (options.withoutCatalog !== true) await seedDemoCatalog(sql)
   const httpUrl = app.graphqlUrl?.replace('localhost', '127.0.0.1') ?? ''
   const wsUrl = httpUrl.replace(/^http/, 'ws')
   const clients: Client[] = []
@@ -62,6 +74,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
     sql,
     httpUrl,
     wsUrl,
+    dataDir,
     adminToken,
     async gql (query, variables, token = adminToken) {
       const response = await fetch(httpUrl, {
@@ -95,6 +108,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
       await app.stop()
       await sql.end()
       if (!options.db) await db.drop()
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true })
     }
   }
   return gateway

@@ -17,7 +17,7 @@ interface Command<Type extends string, Data> {
 type Nothing = Readonly<Record<string, never>>
 
 /** `orderNumber` is drawn by the caller (order_number_seq); `input` is validated by decide. */
-export type PlaceOrder = Command<'PlaceOrder', { readonly orderId: string, readonly orderNumber: string, readonly input: PlaceOrderInput }>
+export type PlaceOrder = Command<'PlaceOrder', { readonly orderId: string, readonly orderNumber: string, readonly owner: string, readonly input: PlaceOrderInput }>
 
 /** The inventory streams reserved the order's stock lines (stockLines(order)), all of them. */
 export type RecordStockReserved = Command<'RecordStockReserved', Nothing>
@@ -47,6 +47,9 @@ export type RecordStockReleased = Command<'RecordStockReleased', Nothing>
 export type RecordPaymentRefunded = Command<'RecordPaymentRefunded', { readonly refundId: string }>
 export type RecordCancellationEmailed = Command<'RecordCancellationEmailed', { readonly messageId: string }>
 
+/** An attempt of a step or compensation failed (transiently, or for good when `final`). */
+export type RecordStepFailed = Command<'RecordStepFailed', { readonly step: string, readonly attempt: number, readonly error: string, readonly final: boolean }>
+
 export type OrderCommand =
   | PlaceOrder
   | RecordStockReserved
@@ -65,5 +68,6 @@ export type OrderCommand =
   | RecordStockReleased
   | RecordPaymentRefunded
   | RecordCancellationEmailed
+  | RecordStepFailed
 
 export type OrderCommandType = OrderCommand['type']

@@ -47,6 +47,10 @@ export interface OrderPlaced {
     readonly currency: string
     readonly lines: readonly OrderLine[]
     readonly shippingAddress: ShippingAddress
+    /** What capturePayment charges (the provider's token). */
+    readonly paymentToken: string
+    /** Who placed it (the bulk's owner): the only caller who may read it. */
+    readonly owner: string
     /** Sum of the lines, exact, four decimals (orderTotal). */
     readonly total: string
     readonly placedAt: string
@@ -125,6 +129,16 @@ export interface OrderCanceled {
   readonly data: { readonly reason: CancelReason, readonly canceledAt: string }
 }
 
+/**
+ * An attempt of a step (or compensation) failed. Transient failures are retried and `final` is
+ * false; `final` is true when the step was given up on (its retries used up). Recorded so that the
+ * read model's attempts and lastError follow from the log alone; the aggregate's state ignores it.
+ */
+export interface StepFailed {
+  readonly type: 'StepFailed'
+  readonly data: { readonly step: string, readonly attempt: number, readonly error: string, readonly final: boolean, readonly failedAt: string }
+}
+
 /** Compensation: the stock StockReserved held goes back to the inventory streams. */
 export interface StockReleased {
   readonly type: 'StockReleased'
@@ -161,5 +175,6 @@ export type OrderEvent =
   | StockReleased
   | PaymentRefunded
   | CancellationEmailed
+  | StepFailed
 
 export type OrderEventType = OrderEvent['type']

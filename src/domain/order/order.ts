@@ -19,7 +19,7 @@ import {
   type StockLine,
   type StockShortage
 } from './events.ts'
-import { orderTotal, validatePlaceOrder } from './placeOrder.ts'
+import { DEFAULT_PAYMENT_TOKEN, orderTotal, validatePlaceOrder } from './placeOrder.ts'
 
 /** An order's stream in the event store. */
 export function orderStreamId (orderId: string): string {
@@ -93,6 +93,8 @@ export interface Order {
   readonly currency: string
   readonly lines: readonly OrderLine[]
   readonly shippingAddress: ShippingAddress
+  readonly paymentToken: string
+  readonly owner: string
   readonly total: string
   readonly placedAt: string
   /** Steps done, each with the time its outcome was recorded. */
@@ -105,6 +107,7 @@ export interface Order {
   readonly paymentDeclined: string | null
   readonly invoiceNumber: string | null
   readonly shipmentId: string | null
+  readonly carrier: string | null
   readonly trackingNumber: string | null
   readonly cancelReason: CancelReason | null
   /** When the order became COMPLETED, CANCELED or FAILED. */
@@ -191,7 +194,7 @@ export function decide (command: OrderCommand, state: OrderState): OrderEvent[] 
   const at = command.now.toISOString()
   switch (command.type) {
     case 'PlaceOrder': {
-      const { orderId, orderNumber, input } = command.data
+      const { orderId, orderNumber, owner, input } = command.data
       if (state.status !== ORDER_STATUS.NOT_PLACED) {
         // The placement retried: the order is there already.
         if (state.orderId === orderId) return []
@@ -208,6 +211,8 @@ export function decide (command: OrderCommand, state: OrderState): OrderEvent[] 
           currency: input.currency,
           lines: input.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
           shippingAddress: { ...input.shippingAddress },
+          paymentToken: input.paymentToken ?? DEFAULT_PAYMENT_TOKEN,
+          owner,
           total: orderTotal(input.items),
           placedAt: at
         }
@@ -359,6 +364,15 @@ export function decide (command: OrderCommand, state: OrderState): OrderEvent[] 
       }])
     }
 
+    case 'RecordStepFailed': {
+      const order = placed(state, command)
+      const { step, attempt, error, final } = command.data
+      // A failure reported after the step succeeded (a late attempt) changes nothing.
+      if ((order.done as Record<string, string | undefined>)[step] !== undefined) return []
+      if ((order.compensated as Record<string, string | undefined>)[step] !== undefined) return []
+      return [{ type: 'StepFailed', data: { step, attempt, error, final, failedAt: at } }]
+    }
+
     default: {
       const unknown: never = command
       throw new TypeError(`unknown order command ${(unknown as { type?: unknown }).type}`)
@@ -380,6 +394,7 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
       paymentDeclined: null,
       invoiceNumber: null,
       shipmentId: null,
+      carrier: null,
       trackingNumber: null,
       cancelReason: null,
       closedAt: null
@@ -405,7 +420,7 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
     case 'InvoiceEmailed':
       return done(ORDER_STEP.EMAIL_INVOICE, event.data.emailedAt)
     case 'ShipmentCreated':
-      return { ...done(ORDER_STEP.CREATE_SHIPMENT, event.data.createdAt), shipmentId: event.data.shipmentId, trackingNumber: event.data.trackingNumber }
+      return { ...done(ORDER_STEP.CREATE_SHIPMENT, event.data.createdAt), shipmentId: event.data.shipmentId, carrier: event.data.carrier, trackingNumber: event.data.trackingNumber }
     case 'ShippingLabelPrinted':
       return done(ORDER_STEP.PRINT_SHIPPING_LABEL, event.data.printedAt)
     case 'TrackingUpdated':
@@ -424,6 +439,8 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
       return compensated(COMPENSATION.REFUND_PAYMENT, event.data.refundedAt)
     case 'CancellationEmailed':
       return compensated(COMPENSATION.EMAIL_CANCELLATION, event.data.emailedAt)
+    case 'StepFailed':
+      return order
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)

@@ -16,7 +16,14 @@ export interface PlaceOrderInput {
   readonly currency: string
   readonly items: readonly OrderItemInput[]
   readonly shippingAddress: AddressInput
+  /** The payment method, as a provider's token (README "Payment tokens"); default DEFAULT_PAYMENT_TOKEN. */
+  readonly paymentToken?: string | null | undefined
 }
+
+/** What an order without a paymentToken pays with: the simulator's card that always captures. */
+export const DEFAULT_PAYMENT_TOKEN = 'tok_visa'
+/** A provider token: `tok_` and letters, digits or underscores, as Stripe's test tokens look. */
+const PAYMENT_TOKEN = /^tok_[A-Za-z0-9_]{1,60}$/
 
 export type Validation = { ok: true } | { ok: false, message: string }
 
@@ -81,6 +88,9 @@ export function validatePlaceOrder (input: PlaceOrderInput): Validation {
   if (problems.length === 0 && totalUnits(input.items) >= MAX_TOTAL_UNITS) {
     problems.push('the order total must be less than 10^16')
   }
+  if (input.paymentToken != null && !PAYMENT_TOKEN.test(input.paymentToken)) {
+    problems.push(`paymentToken must look like tok_visa (tok_ and up to 60 letters, digits or underscores), got "${clip(input.paymentToken)}"`)
+  }
   const address = input.shippingAddress
   text('shippingAddress.name', address.name)
   text('shippingAddress.street', address.street)
@@ -142,7 +152,8 @@ export function parsePlaceOrder (value: unknown): { ok: true, input: PlaceOrderI
       if (!Array.isArray(v)) problems.push(`${at} must be a list`)
       else v.forEach((item, i) => object(`${at}[${i}]`, item, { sku: string, quantity: integer, unitPrice: decimal }))
     },
-    shippingAddress: (at, v) => object(at, v, { name: string, street: string, city: string, postcode: string, country: string })
+    shippingAddress: (at, v) => object(at, v, { name: string, street: string, city: string, postcode: string, country: string }),
+    paymentToken: (at, v) => { if (v !== undefined && v !== null) string(at, v) }
   })
   return problems.length === 0 ? { ok: true, input: value as PlaceOrderInput } : { ok: false, message: problems.join('; ') }
 }

@@ -24,6 +24,12 @@ export const PlaceOrderInput = builder.inputType('PlaceOrderInput', {
     customerEmail: t.string({ required: true }),
     currency: t.string({ required: true, description: 'ISO 4217 code, such as EUR.' }),
     items: t.field({ type: [OrderItemInput], required: true, description: 'At least one.' }),
-    shippingAddress: t.field({ type: AddressInput, required: true })
+    shippingAddress: t.field({ type: AddressInput, required: true }),
+    // No defaultValue: an order sent without it keeps the data (and dataHash) it was sent with; the default applies at placement.
+    paymentToken: t.string({
+      description: 'How the order is paid: a payment provider token, `tok_` and up to 60 letters, digits or underscores; default `tok_visa`. ' +
+        "The payment simulator's test tokens: `tok_visa` captures; `tok_chargeDeclined` is declined (the order is CANCELED and its " +
+        'compensations run); `tok_unavailable` fails transiently twice (capturePayment RETRYING), then captures.'
+    })
   })
 })

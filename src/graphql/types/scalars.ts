@@ -1,10 +1,11 @@
 import { GraphQLError, Kind } from 'graphql'
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars'
+import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars'
 import { DECIMAL } from '../../domain/order/placeOrder.ts'
 import { builder } from '../builder.ts'
 
 builder.addScalarType('DateTime', DateTimeResolver)
 builder.addScalarType('JSON', JSONResolver)
+builder.addScalarType('SafeInt', SafeIntResolver)
 
 function parseDecimal (value: unknown): string {
   if (typeof value !== 'string' || value.length > 40 || !DECIMAL.test(value)) {

@@ -1,0 +1,159 @@
+/**
+ * The consumer of one chain topic: a pg-boss batch worker. For a batch of jobs it
+ *   1. reads the orders (no lock) and drops the jobs whose work is no longer due (done already,
+ *      or the order ended);
+ *   2. calls the outside system for each remaining job, all at once, with the step's idempotency
+ *      key, outside any transaction;
+ *   3. in one transaction: locks the orders, folds them again, records each outcome (the step's
+ *      events, StepFailed for a failed attempt), writes the read model, enqueues the steps that
+ *      became ready and completes (or fails, for pg-boss to retry with backoff) its own jobs,
+ *      fenced to this attempt.
+ * A crash anywhere before the commit leaves the jobs to be retried and the outside effects to be
+ * answered again by their keys: exactly once, as the issue asks. A failure retries its step alone.
+ */
+import type { JobWithMetadata, PgBoss } from 'pg-boss'
+import type pg from 'pg'
+import { TransientOutsideError, type OutsideSystems } from '../adapters/ports.ts'
+import { bossDb, transaction } from '../db/pool.ts'
+import { OrderError } from '../domain/order/errors.ts'
+import { stockLines, type Order, type OrderState } from '../domain/order/order.ts'
+import type { Logger } from '../log.ts'
+import { affectedBy } from '../jobs/boss.ts'
+import { describe, detail, isTransient } from '../jobs/errors.ts'
+import { InventoryChanges } from './inventory.ts'
+import { dueWork, loadOrders, OrderChanges } from './orders.ts'
+import { idempotencyKey, STEP_WORK, type Outcome } from './steps.ts'
+import type { ChainJob, ChainTopic } from './topology.ts'
+
+export interface ChainDeps {
+  readonly pool: pg.Pool
+  readonly boss: PgBoss
+  readonly log: Logger
+  readonly systems: OutsideSystems
+}
+
+type Attempt =
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'done', readonly outcome: Outcome }
+  | { readonly kind: 'failed', readonly message: string, readonly transient: boolean }
+
+/** Longest lastError kept: a readable line, not a stack. */
+const MAX_ERROR_LENGTH = 500
+
+function isDue (state: OrderState | undefined, topic: ChainTopic): state is Order {
+  return state !== undefined && dueWork(state).includes(topic.work)
+}
+
+/** What a failed attempt is called where clients read it (Order.steps.lastError). */
+function messageOf (error: unknown): string {
+  // Database errors are named by SQLSTATE only (their text can carry SQL); our adapters' messages are ours.
+  const code = (error as { code?: unknown } | null)?.code
+  const message = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? describe(error) : error instanceof Error ? error.message : String(error)
+  return message.length > MAX_ERROR_LENGTH ? message.slice(0, MAX_ERROR_LENGTH - 1) + '…' : message
+}
+
+export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
+  const log = deps.log.child({ queue: topic.queue })
+  const work = STEP_WORK[topic.work]
+
+  return async (jobs: Array<JobWithMetadata<ChainJob>>): Promise<void> => {
+    const orderIds = jobs.map(job => job.data.orderId)
+    const before = await loadOrders(deps.pool, orderIds, { lock: false })
+
+    const attempts = new Map<string, Attempt>()
+    await Promise.all(jobs.map(async (job) => {
+      const state = before.get(job.data.orderId)?.state
+      if (!isDue(state, topic)) {
+        attempts.set(job.id, { kind: 'skip' })
+        return
+      }
+      try {
+        const outcome = await work(state, { idempotencyKey: idempotencyKey(job.data.orderId, topic.work), attempt: job.retryCount + 1 }, deps.systems)
+        attempts.set(job.id, { kind: 'done', outcome })
+      } catch (error) {
+        const transient = error instanceof TransientOutsideError || isTransient(error)
+        log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt: job.retryCount + 1, error: detail(error) })
+        attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient })
+      }
+    }))
+
+    await transaction(deps.pool, async (tx) => {
+      const orders = await loadOrders(tx, orderIds, { lock: true, known: before })
+      const changes = new OrderChanges()
+      const inventory = new InventoryChanges()
+      if (topic.work === 'releaseStock') {
+        // Every SKU the batch gives back, locked at once (SKU order) after the orders.
+        await inventory.lock(tx, [...orders.values()].flatMap(record => isDue(record.state, topic) ? stockLines(record.state).map(line => line.sku) : []))
+      }
+      const now = new Date()
+      const complete: string[] = []
+      const fail: string[] = []
+
+      for (const job of jobs) {
+        const record = orders.get(job.data.orderId)!
+        const attempt = attempts.get(job.id)!
+        const metadata = { correlationId: record.correlationId, causationId: job.id }
+        if (attempt.kind === 'skip' || !isDue(record.state, topic)) {
+          complete.push(job.id)
+          continue
+        }
+        if (attempt.kind === 'done') {
+          try {
+            const events = changes.decide(record, { ...attempt.outcome, now } as never, metadata)
+            if (events.some(event => event.type === 'StockReleased')) {
+              for (const line of stockLines(record.state as Order)) {
+                inventory.decide({ type: 'ReleaseStock', data: { sku: line.sku, orderId: record.id, quantity: line.quantity }, now }, metadata)
+              }
+            }
+          } catch (error) {
+            // The order moved on while the outside system answered (it was canceled): nothing to record.
+            if (!(error instanceof OrderError)) throw error
+            log.info('step outcome not recorded', { orderId: record.id, code: error.code, reason: error.message })
+          }
+          complete.push(job.id)
+          continue
+        }
+        const final = !attempt.transient || job.retryCount >= job.retryLimit
+        changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: job.retryCount + 1, error: attempt.message, final }, now }, metadata)
+        if (final) complete.push(job.id)
+        else fail.push(job.id)
+      }
+
+      await changes.commit(tx, deps.boss)
+      await inventory.commit(tx)
+      if (complete.length > 0) {
+        const affected = affectedBy(await deps.boss.complete(topic.queue, complete, null, { db: bossDb(tx) }))
+        if (affected !== complete.length) throw new Error(`${complete.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
+      }
+      if (fail.length > 0) {
+        const affected = affectedBy(await deps.boss.fail(topic.queue, fail, { message: 'retrying' }, { db: bossDb(tx) }))
+        if (affected !== fail.length) throw new Error(`${fail.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
+      }
+      if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
+    })
+  }
+}
+
+/**
+ * The consumer of a chain topic's dead letter queue: jobs whose every attempt expired (their
+ * workers died or hung). Records the step as given up on, so that the order shows it.
+ */
+export function chainDeadLetterHandler (topic: ChainTopic, deps: Omit<ChainDeps, 'systems'>) {
+  return async (jobs: Array<JobWithMetadata<ChainJob>>): Promise<void> => {
+    await transaction(deps.pool, async (tx) => {
+      const orders = await loadOrders(tx, jobs.map(job => job.data.orderId), { lock: true })
+      const changes = new OrderChanges()
+      const now = new Date()
+      for (const job of jobs) {
+        const record = orders.get(job.data.orderId)!
+        if (!isDue(record.state, topic)) continue
+        changes.decide(record, {
+          type: 'RecordStepFailed',
+          data: { step: topic.work, attempt: topic.retryLimit + 1, error: `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s)`, final: true },
+          now
+        }, { correlationId: record.correlationId, causationId: job.id })
+      }
+      await changes.commit(tx, deps.boss)
+    })
+  }
+}

@@ -1,0 +1,21 @@
+import { run, type Db } from '../db/pool.ts'
+import { selectInventory, type InventoryRow } from './queries.ts'
+
+/** A SKU's stock as the read side serves it. */
+export interface InventoryItemView {
+  readonly sku: string
+  /** Units that may still be reserved. */
+  readonly available: number
+  /** Units held by orders. */
+  readonly reserved: number
+  /** The time of the latest change. */
+  readonly updatedAt: Date
+}
+
+/** A SKU's stock, or null for a SKU no adjustment created. */
+export async function findInventoryItem (db: Db, sku: string): Promise<InventoryItemView | null> {
+  const [row] = await run<InventoryRow>(db, selectInventory(sku))
+  if (!row) return null
+  // int8 columns arrive as numbers (src/db/pool.ts); updated_at as pg parses timestamptz (or its text).
+  return { sku: row.sku, available: Number(row.available), reserved: Number(row.reserved), updatedAt: new Date(row.updated_at) }
+}

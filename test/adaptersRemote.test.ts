@@ -1,0 +1,256 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import fs from 'node:fs/promises'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import net from 'node:net'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createErpFile, markerDirOf } from '../src/adapters/erp/file.ts'
+import { createErpWebhook } from '../src/adapters/erp/webhook.ts'
+import { createSmtpMailer } from '../src/adapters/email/smtp.ts'
+import { keyHash } from '../src/adapters/keys.ts'
+import { TransientOutsideError } from '../src/adapters/ports.ts'
+import { loadConfig } from '../src/config.ts'
+import { createLogger } from '../src/log.ts'
+
+/** The outside systems reached over the network or a shared file: the ERP (webhook and file) and SMTP. */
+
+const log = createLogger('silent')
+const SECRET = 'test-erp-secret-7c1e9a3b5d'
+let dataDir: string
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'adapters-remote-'))
+})
+afterAll(async () => {
+  await fs.rm(dataDir, { recursive: true, force: true })
+})
+
+/** The error a promise rejects with (fails the test when it fulfils). */
+async function rejection (promise: Promise<unknown>): Promise<unknown> {
+  return await promise.then(() => { throw new Error('expected a rejection') }, (error: unknown) => error)
+}
+
+const document = { orderNumber: 'ORD-00000042', total: '61.9700', currency: 'EUR', lines: [{ sku: 'SKU-MUG', quantity: 1 }] }
+
+interface Received {
+  readonly path: string
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+  /** Checked as the ERP would, with the secret and nothing of the gateway's code. */
+  readonly signatureValid: boolean
+}
+
+/** An ERP on loopback. Paths choose its answers: `/ok` 201 with a reference, `/dup` 409, `/down` 500, `/bad` 422, `/slow` never. */
+class Erp {
+  readonly received: Received[] = []
+  readonly #server: Server
+  #port = 0
+
+  constructor () {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        this.received.push({ path: req.url ?? '/', headers: req.headers, body, signatureValid: signatureValid(req.headers, body) })
+        switch (req.url) {
+          case '/ok': return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ reference: 'ERP-2026-0042' }))
+          case '/dup': return res.writeHead(409).end()
+          case '/down': return res.writeHead(500).end('maintenance')
+          case '/bad': return res.writeHead(422, { 'content-type': 'application/json' }).end('{"error":"unknown sku"}')
+          default: // `/slow`: no answer
+        }
+      })
+    })
+  }
+
+  async start (): Promise<void> {
+    await new Promise<void>(resolve => this.#server.listen(0, '127.0.0.1', resolve))
+    this.#port = (this.#server.address() as AddressInfo).port
+  }
+
+  url (at: string): string {
+    return `http://127.0.0.1:${this.#port}${at}`
+  }
+
+  async stop (): Promise<void> {
+    this.#server.closeAllConnections()
+    await new Promise(resolve => this.#server.close(resolve))
+  }
+}
+
+function signatureValid (headers: IncomingHttpHeaders, body: string): boolean {
+  const timestamp = String(headers['x-webhook-timestamp'])
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false
+  const expected = Buffer.from('sha256=' + createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex'))
+  const given = Buffer.from(String(headers['x-signature-256']))
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+describe('ERP webhook', () => {
+  const erp = new Erp()
+  beforeAll(async () => await erp.start())
+  afterAll(async () => await erp.stop())
+  const exporter = (at: string, timeoutMs = 5000): ReturnType<typeof createErpWebhook> =>
+    createErpWebhook({ url: erp.url(at), secret: SECRET, timeoutMs, now: () => new Date() }, log)
+
+  it('POSTs the signed document with its Idempotency-Key and answers the ERP\'s reference', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir, ERP_WEBHOOK_URL: erp.url('/ok'), ERP_WEBHOOK_SECRET: SECRET }).adapters.erp
+    expect(config).toMatchObject({ webhookUrl: erp.url('/ok'), webhookSecret: SECRET })
+    const webhook = createErpWebhook({ url: config.webhookUrl!, secret: config.webhookSecret!, timeoutMs: config.timeoutMs, now: () => new Date() }, log)
+    expect(await webhook.exportOrder({ idempotencyKey: 'o-1:exportErp', attempt: 1, document })).toEqual({ erpReference: 'ERP-2026-0042' })
+    const [received] = erp.received.filter(r => r.path === '/ok')
+    expect(received).toMatchObject({ signatureValid: true, body: JSON.stringify(document) })
+    expect(received!.headers).toMatchObject({ 'idempotency-key': 'o-1:exportErp', 'content-type': 'application/json', 'x-webhook-attempt': '1' })
+  })
+
+  it('takes 409 (received already) as exported, 5xx and timeouts as transient, other 4xx as permanent', async () => {
+    expect(await exporter('/dup').exportOrder({ idempotencyKey: 'o-2:exportErp', attempt: 2, document })).toEqual({ erpReference: 'erp:o-2:exportErp' })
+
+    const down = await rejection(exporter('/down').exportOrder({ idempotencyKey: 'o-3:exportErp', attempt: 1, document }))
+    expect(down).toBeInstanceOf(TransientOutsideError)
+    expect(down).toMatchObject({ system: 'erp', message: 'erp: the ERP answered HTTP 500: maintenance' })
+
+    const bad = await rejection(exporter('/bad').exportOrder({ idempotencyKey: 'o-4:exportErp', attempt: 1, document }))
+    expect(bad).not.toBeInstanceOf(TransientOutsideError)
+    expect((bad as Error).message).toMatch(/^erp: the ERP answered HTTP 422: \{"error":"unknown sku"\} \(not retried/)
+
+    const slow = await rejection(exporter('/slow', 200).exportOrder({ idempotencyKey: 'o-5:exportErp', attempt: 1, document }))
+    expect(slow).toBeInstanceOf(TransientOutsideError)
+    expect((slow as Error).message).toBe('erp: no answer within 200 ms')
+
+    const closed = net.createServer()
+    await new Promise<void>(resolve => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise(resolve => closed.close(resolve))
+    const refused = createErpWebhook({ url: `http://127.0.0.1:${port}/`, secret: SECRET, timeoutMs: 5000, now: () => new Date() }, log)
+    expect(await rejection(refused.exportOrder({ idempotencyKey: 'o-6:exportErp', attempt: 1, document }))).toBeInstanceOf(TransientOutsideError)
+    expect(erp.received.every(r => r.signatureValid)).toBe(true)
+  })
+})
+
+describe('ERP export file', () => {
+  async function lines (file: string): Promise<any[]> {
+    return (await fs.readFile(file, 'utf8')).split('\n').filter(line => line !== '').map(line => JSON.parse(line))
+  }
+
+  it('appends one line per key, however often the key is exported', async () => {
+    const exportFile = path.join(dataDir, 'once', 'erp-export.jsonl')
+    const exporter = createErpFile({ exportFile, now: () => new Date('2026-01-15T10:00:00Z') }, log)
+    const first = await exporter.exportOrder({ idempotencyKey: 'o-1:exportErp', attempt: 1, document })
+    expect(first).toEqual({ erpReference: 'erp-file:o-1:exportErp' })
+    expect(await exporter.exportOrder({ idempotencyKey: 'o-1:exportErp', attempt: 1, document })).toEqual(first)
+    expect(await exporter.exportOrder({ idempotencyKey: 'o-1:exportErp', attempt: 2, document })).toEqual(first)
+    // Racing calls of one process take turns.
+    await Promise.all([1, 2, 3].map(async () => await exporter.exportOrder({ idempotencyKey: 'o-2:exportErp', attempt: 1, document })))
+    expect(await lines(exportFile)).toEqual([
+      { idempotencyKey: 'o-1:exportErp', exportedAt: '2026-01-15T10:00:00.000Z', document },
+      { idempotencyKey: 'o-2:exportErp', exportedAt: '2026-01-15T10:00:00.000Z', document }
+    ])
+    expect(await fs.readdir(markerDirOf(exportFile))).toEqual([keyHash('o-1:exportErp'), keyHash('o-2:exportErp')].sort())
+  })
+
+  it('after a crash between the append and the marker, a retry finds the line instead of appending again', async () => {
+    const exportFile = loadConfig({ DATA_DIR: path.join(dataDir, 'crash') }).adapters.erp.exportFile
+    expect(markerDirOf(exportFile)).toBe(path.join(dataDir, 'crash', 'erp-export.keys'))
+    const exporter = createErpFile({ exportFile, now: () => new Date() }, log)
+    await exporter.exportOrder({ idempotencyKey: 'o-7:exportErp', attempt: 1, document })
+    // The first attempt of o-8 appended its line and died before its marker.
+    await fs.appendFile(exportFile, JSON.stringify({ idempotencyKey: 'o-8:exportErp', exportedAt: new Date().toISOString(), document }) + '\n')
+    expect(await exporter.exportOrder({ idempotencyKey: 'o-8:exportErp', attempt: 2, document })).toEqual({ erpReference: 'erp-file:o-8:exportErp' })
+    expect(await exporter.exportOrder({ idempotencyKey: 'o-8:exportErp', attempt: 3, document })).toEqual({ erpReference: 'erp-file:o-8:exportErp' })
+    expect((await lines(exportFile)).map(line => line.idempotencyKey)).toEqual(['o-7:exportErp', 'o-8:exportErp'])
+
+    // One that died mid-write left a torn line: the next export starts a line of its own.
+    await fs.appendFile(exportFile, '{"idempotencyKey":"o-9:expo')
+    expect(await exporter.exportOrder({ idempotencyKey: 'o-9:exportErp', attempt: 2, document })).toEqual({ erpReference: 'erp-file:o-9:exportErp' })
+    const text = (await fs.readFile(exportFile, 'utf8')).split('\n')
+    expect(text.slice(2)).toEqual(['{"idempotencyKey":"o-9:expo', expect.stringContaining('"idempotencyKey":"o-9:exportErp"'), ''])
+  })
+})
+
+/**
+ * An SMTP server on loopback, enough of RFC 5321 for nodemailer: greeting, EHLO (no STARTTLS, no
+ * AUTH), MAIL, RCPT, DATA, QUIT. Recipients at `busy.example` get 451 (try later), at
+ * `nobody.example` 550 (no such user).
+ */
+class SmtpServer {
+  readonly messages: string[] = []
+  readonly #server: net.Server
+  port = 0
+
+  constructor () {
+    this.#server = net.createServer((socket) => {
+      let buffer = ''
+      let data = false
+      const reply = (line: string): void => { socket.write(`${line}\r\n`) }
+      reply('220 test ESMTP')
+      socket.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('latin1')
+        for (;;) {
+          if (data) {
+            const end = buffer.indexOf('\r\n.\r\n')
+            if (end === -1) return
+            this.messages.push(buffer.slice(0, end))
+            buffer = buffer.slice(end + 5)
+            data = false
+            reply('250 queued')
+            continue
+          }
+          const end = buffer.indexOf('\r\n')
+          if (end === -1) return
+          const command = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const verb = command.slice(0, 4).toUpperCase()
+          if (verb === 'EHLO' || verb === 'HELO') reply('250 test')
+          else if (verb === 'MAIL') reply('250 ok')
+          else if (verb === 'RCPT') reply(command.includes('@busy.example') ? '451 try again later' : command.includes('@nobody.example') ? '550 no such user' : '250 ok')
+          else if (verb === 'DATA') { data = true; reply('354 go ahead') } else if (verb === 'QUIT') { reply('221 bye'); socket.end() } else if (verb === 'RSET' || verb === 'NOOP') reply('250 ok')
+          else reply('502 not implemented')
+        }
+      })
+      socket.on('error', () => {})
+    })
+  }
+
+  async start (): Promise<void> {
+    await new Promise<void>(resolve => this.#server.listen(0, '127.0.0.1', resolve))
+    this.port = (this.#server.address() as AddressInfo).port
+  }
+
+  async stop (): Promise<void> {
+    await new Promise(resolve => this.#server.close(resolve))
+  }
+}
+
+describe('email over SMTP', () => {
+  const smtp = new SmtpServer()
+  beforeAll(async () => await smtp.start())
+  afterAll(async () => await smtp.stop())
+
+  it('sends with the Message-ID of the key on every attempt; 4xx is transient, 5xx permanent', async () => {
+    const config = loadConfig({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Shop <shop@example.com>' }).adapters.mail
+    const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl!, from: config.from }, log)
+    try {
+      const call = { idempotencyKey: 'o-1:sendConfirmation', to: 'ada@example.com', subject: 'Order ORD-00000042', text: 'Thank you.' }
+      const first = await mailer.send({ ...call, attempt: 1 })
+      // SMTP is at least once: a second send is a second message, with the same Message-ID for receivers to drop.
+      const second = await mailer.send({ ...call, attempt: 2 })
+      expect(second).toEqual(first)
+      expect(smtp.messages).toHaveLength(2)
+      for (const message of smtp.messages) {
+        expect(message).toContain(`Message-ID: ${first.messageId}\r\n`)
+        expect(message).toContain('From: Shop <shop@example.com>\r\n')
+      }
+
+      const busy = await rejection(mailer.send({ ...call, idempotencyKey: 'o-2:sendConfirmation', to: 'ada@busy.example', attempt: 1 }))
+      expect(busy).toBeInstanceOf(TransientOutsideError)
+      const nobody = await rejection(mailer.send({ ...call, idempotencyKey: 'o-3:sendConfirmation', to: 'ada@nobody.example', attempt: 1 }))
+      expect(nobody).toBeInstanceOf(Error)
+      expect(nobody).not.toBeInstanceOf(TransientOutsideError)
+    } finally {
+      mailer.close()
+    }
+  })
+})
