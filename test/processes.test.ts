@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from './helpers/database.ts'
 import { eventually, order, PLACE_ORDER, startGateway, waitForBulk } from './helpers/gateway.ts'
@@ -162,4 +165,57 @@ describe('the entry point, run as a process', () => {
       await gateway.stop()
     }
   })
+
+  it('runs `npm start` on the embedded default with the demo catalog, and takes the README\'s example order to COMPLETED', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'order-ops-start-'))
+    // As a project folder is: open to the postgres user, when the suite runs as root.
+    fs.chmodSync(dataDir, 0o755)
+    const port = await freePort()
+    const token = 'processes-test-admin-token-embedded-0123456789'
+    // No DATABASE_URL: the embedded PostgreSQL under DATA_DIR, seeded with DEMO-0001 … DEMO-0100.
+    const child = spawnMain([], { DATABASE_URL: '', DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: token })
+    const gql = async (query: string, variables: Record<string, unknown> = {}): Promise<any> => {
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables })
+      })
+      return await response.json()
+    }
+    try {
+      await eventually(async () => {
+        if (!isRunning(child)) throw new Error(`npm start exited: ${child.stderr()}`)
+        return (await gql('{ __typename }')).data?.__typename
+      }, 90_000, 'npm start to answer GraphQL')
+      expect(child.stderr()).toMatch(/demo catalog seeded: 100 SKU\(s\), DEMO-0001 to DEMO-0100/)
+      expect((await gql('{ inventory(sku: "DEMO-0100") { sku available reserved } }')).data.inventory)
+        .toEqual({ sku: 'DEMO-0100', available: 1_000_000, reserved: 0 })
+
+      // The README's first example.
+      const placed = await gql(`mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { bulkUuid errors requestItems { orderNumber status } } }`, {
+        input: {
+          customerEmail: 'ada@example.com',
+          currency: 'EUR',
+          items: [{ sku: 'DEMO-0001', quantity: 2, unitPrice: '19.99' }],
+          shippingAddress: { name: 'Ada Lovelace', street: 'Main Street 1', city: 'Berlin', postcode: '10115', country: 'DE' }
+        }
+      })
+      expect(placed.errors).toBeUndefined()
+      const number: string = placed.data.placeOrder.requestItems[0].orderNumber
+      const completed = await eventually(async () => {
+        const { data } = await gql('query ($n: String!) { order(number: $n) { status total steps { name status } } }', { n: number })
+        return data.order?.status === 'COMPLETED' ? data.order : undefined
+      }, 60_000, `order ${number} to complete`)
+      expect(completed.total).toBe('39.9800')
+      expect(completed.steps.every((step: { status: string }) => step.status === 'DONE')).toBe(true)
+      expect(fs.readdirSync(path.join(dataDir, 'outbox')).filter(name => name.endsWith('.eml'))).toHaveLength(2)
+
+      child.process.kill('SIGTERM')
+      expect((await child.exited).code).toBe(0)
+    } finally {
+      if (isRunning(child)) child.process.kill('SIGKILL')
+      await child.exited
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 150_000)
 })
