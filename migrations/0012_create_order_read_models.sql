@@ -32,7 +32,8 @@ SELECT 'order-' || o.id, 2, 'OrderCanceled',
        jsonb_build_object('reason', 'REQUESTED', 'canceledAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
        '{}'::jsonb
 FROM orders o WHERE o.status = 'CANCELED';
--- Their views are written by the next `npm run projections:rebuild`; until then they read as before.
+-- Their views are folded from these events at the next start (src/app.ts runs the rebuild once while any
+-- view is missing), or by `npm run projections:rebuild`.
 UPDATE orders o SET owner = coalesce(b.owner, 'admin'), placed_at = o.created_at, updated_at = o.created_at
 FROM operation op JOIN bulk b ON b.uuid = op.bulk_uuid WHERE op.id = o.operation_id;
 UPDATE orders SET owner = 'admin', placed_at = created_at, updated_at = created_at WHERE owner IS NULL;

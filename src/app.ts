@@ -36,6 +36,7 @@ import { findInventoryItem } from './inventory/read.ts'
 import { createOutsideSystems } from './adapters/index.ts'
 import { chainTopicsWith } from './chain/topology.ts'
 import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
+import { rebuildIfIncomplete } from './projections/rebuild.ts'
 import { startChainWorkers } from './chain/workers.ts'
 
 /** The feed's own reads: it serves subscribers already authorized for the bulk. */
@@ -79,6 +80,8 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
         ' (or createApiToken over GraphQL); set ADMIN_TOKEN to choose your own.')
     }
 
+    const rebuilt = await rebuildIfIncomplete(pool)
+    if (rebuilt !== null) log.info(`read models rebuilt from the event log: ${rebuilt.orders} order(s), ${rebuilt.inventory} SKU(s)`)
     if (database.embedded !== undefined) {
       const created = await seedDemoCatalog(pool)
       if (created > 0) log.info(`demo catalog seeded: ${created} SKU(s), ${DEMO_SKUS[0]} to ${DEMO_SKUS.at(-1)}`)

@@ -12,7 +12,9 @@ import { createSmtpMailer } from '../src/adapters/email/smtp.ts'
 import { keyHash } from '../src/adapters/keys.ts'
 import { TransientOutsideError } from '../src/adapters/ports.ts'
 import { loadConfig } from '../src/config.ts'
+import { migrate } from '../src/db/migrate.ts'
 import { createLogger } from '../src/log.ts'
+import { createTestDatabase, testPool } from './helpers/database.ts'
 
 /** The outside systems reached over the network or a shared file: the ERP (webhook and file) and SMTP. */
 
@@ -229,28 +231,38 @@ describe('email over SMTP', () => {
   beforeAll(async () => await smtp.start())
   afterAll(async () => await smtp.stop())
 
-  it('sends with the Message-ID of the key on every attempt; 4xx is transient, 5xx permanent', async () => {
+  it('sends once per key with the Message-ID of the key; 4xx is transient, 5xx permanent', async () => {
     const config = loadConfig({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Shop <shop@example.com>' }).adapters.mail
-    const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl!, from: config.from }, log)
+    const db = await createTestDatabase()
+    const pool = testPool(db.url, 2)
+    await migrate(pool, log)
+    const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl!, from: config.from }, { db: pool, log })
     try {
       const call = { idempotencyKey: 'o-1:sendConfirmation', to: 'ada@example.com', subject: 'Order ORD-00000042', text: 'Thank you.' }
       const first = await mailer.send({ ...call, attempt: 1 })
-      // SMTP is at least once: a second send is a second message, with the same Message-ID for receivers to drop.
+      // A retry of the same key (its step's transaction rolled back) finds it sent and sends nothing.
       const second = await mailer.send({ ...call, attempt: 2 })
       expect(second).toEqual(first)
+      expect(smtp.messages).toHaveLength(1)
+      expect(smtp.messages[0]).toContain(`Message-ID: ${first.messageId}\r\n`)
+      expect(smtp.messages[0]).toContain('From: Shop <shop@example.com>\r\n')
+      // Should the record be missing (the server accepted, then the worker died), the repeat carries the same Message-ID.
+      await pool.query('DELETE FROM sent_email')
+      await mailer.send({ ...call, attempt: 3 })
       expect(smtp.messages).toHaveLength(2)
-      for (const message of smtp.messages) {
-        expect(message).toContain(`Message-ID: ${first.messageId}\r\n`)
-        expect(message).toContain('From: Shop <shop@example.com>\r\n')
-      }
+      expect(smtp.messages[1]).toContain(`Message-ID: ${first.messageId}\r\n`)
 
       const busy = await rejection(mailer.send({ ...call, idempotencyKey: 'o-2:sendConfirmation', to: 'ada@busy.example', attempt: 1 }))
       expect(busy).toBeInstanceOf(TransientOutsideError)
       const nobody = await rejection(mailer.send({ ...call, idempotencyKey: 'o-3:sendConfirmation', to: 'ada@nobody.example', attempt: 1 }))
       expect(nobody).toBeInstanceOf(Error)
       expect(nobody).not.toBeInstanceOf(TransientOutsideError)
+      const { rows } = await pool.query('SELECT idempotency_key FROM sent_email ORDER BY 1')
+      expect(rows).toEqual([{ idempotency_key: 'o-1:sendConfirmation' }])
     } finally {
       mailer.close()
+      await pool.end()
+      await db.drop()
     }
   })
 })

@@ -144,9 +144,10 @@ describe('the post-order chain', () => {
     const statuses = stepStatuses(view)
     expect(statuses.releaseStock).toBe('DONE')
     expect(statuses.emailCancellation).toBe('DONE')
-    // The capture may have finished before the cancellation (then it is refunded) or not at all.
+    // The capture may have finished before the cancellation or not at all; whatever was charged is refunded.
     const fx = await effects(gateway, view)
-    expect(fx.refunds).toBe(statuses.capturePayment === 'DONE' ? 1 : 0)
+    expect(fx.refunds).toBe(fx.charges)
+    expect(statuses.capturePayment === 'DONE').toBe(fx.charges === 1)
     expect(fx.cancellationEmails).toBe(1)
     expect(await available(gateway, 'DEMO-0002')).toBe(before)
   })
@@ -179,6 +180,30 @@ describe('the post-order chain', () => {
     expect((await rebuild.exited).code).toBe(0)
     expect(rebuild.stderr()).toMatch(/read models rebuilt from the event log: \d+ order\(s\), 100 SKU\(s\)/)
     expect(await snapshot()).toEqual(live)
+  })
+})
+
+describe('a cancellation while the payment is being captured', () => {
+  let gateway: TestGateway
+  beforeAll(async () => { gateway = await startGateway({ env: { PAYMENT_LATENCY_MS: '3000' } }) })
+  afterAll(async () => { await gateway.stop() })
+
+  it('records the capture that completes after it, and refunds it', async () => {
+    const { number } = await place(gateway)
+    // The stock is reserved and the provider is charging (it takes 3 s) when the cancellation commits.
+    await eventually(async () => (await viewOf(gateway, number))?.steps[0].status === 'DONE' || undefined, 30_000, 'stock reserved')
+    const { data } = await gateway.gql(CANCEL, { number })
+    expect((await waitForBulk(gateway, data.cancelOrder.bulkUuid)).status).toBe('FINISHED_SUCCESSFULLY')
+    expect((await viewOf(gateway, number)).steps.find((step: any) => step.name === 'capturePayment').status).toBe('SKIPPED')
+
+    // The capture lands after the compensations of the cancellation ran, and adds the refund to them.
+    const view = await eventually(async () => {
+      const current = await viewOf(gateway, number)
+      return stepStatuses(current).refundPayment === 'DONE' ? current : undefined
+    }, 30_000, 'the refund of the late capture')
+    expect(view.status).toBe('CANCELED')
+    expect(stepStatuses(view)).toMatchObject({ capturePayment: 'DONE', releaseStock: 'DONE', refundPayment: 'DONE', emailCancellation: 'DONE' })
+    expect(await effects(gateway, view)).toMatchObject({ charges: 1, refunds: 1, cancellationEmails: 1, invoiceEmails: 0, erpExports: 0 })
   })
 })
 

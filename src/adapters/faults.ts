@@ -46,7 +46,9 @@ export function withFaults (faults: FaultInjector, systems: {
   return {
     payment: {
       capture: async (call) => await faults.call('payment', 'capture', call.idempotencyKey, async () => await payment.capture(call)),
-      refund: async (call) => await faults.call('payment', 'refund', call.idempotencyKey, async () => await payment.refund(call))
+      refund: async (call) => await faults.call('payment', 'refund', call.idempotencyKey, async () => await payment.refund(call)),
+      // A lookup changes nothing: there is no effect to fail after.
+      findCapture: async (call) => await payment.findCapture(call)
     },
     mailer: { send: async (call) => await faults.call('email', 'send', call.idempotencyKey, async () => await mailer.send(call)) },
     erp: { exportOrder: async (call) => await faults.call('erp', 'exportOrder', call.idempotencyKey, async () => await erp.exportOrder(call)) },

@@ -53,6 +53,12 @@ export interface PaymentProvider {
   /** `amount` is a decimal string with 4 decimals (`"12.5000"`), as orders keep money. */
   capture (call: OutsideCall & { token: string, amount: string, currency: string, orderNumber: string }): Promise<CaptureResult>
   refund (call: OutsideCall & { paymentId: string, amount: string, currency: string }): Promise<{ refundId: string }>
+  /**
+   * The payment a capture with this idempotency key took, if any; charges nothing. Asked when an
+   * order was canceled while its capture was under way (or its answer was lost): money taken must
+   * be refunded, and none must be taken anew.
+   */
+  findCapture (call: { readonly idempotencyKey: string }): Promise<{ paymentId: string } | null>
 }
 
 export interface MailAttachment {

@@ -13,10 +13,10 @@
  */
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { TransientOutsideError, type OutsideSystems } from '../adapters/ports.ts'
+import { OUTSIDE_SYSTEMS, TransientOutsideError, type OutsideSystems } from '../adapters/ports.ts'
 import { bossDb, transaction } from '../db/pool.ts'
 import { OrderError } from '../domain/order/errors.ts'
-import { stockLines, type Order, type OrderState } from '../domain/order/order.ts'
+import { ORDER_STATUS, stockLines, type Order, type OrderState } from '../domain/order/order.ts'
 import type { Logger } from '../log.ts'
 import { affectedBy } from '../jobs/boss.ts'
 import { describe, detail, isTransient } from '../jobs/errors.ts'
@@ -44,12 +44,25 @@ function isDue (state: OrderState | undefined, topic: ChainTopic): state is Orde
   return state !== undefined && dueWork(state).includes(topic.work)
 }
 
-/** What a failed attempt is called where clients read it (Order.steps.lastError). */
+/** A canceled order whose payment was neither captured (as far as its stream knows) nor declined. */
+function isUncapturedCancellation (state: OrderState | undefined): boolean {
+  return state?.status === ORDER_STATUS.CANCELED && state.done.capturePayment === undefined && state.paymentDeclined === null
+}
+
+/** An adapter's message: `<system>: <what failed>`, then detail after ': ' or ' (' (a status line, a body, stderr). */
+const OUTSIDE_MESSAGE = new RegExp(`^((?:${OUTSIDE_SYSTEMS.join('|')}): .*?)(?:: | \\(|$)`)
+
+/**
+ * What a failed attempt is called where clients read it (Order.steps.lastError, StepFailed): the
+ * outside system and what failed, never the detail that follows (an ERP's response body, a print
+ * command's stderr, an SMTP server's reply: text from elsewhere), nor a database's message text
+ * (named by SQLSTATE only). The whole error goes to the worker's log.
+ */
 function messageOf (error: unknown): string {
-  // Database errors are named by SQLSTATE only (their text can carry SQL); our adapters' messages are ours.
-  const code = (error as { code?: unknown } | null)?.code
-  const message = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? describe(error) : error instanceof Error ? error.message : String(error)
-  return message.length > MAX_ERROR_LENGTH ? message.slice(0, MAX_ERROR_LENGTH - 1) + '…' : message
+  const message = error instanceof Error ? error.message : String(error)
+  const outside = OUTSIDE_MESSAGE.exec(message)?.[1]
+  const text = outside ?? describe(error)
+  return text.length > MAX_ERROR_LENGTH ? text.slice(0, MAX_ERROR_LENGTH - 1) + '…' : text
 }
 
 export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
@@ -63,12 +76,16 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
     const attempts = new Map<string, Attempt>()
     await Promise.all(jobs.map(async (job) => {
       const state = before.get(job.data.orderId)?.state
-      if (!isDue(state, topic)) {
-        attempts.set(job.id, { kind: 'skip' })
-        return
-      }
+      const key = idempotencyKey(job.data.orderId, topic.work)
       try {
-        const outcome = await work(state, { idempotencyKey: idempotencyKey(job.data.orderId, topic.work), attempt: job.retryCount + 1 }, deps.systems)
+        if (!isDue(state, topic)) {
+          // A capture of an order canceled meanwhile is not made now, but one made before (its answer lost,
+          // or its attempt rolled back) is recorded, so that the money is refunded.
+          const taken = topic.work === 'capturePayment' && isUncapturedCancellation(state) ? await deps.systems.payment.findCapture({ idempotencyKey: key }) : null
+          attempts.set(job.id, taken === null ? { kind: 'skip' } : { kind: 'done', outcome: { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } } })
+          return
+        }
+        const outcome = await work(state, { idempotencyKey: key, attempt: job.retryCount + 1 }, deps.systems)
         attempts.set(job.id, { kind: 'done', outcome })
       } catch (error) {
         const transient = error instanceof TransientOutsideError || isTransient(error)
@@ -86,17 +103,19 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         await inventory.lock(tx, [...orders.values()].flatMap(record => isDue(record.state, topic) ? stockLines(record.state).map(line => line.sku) : []))
       }
       const now = new Date()
-      const complete: string[] = []
-      const fail: string[] = []
+      const complete: Array<JobWithMetadata<ChainJob>> = []
+      const fail: Array<JobWithMetadata<ChainJob>> = []
 
       for (const job of jobs) {
         const record = orders.get(job.data.orderId)!
         const attempt = attempts.get(job.id)!
         const metadata = { correlationId: record.correlationId, causationId: job.id }
-        if (attempt.kind === 'skip' || !isDue(record.state, topic)) {
-          complete.push(job.id)
+        if (attempt.kind === 'skip') {
+          complete.push(job)
           continue
         }
+        // An outcome is offered to the aggregate even when the order moved on: it decides (a capture
+        // after a cancellation is recorded, and refunded; anything else on an ended order is refused).
         if (attempt.kind === 'done') {
           try {
             const events = changes.decide(record, { ...attempt.outcome, now } as never, metadata)
@@ -110,17 +129,22 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
             if (!(error instanceof OrderError)) throw error
             log.info('step outcome not recorded', { orderId: record.id, code: error.code, reason: error.message })
           }
-          complete.push(job.id)
+          complete.push(job)
+          continue
+        }
+        if (!isDue(record.state, topic)) {
+          complete.push(job)
           continue
         }
         const final = !attempt.transient || job.retryCount >= job.retryLimit
         changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: job.retryCount + 1, error: attempt.message, final }, now }, metadata)
-        if (final) complete.push(job.id)
-        else fail.push(job.id)
+        if (final) complete.push(job)
+        else fail.push(job)
       }
 
       await changes.commit(tx, deps.boss)
       await inventory.commit(tx)
+      // Job objects, not ids: pg-boss then settles each only if it is still this attempt's (its retryCount).
       if (complete.length > 0) {
         const affected = affectedBy(await deps.boss.complete(topic.queue, complete, null, { db: bossDb(tx) }))
         if (affected !== complete.length) throw new Error(`${complete.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)

@@ -131,7 +131,10 @@ export const STEP_WORK: Readonly<Record<ChainWork, StepWork>> = Object.freeze({
       to: order.customerEmail,
       subject: `Your order ${order.orderNumber} was canceled`,
       text: `We are sorry: your order ${order.orderNumber} was canceled because ${why}.\n\n${linesText(order)}\n\n` +
-        (order.done.capturePayment !== undefined ? `The ${order.total} ${order.currency} charged will be refunded.\n` : 'You have not been charged.\n')
+        (order.done.capturePayment !== undefined
+          ? `The ${order.total} ${order.currency} charged will be refunded.\n`
+          // A capture under way when the order was canceled is still found and refunded (src/chain/handler.ts).
+          : 'If any payment was taken for it, it will be refunded.\n')
     })
     return { type: 'RecordCancellationEmailed', data: { messageId } }
   }

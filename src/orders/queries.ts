@@ -13,12 +13,14 @@ export function selectPlacementExists (orderNumber: string, owner: string | null
 /**
  * Writes the views of orders (insert or replace), the columns lists filter on drawn from the view.
  * A view only moves forward: a row already at a later version (a rebuild racing a step) is kept.
+ * `operation_id` names the placement only while its bulk is kept (retention deletes it, and the
+ * column is set to NULL then), so a rebuild writes what the live row holds.
  */
 export function upsertOrderViews (views: readonly OrderView[]): Query {
   return {
     text: `INSERT INTO orders AS o (id, order_number, operation_id, owner, customer_email, currency, items, shipping_address,
                                    total, status, view, version, placed_at, updated_at, created_at)
-      SELECT (v->>'id')::uuid, v->>'number', (v->>'operationId')::uuid, v->>'owner', v->>'customerEmail', v->>'currency',
+      SELECT (v->>'id')::uuid, v->>'number', (SELECT op.id FROM operation op WHERE op.id = (v->>'operationId')::uuid), v->>'owner', v->>'customerEmail', v->>'currency',
              v->'lines', v->'shippingAddress', (v->>'total')::numeric, v->>'status', v, (v->>'version')::int,
              (v->>'placedAt')::timestamptz, (v->>'updatedAt')::timestamptz, (v->>'placedAt')::timestamptz
       FROM jsonb_array_elements($1::jsonb) AS v

@@ -24,3 +24,8 @@ export function readStreamsPage (prefix: string, after: { streamId: string, vers
     values: [prefix, after?.streamId ?? null, after?.version ?? 0, limit]
   }
 }
+
+/** Whether any order has no view yet (placed before migration 0012). */
+export function selectViewsMissing (): Query {
+  return { text: 'SELECT EXISTS (SELECT 1 FROM orders WHERE view IS NULL) AS missing', values: [] }
+}

@@ -55,7 +55,32 @@ async function foldStreams<S, R> (db: Db, prefix: string, fold: (state: S | null
   }
 }
 
+/** SQLSTATE deadlock_detected: the rebuild's table locks against a writer holding row locks in the other order. */
+const DEADLOCK = '40P01'
+const ATTEMPTS = 3
+
+/**
+ * Rebuilds both read models. Writers lock orders before inventory (a release) or inventory before
+ * orders (a placement), so the rebuild's table locks can deadlock with one of them; PostgreSQL
+ * then aborts one side, and when it is the rebuild it starts again (up to 3 times).
+ */
 export async function rebuildProjections (pool: pg.Pool): Promise<RebuildCounts> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await rebuildOnce(pool)
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= ATTEMPTS) throw error
+    }
+  }
+}
+
+/** Rebuilds the read models of orders placed before the event store (migration 0012 left their views empty), once. */
+export async function rebuildIfIncomplete (pool: pg.Pool): Promise<RebuildCounts | null> {
+  const [row] = await run<{ missing: boolean }>(pool, sql.selectViewsMissing())
+  return row!.missing ? await rebuildProjections(pool) : null
+}
+
+async function rebuildOnce (pool: pg.Pool): Promise<RebuildCounts> {
   return await transaction(pool, async (tx) => {
     await run(tx, sql.lockReadModels())
     await run(tx, sql.clearOrders())

@@ -95,6 +95,12 @@ export function createPaymentSimulator (config: PaymentSimulatorConfig, deps: Pa
       return decision
     },
 
+    async findCapture (call) {
+      await latency(config.latencyMs)
+      const row = await provider(async () => await chargeFor(deps.pool, call.idempotencyKey))
+      return row?.outcome === PAYMENT_OUTCOME.CAPTURED ? { paymentId: row.payment_id! } : null
+    },
+
     async refund (call) {
       await latency(config.latencyMs)
       return await provider(async () => await transaction(deps.pool, async (tx) => {
