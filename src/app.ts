@@ -38,6 +38,7 @@ import { chainTopicsWith } from './chain/topology.ts'
 import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
 import { rebuildIfIncomplete } from './projections/rebuild.ts'
 import { startChainWorkers } from './chain/workers.ts'
+import { selectTopics } from './jobs/topicFilter.ts'
 
 /** The feed's own reads: it serves subscribers already authorized for the bulk. */
 const ALL_OWNERS: Viewer = Object.freeze({ owner: null })
@@ -101,11 +102,12 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     let publicUrl = publicBaseUrl(config)
 
     if (config.roles.includes('worker')) {
-      await startWorkers(boss, topics, { pool, boss, log }, { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
+      const consumed = new Set(selectTopics([...topics, ...chainTopics], config.workerTopics).map(topic => topic.queue))
+      await startWorkers(boss, topics.filter(topic => consumed.has(topic.queue)), { pool, boss, log }, { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
       const systems = createOutsideSystems(config.adapters, { pool, log })
       stack.push(async () => await systems.close())
-      await startChainWorkers(boss, chainTopics, { pool, boss, log, systems })
-      log.info('workers started', { queues: [...topics, ...chainTopics].map(topic => topic.queue).join(',') })
+      await startChainWorkers(boss, chainTopics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, systems })
+      log.info('workers started', { queues: [...consumed].join(',') })
       await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
         pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
       }), deadNotificationHandler({ pool }))

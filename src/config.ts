@@ -30,6 +30,12 @@ export interface Config {
   /** `WORKER_BATCH_SIZE`: overrides each topic's batch size. */
   readonly workerBatchSize: number | undefined
   /**
+   * `WORKER_TOPICS`, default every topic: the topics this process's workers consume, comma-separated,
+   * each a queue name (`order.place`) or a prefix ending in `*` (`order.step.*`), so that placements
+   * and the chain's steps can run on workers of their own. Webhooks and retention run on every worker.
+   */
+  readonly workerTopics: readonly string[] | undefined
+  /**
    * `JOB_RETRY_LIMIT`, `JOB_RETRY_DELAY_SECONDS`, `JOB_EXPIRE_SECONDS`: override every topic's retry
    * limit, first retry delay and attempt time limit (src/jobs/topology.ts has the defaults).
    */
@@ -233,6 +239,19 @@ function integer (env: Env, name: string, fallback: number, min: number, max = N
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
   }
   return value
+}
+
+const TOPIC_PATTERN = /^(\*|[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*(\.\*)?)$/
+
+function topicPatterns (env: Env): readonly string[] | undefined {
+  const raw = env.WORKER_TOPICS?.trim()
+  if (!raw) return undefined
+  const patterns = raw.split(',').map(pattern => pattern.trim())
+  const bad = patterns.find(pattern => !TOPIC_PATTERN.test(pattern))
+  if (bad !== undefined) {
+    throw new ConfigError(`WORKER_TOPICS must be comma-separated topic names or prefixes ending in * (such as order.place,order.step.*), got "${bad}"`)
+  }
+  return Object.freeze(patterns)
 }
 
 function optionalInteger (env: Env, name: string, min: number, max: number): number | undefined {
@@ -518,6 +537,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     maxBulkSize: integer(env, 'MAX_BULK_SIZE', 100_000, 1, 10_000_000),
     workerConcurrency: optionalInteger(env, 'WORKER_CONCURRENCY', 1, 1000),
     workerBatchSize: optionalInteger(env, 'WORKER_BATCH_SIZE', 1, 10_000),
+    workerTopics: topicPatterns(env),
     jobPolicy: Object.freeze({
       retryLimit: optionalInteger(env, 'JOB_RETRY_LIMIT', 0, 100),
       retryDelaySeconds: optionalInteger(env, 'JOB_RETRY_DELAY_SECONDS', 0, 86_400),

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
-import { isRunning, killAll, spawnMain, spawnNode } from './helpers/processes.ts'
+import { isRunning, killAll, lines, spawnMain, spawnNode } from './helpers/processes.ts'
 
 const PLACE = `mutation ($input: PlaceOrderInput!) {
   placeOrder(input: $input) { bulkUuid errors requestItems { orderNumber status errorMessage } }
@@ -190,8 +190,12 @@ describe('a cancellation while the payment is being captured', () => {
 
   it('records the capture that completes after it, and refunds it', async () => {
     const { number } = await place(gateway)
-    // The stock is reserved and the provider is charging (it takes 3 s) when the cancellation commits.
-    await eventually(async () => (await viewOf(gateway, number))?.steps[0].status === 'DONE' || undefined, 30_000, 'stock reserved')
+    // The capture's job is active, so the provider is charging (it takes 3 s) when the cancellation commits.
+    const view0 = await eventually(async () => await viewOf(gateway, number), 30_000, 'the order placed')
+    await eventually(async () => {
+      const { rows } = await gateway.sql.query("SELECT 1 FROM pgboss.job WHERE name = 'order.step.capturePayment' AND state = 'active' AND data->>'orderId' = $1", [view0.id])
+      return rows.length === 1 || undefined
+    }, 30_000, 'the capture under way')
     const { data } = await gateway.gql(CANCEL, { number })
     expect((await waitForBulk(gateway, data.cancelOrder.bulkUuid)).status).toBe('FINISHED_SUCCESSFULLY')
     expect((await viewOf(gateway, number)).steps.find((step: any) => step.name === 'capturePayment').status).toBe('SKIPPED')
@@ -277,4 +281,31 @@ describe('a worker killed mid-step', () => {
       await gateway.stop()
     }
   }, 120_000)
+})
+
+describe('workers of their own per topic (WORKER_TOPICS)', () => {
+  afterAll(async () => { await killAll() })
+
+  it('places orders on one worker and runs the chain on another; a pattern matching no topic stops the process with one line', async () => {
+    const gateway = await startGateway({ roles: ['gateway'] })
+    try {
+      const env = { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn' }
+      const bogus = spawnMain(['--role', 'worker'], { ...env, WORKER_TOPICS: 'order.plaec' })
+      expect((await bogus.exited).code).toBe(1)
+      expect(lines(bogus.stderr())).toEqual([expect.stringMatching(/WORKER_TOPICS: "order.plaec" matches no topic; the topics are order.place, /)])
+
+      spawnMain(['--role', 'worker'], { ...env, WORKER_TOPICS: 'order.place' })
+      const { bulkUuid, number } = await place(gateway)
+      expect((await waitForBulk(gateway, bulkUuid)).status).toBe('FINISHED_SUCCESSFULLY')
+      // Placed, and its first step waits for a worker of the chain's topics.
+      await new Promise(resolve => setTimeout(resolve, 1500))
+      expect(stepStatuses(await viewOf(gateway, number))).toMatchObject({ reserveStock: 'DONE', capturePayment: 'PENDING' })
+
+      spawnMain(['--role', 'worker'], { ...env, WORKER_TOPICS: 'order.step.*,order.compensate.*' })
+      expect((await settled(gateway, number)).status).toBe('COMPLETED')
+    } finally {
+      await killAll()
+      await gateway.stop()
+    }
+  }, 90_000)
 })

@@ -50,7 +50,7 @@ async function measure (context: ScenarioContext, shape: Shape): Promise<{ accep
   const once = async (size: number, from: number): Promise<void> => {
     const endpoints = gateways.map(gateway => gateway.endpoint!)
     const accepted = await acceptBulks(endpoints, context.token, size, 1000, CONCURRENCY, from)
-    const workers = await Promise.all(Array.from({ length: shape.workers }, async () => await startGateway({ databaseUrl: url, token: context.token, role: 'worker' })))
+    const workers = await Promise.all(Array.from({ length: shape.workers }, async () => await startGateway({ databaseUrl: url, token: context.token, role: 'worker', env: { WORKER_TOPICS: 'order.place' } })))
     try {
       const processed = await waitProcessed(url, accepted.uuids)
       accept.push(size / (accepted.ms / 1000))

@@ -18,6 +18,7 @@ import { bossDb, transaction } from '../db/pool.ts'
 import { OrderError } from '../domain/order/errors.ts'
 import { ORDER_STATUS, stockLines, type Order, type OrderState } from '../domain/order/order.ts'
 import type { Logger } from '../log.ts'
+import type { OrderView } from '../projections/orderView.ts'
 import { affectedBy } from '../jobs/boss.ts'
 import { describe, detail, isTransient } from '../jobs/errors.ts'
 import { InventoryChanges } from './inventory.ts'
@@ -35,13 +36,23 @@ export interface ChainDeps {
 type Attempt =
   | { readonly kind: 'skip' }
   | { readonly kind: 'done', readonly outcome: Outcome }
-  | { readonly kind: 'failed', readonly message: string, readonly transient: boolean }
+  | { readonly kind: 'failed', readonly message: string, readonly transient: boolean, readonly attempt: number }
 
 /** Longest lastError kept: a readable line, not a stack. */
 const MAX_ERROR_LENGTH = 500
 
 function isDue (state: OrderState | undefined, topic: ChainTopic): state is Order {
   return state !== undefined && dueWork(state).includes(topic.work)
+}
+
+/**
+ * Which attempt of the step this is, for the outside system (an adapter that recovers from a crash
+ * looks harder from the second attempt on) and for StepFailed: the attempts the order's view counts
+ * (a job given again by retryOrder starts its own count at 1), or the job's, whichever is further.
+ */
+function attemptOf (job: JobWithMetadata<ChainJob>, view: OrderView | null, topic: ChainTopic): number {
+  const recorded = view?.steps.find(step => step.name === topic.work)?.attempts ?? 0
+  return Math.max(job.retryCount, recorded) + 1
 }
 
 /** A canceled order whose payment was neither captured (as far as its stream knows) nor declined. */
@@ -77,6 +88,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
     await Promise.all(jobs.map(async (job) => {
       const state = before.get(job.data.orderId)?.state
       const key = idempotencyKey(job.data.orderId, topic.work)
+      const attempt = attemptOf(job, before.get(job.data.orderId)?.view ?? null, topic)
       try {
         if (!isDue(state, topic)) {
           // A capture of an order canceled meanwhile is not made now, but one made before (its answer lost,
@@ -85,12 +97,12 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
           attempts.set(job.id, taken === null ? { kind: 'skip' } : { kind: 'done', outcome: { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } } })
           return
         }
-        const outcome = await work(state, { idempotencyKey: key, attempt: job.retryCount + 1 }, deps.systems)
+        const outcome = await work(state, { idempotencyKey: key, attempt }, deps.systems)
         attempts.set(job.id, { kind: 'done', outcome })
       } catch (error) {
         const transient = error instanceof TransientOutsideError || isTransient(error)
-        log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt: job.retryCount + 1, error: detail(error) })
-        attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient })
+        log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt, error: detail(error) })
+        attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient, attempt })
       }
     }))
 
@@ -137,7 +149,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
           continue
         }
         const final = !attempt.transient || job.retryCount >= job.retryLimit
-        changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: job.retryCount + 1, error: attempt.message, final }, now }, metadata)
+        changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: attempt.attempt, error: attempt.message, final }, now }, metadata)
         if (final) complete.push(job)
         else fail.push(job)
       }

@@ -72,6 +72,24 @@ export function dueWork (state: OrderState): ChainWork[] {
   return [...steps, ...pendingCompensations(state)]
 }
 
+/**
+ * The work an order's stream shows given up on: its latest StepFailed was final and no StepRetried
+ * followed it. A step tried again (StepRetried) is not given up until it gives up again, so a
+ * second retryOrder while its job runs enqueues nothing more.
+ */
+export function givenUpWork (events: readonly OrderEvent[]): Set<string> {
+  const givenUp = new Set<string>()
+  for (const event of events) {
+    if (event.type === 'StepFailed') {
+      if (event.data.final) givenUp.add(event.data.step)
+      else givenUp.delete(event.data.step)
+    } else if (event.type === 'StepRetried') {
+      givenUp.delete(event.data.step)
+    }
+  }
+  return givenUp
+}
+
 /** What one transaction decides on orders, committed by `commit`. */
 export class OrderChanges {
   readonly #events: VersionedEvent[] = []

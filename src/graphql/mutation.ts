@@ -5,6 +5,7 @@ import { ADJUST_STOCK } from '../commands/adjustStock.ts'
 import { CANCEL_ORDER } from '../commands/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../commands/errors.ts'
 import { placeOrderLines } from '../commands/jsonl.ts'
+import { RETRY_ORDER } from '../commands/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
 import { uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
@@ -112,6 +113,14 @@ builder.mutationFields((t) => {
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
       args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
+    }),
+    retryOrder: t.field({
+      type: AsyncResponseRef,
+      description: "Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. " +
+        'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
+        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
+      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     adjustStock: t.field({
       type: AsyncResponseRef,

@@ -1,6 +1,7 @@
 import { adjustStock } from '../chain/adjustStock.ts'
 import { cancelOrders } from '../chain/cancellation.ts'
 import { placeOrders } from '../chain/placement.ts'
+import { retryOrders } from '../chain/retry.ts'
 import type { OperationProcessor } from './runner.ts'
 
 /**
@@ -70,6 +71,23 @@ export const TOPICS = {
     localConcurrency: 1,
     pollingIntervalSeconds: 1,
     process: cancelOrders
+  },
+  /**
+   * Resumes an order's chain (retryOrder): enqueues again the steps that gave up; after anything
+   * accepted before it on that order.
+   */
+  retryOrder: {
+    queue: 'order.retry',
+    deadLetterQueue: 'order.retry.dead',
+    retryLimit: 5,
+    retryDelaySeconds: 1,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 60,
+    expireInSeconds: 60,
+    batchSize: 50,
+    localConcurrency: 1,
+    pollingIntervalSeconds: 1,
+    process: retryOrders
   },
   /** Changes one SKU's stock by a signed quantity (adjustStock); a SKU not yet known is created. */
   adjustStock: {

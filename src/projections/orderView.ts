@@ -103,6 +103,7 @@ function eventTime (event: OrderEvent): string {
     case 'PaymentRefunded': return event.data.refundedAt
     case 'CancellationEmailed': return event.data.emailedAt
     case 'StepFailed': return event.data.failedAt
+    case 'StepRetried': return event.data.retriedAt
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)
@@ -237,6 +238,9 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
         attempts: step.attempts + 1,
         lastError: event.data.error
       }))
+    case 'StepRetried':
+      // Tried again after it was given up on: open again, its attempts and last error kept.
+      return updateStep(view, event.data.step, step => ({ ...step, status: STEP_STATUS.PENDING }))
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)

@@ -5,6 +5,7 @@
  * stays pure and a test fixes them. Pure: no I/O.
  */
 import type { StockFailureCode, StockShortage } from './events.ts'
+import type { Compensation, OrderStep } from './order.ts'
 import type { PlaceOrderInput } from './placeOrder.ts'
 
 interface Command<Type extends string, Data> {
@@ -49,6 +50,8 @@ export type RecordCancellationEmailed = Command<'RecordCancellationEmailed', { r
 
 /** An attempt of a step or compensation failed (transiently, or for good when `final`). */
 export type RecordStepFailed = Command<'RecordStepFailed', { readonly step: string, readonly attempt: number, readonly error: string, readonly final: boolean }>
+/** A step or compensation that was given up on is tried again (retryOrder), once its outside system is fixed. */
+export type RecordStepRetried = Command<'RecordStepRetried', { readonly step: OrderStep | Compensation }>
 
 export type OrderCommand =
   | PlaceOrder
@@ -69,5 +72,6 @@ export type OrderCommand =
   | RecordPaymentRefunded
   | RecordCancellationEmailed
   | RecordStepFailed
+  | RecordStepRetried
 
 export type OrderCommandType = OrderCommand['type']

@@ -7,7 +7,8 @@
  * InvoiceEmailed; ShipmentCreated (after stock and payment) → ShippingLabelPrinted →
  * TrackingUpdated → ShippingEmailSent; OrderExportedToErp (after payment); OrderCompleted.
  * The failures: StockReservationFailed (placement fails); PaymentFailed followed by OrderCanceled,
- * whose compensations are StockReleased, PaymentRefunded and CancellationEmailed.
+ * whose compensations are StockReleased, PaymentRefunded and CancellationEmailed. A step given up
+ * on (StepFailed, final) is tried again after StepRetried (retryOrder).
  */
 import type { AddressInput, OrderItemInput } from './placeOrder.ts'
 
@@ -139,6 +140,16 @@ export interface StepFailed {
   readonly data: { readonly step: string, readonly attempt: number, readonly error: string, readonly final: boolean, readonly failedAt: string }
 }
 
+/**
+ * A step (or compensation) given up on is tried again: a new job was enqueued for it (retryOrder).
+ * The read model shows it PENDING again with its attempts and lastError kept; the aggregate's
+ * state ignores it, as it ignores StepFailed.
+ */
+export interface StepRetried {
+  readonly type: 'StepRetried'
+  readonly data: { readonly step: string, readonly retriedAt: string }
+}
+
 /** Compensation: the stock StockReserved held goes back to the inventory streams. */
 export interface StockReleased {
   readonly type: 'StockReleased'
@@ -176,5 +187,6 @@ export type OrderEvent =
   | PaymentRefunded
   | CancellationEmailed
   | StepFailed
+  | StepRetried
 
 export type OrderEventType = OrderEvent['type']

@@ -152,6 +152,12 @@ export function pendingCompensations (order: Order): Compensation[] {
   return requiredCompensations(order).filter(c => order.compensated[c] === undefined)
 }
 
+const COMPENSATIONS: ReadonlySet<string> = new Set(Object.values(COMPENSATION))
+
+export function isCompensation (work: OrderStep | Compensation): work is Compensation {
+  return COMPENSATIONS.has(work)
+}
+
 function missingPrerequisites (order: Order, step: OrderStep): OrderStep[] {
   return STEP_PREREQUISITES[step].filter(required => order.done[required] === undefined)
 }
@@ -373,6 +379,14 @@ export function decide (command: OrderCommand, state: OrderState): OrderEvent[] 
       return [{ type: 'StepFailed', data: { step, attempt, error, final, failedAt: at } }]
     }
 
+    case 'RecordStepRetried': {
+      const order = placed(state, command)
+      const { step } = command.data
+      const retried = (): OrderEvent[] => [{ type: 'StepRetried', data: { step, retriedAt: at } }]
+      // Only work not done is tried again: a step done since (by a late attempt) records nothing.
+      return isCompensation(step) ? compensation(order, step, retried) : forwardStep(order, step, retried)
+    }
+
     default: {
       const unknown: never = command
       throw new TypeError(`unknown order command ${(unknown as { type?: unknown }).type}`)
@@ -440,6 +454,7 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
     case 'CancellationEmailed':
       return compensated(COMPENSATION.EMAIL_CANCELLATION, event.data.emailedAt)
     case 'StepFailed':
+    case 'StepRetried':
       return order
     default: {
       const unknown: never = event
