@@ -21,8 +21,9 @@ const FAULTS = `
 let gateway: TestGateway
 beforeAll(async () => {
   // Small batches, one worker: slow orders take long enough to cancel a bulk half way.
-  // (A batch of 1 would not burst: pg-boss fetches again only after a poll interval.)
-  gateway = await startGateway({ env: { WORKER_BATCH_SIZE: '2', WORKER_CONCURRENCY: '1' } })
+  // (A batch of 1 would not burst: pg-boss fetches again only after a poll interval.) Placements only: these
+  // tests are about bulks, and the post-order chain's writes to orders would run the slow trigger too.
+  gateway = await startGateway({ env: { WORKER_BATCH_SIZE: '2', WORKER_CONCURRENCY: '1', WORKER_TOPICS: 'order.place' } })
   await gateway.sql.query(FAULTS)
 })
 afterAll(async () => { await gateway.stop() })
