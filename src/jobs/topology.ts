@@ -40,69 +40,39 @@ export interface TopicDefinition {
   readonly process: OperationProcessor
 }
 
+/**
+ * An operation topic with the policy they all share: 5 retries, 1 s doubling to at most 60 s, 60 s
+ * per attempt, a dead letter queue named after it, polling every second behind LISTEN/NOTIFY.
+ */
+function operationTopic<P extends OperationProcessor> (queue: string, consumer: { batchSize: number, localConcurrency: number, process: P }) {
+  return {
+    queue,
+    deadLetterQueue: `${queue}.dead`,
+    retryLimit: 5,
+    retryDelaySeconds: 1,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 60,
+    expireInSeconds: 60,
+    pollingIntervalSeconds: 1,
+    ...consumer
+  } as const satisfies TopicDefinition
+}
+
 export const TOPICS = {
   /**
    * Places the order of one accepted PlaceOrderInput and reserves its stock (src/chain/placement.ts);
    * its result is the order's number, and the rest of the chain follows on the chain's topics.
    */
-  placeOrder: {
-    queue: 'order.place',
-    deadLetterQueue: 'order.place.dead',
-    retryLimit: 5,
-    retryDelaySeconds: 1,
-    retryBackoff: true,
-    retryDelayMaxSeconds: 60,
-    expireInSeconds: 60,
-    batchSize: 100,
-    localConcurrency: 2,
-    pollingIntervalSeconds: 1,
-    process: placeOrders
-  },
+  placeOrder: operationTopic('order.place', { batchSize: 100, localConcurrency: 2, process: placeOrders }),
   /** Cancels an order; after its placement and anything else accepted before it on that order. */
-  cancelOrder: {
-    queue: 'order.cancel',
-    deadLetterQueue: 'order.cancel.dead',
-    retryLimit: 5,
-    retryDelaySeconds: 1,
-    retryBackoff: true,
-    retryDelayMaxSeconds: 60,
-    expireInSeconds: 60,
-    batchSize: 50,
-    localConcurrency: 1,
-    pollingIntervalSeconds: 1,
-    process: cancelOrders
-  },
+  cancelOrder: operationTopic('order.cancel', { batchSize: 50, localConcurrency: 1, process: cancelOrders }),
   /**
    * Resumes an order's chain (retryOrder): enqueues again the steps that gave up; after anything
    * accepted before it on that order.
    */
-  retryOrder: {
-    queue: 'order.retry',
-    deadLetterQueue: 'order.retry.dead',
-    retryLimit: 5,
-    retryDelaySeconds: 1,
-    retryBackoff: true,
-    retryDelayMaxSeconds: 60,
-    expireInSeconds: 60,
-    batchSize: 50,
-    localConcurrency: 1,
-    pollingIntervalSeconds: 1,
-    process: retryOrders
-  },
+  retryOrder: operationTopic('order.retry', { batchSize: 50, localConcurrency: 1, process: retryOrders }),
   /** Changes one SKU's stock by a signed quantity (adjustStock); a SKU not yet known is created. */
-  adjustStock: {
-    queue: 'inventory.adjust',
-    deadLetterQueue: 'inventory.adjust.dead',
-    retryLimit: 5,
-    retryDelaySeconds: 1,
-    retryBackoff: true,
-    retryDelayMaxSeconds: 60,
-    expireInSeconds: 60,
-    batchSize: 100,
-    localConcurrency: 1,
-    pollingIntervalSeconds: 1,
-    process: adjustStock
-  }
+  adjustStock: operationTopic('inventory.adjust', { batchSize: 100, localConcurrency: 1, process: adjustStock })
 } as const satisfies Record<string, TopicDefinition>
 
 /** The topics with the deployment's overrides applied (JOB_RETRY_LIMIT and friends). */
