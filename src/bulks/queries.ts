@@ -62,41 +62,61 @@ export interface NewOperation {
   numberOrder: boolean
 }
 
-export function insertBulk (uuid: string, owner: string, description: string | null, operationCount: number, notifyUrl: string | null): Query {
-  return {
-    text: 'INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $2, $3, $4, $5)',
-    values: [uuid, owner, description, operationCount, notifyUrl]
-  }
+export interface NewBulk {
+  readonly uuid: string
+  readonly owner: string
+  readonly description: string | null
+  readonly operationCount: number
+  readonly notifyUrl: string | null
 }
 
-/** One statement for a whole chunk of operations: rows travel as one JSON array. */
+/** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
+const OPERATION_COLUMNS = `id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
+                           finished_at, ordering_key`
+const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
+             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
+             CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
+      FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
+                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean)
+      ORDER BY r.index`
+
+function operationRows (operations: readonly NewOperation[]): string {
+  return JSON.stringify(operations.map(op => ({
+    id: op.id,
+    index: op.index,
+    topic: op.topic,
+    status: op.status,
+    data: op.data,
+    data_hash: op.dataHash,
+    error_code: op.errorCode,
+    message: op.message,
+    ordering_key: op.orderingKey,
+    number_order: op.numberOrder
+  })))
+}
+
 /**
  * One statement for a whole chunk of operations: rows travel as one JSON array. Returns each
  * operation's ordering key (for placements, the order number given here, ORD-00000042).
  */
 export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
   return {
-    text: `INSERT INTO operation (id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
-                                  finished_at, ordering_key)
-      SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
-             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
-             CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
-      FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
-                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean)
-      ORDER BY r.index
-      RETURNING id, ordering_key`,
-    values: [bulkUuid, JSON.stringify(operations.map(op => ({
-      id: op.id,
-      index: op.index,
-      topic: op.topic,
-      status: op.status,
-      data: op.data,
-      data_hash: op.dataHash,
-      error_code: op.errorCode,
-      message: op.message,
-      ordering_key: op.orderingKey,
-      number_order: op.numberOrder
-    })))]
+    text: `INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+    values: [bulkUuid, operationRows(operations)]
+  }
+}
+
+/**
+ * The bulk with its first chunk of operations, in one statement: a bulk that fits one chunk costs
+ * one statement instead of three (bulk, operations, count). Returns as insertOperations does.
+ */
+export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
+  return {
+    text: `WITH new_bulk AS (
+        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $3, $4, $5, $6)
+      )
+      INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl]
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { insertBulk, insertOperations, setOperationCount, type NewOperation } from '../bulks/queries.ts'
+import { insertBulkWithOperations, insertOperations, setOperationCount, type NewBulk, type NewOperation } from '../bulks/queries.ts'
 import { bossDb, run, transaction } from '../db/pool.ts'
 import { canonicalJson } from '../domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from '../domain/bulk/status.ts'
@@ -130,14 +130,22 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
         const [claimed] = await run(client, claimIdempotencyKey(request.owner, request.idempotencyKey))
         if (!claimed) return await replay(client, request, fingerprint)
       }
-      await run(client, insertBulk(bulkUuid, request.owner, request.description, 0, request.notifyUrl))
+      // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
+      const bulk = (operationCount: number): NewBulk => ({
+        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl
+      })
+      let bulkWritten = false
+      let countWritten = false
 
       const requestItems: RequestItem[] = []
       let chunk: NewOperation[] = []
       let invalid = 0
-      const flush = async (): Promise<void> => {
+      const flush = async (last: boolean): Promise<void> => {
         if (chunk.length === 0) return
-        const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insertOperations(bulkUuid, chunk))).map(row => [row.id, row.ordering_key]))
+        const insert = bulkWritten ? insertOperations(bulkUuid, chunk) : insertBulkWithOperations(bulk(last ? requestItems.length : 0), chunk)
+        countWritten ||= !bulkWritten && last
+        bulkWritten = true
+        const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insert)).map(row => [row.id, row.ordering_key]))
         for (const op of chunk) requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
         const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
         if (accepted.length > 0) {
@@ -175,7 +183,7 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
           status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
           errorMessage: problem
         })
-        if (chunk.length >= CHUNK) await flush()
+        if (chunk.length >= CHUNK) await flush(false)
       }
       if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
 
@@ -188,8 +196,8 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
             : { ...item, orderNumber: null, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
         })
       }
-      await flush()
-      await run(client, setOperationCount(bulkUuid, requestItems.length))
+      await flush(true)
+      if (!countWritten) await run(client, setOperationCount(bulkUuid, requestItems.length))
       const response: AsyncResponse = { bulkUuid, requestItems, errors: invalid > 0 }
       if (request.idempotencyKey !== null) {
         await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))
