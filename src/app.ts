@@ -4,6 +4,7 @@ import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type 
 import { acceptOrders } from './commands/acceptOrders.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './commands/controlBulk.ts'
 import { createAuthenticator } from './auth/authenticate.ts'
+import { TokenCache } from './auth/tokenCache.ts'
 import { createJwtVerifier } from './auth/jwt.ts'
 import type { Viewer } from './auth/principal.ts'
 import { createApiToken, ensureAdminToken, listApiTokens, revokeApiTokenById } from './auth/tokens.ts'
@@ -138,6 +139,10 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, TOPICS.placeOrder.queue, log)
       stack.push(async () => await statistics.settled())
 
+      const tokens = new TokenCache(pool, { connectionString: database.url, log })
+      await tokens.start()
+      stack.push(async () => await tokens.stop())
+
       const control = { pool, boss }
       const services: Services = {
         placeOrders: async (request) => await acceptOrders(
@@ -146,7 +151,11 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
         cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
         acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),
         createApiToken: async (owner, role) => await createApiToken(pool, owner, role),
-        revokeApiToken: async (id) => await revokeApiTokenById(pool, id),
+        revokeApiToken: async (id) => {
+          const revoked = await revokeApiTokenById(pool, id)
+          tokens.invalidate()
+          return revoked
+        },
         bulk: async (viewer, uuid) => await findBulk(pool, viewer, uuid),
         bulks: async (viewer, filter, page) => await listBulks(pool, viewer, filter, page),
         apiTokens: async () => await listApiTokens(pool),
@@ -169,7 +178,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       }
       // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
       const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
-      const authenticate = createAuthenticator(pool, jwtVerifier ? [jwtVerifier] : [])
+      const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
       const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate })], authenticate,
         createLimits(config.limits, pool))
       const port = await server.listen(config.port, config.host)

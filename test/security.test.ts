@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BULK, order, PLACE_ORDER, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
+import { BULK, eventually, order, PLACE_ORDER, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { killAll, lines, spawnNode } from './helpers/processes.ts'
 
 let gateway: TestGateway
@@ -131,6 +131,20 @@ describe('credentials', () => {
     expect(await written()).toBe(before)
   })
 
+  it('refuses a token revoked by another process (another gateway, psql) as soon as its notification arrives', async () => {
+    const frank = await gateway.createToken('frank')
+    // Known, and so kept in this gateway's token cache.
+    expect((await gateway.gql('{ bulks(first: 1) { edges { cursor } } }', {}, frank)).errors).toBeUndefined()
+    expect((await gateway.gql('{ bulks(first: 1) { edges { cursor } } }', {}, frank)).errors).toBeUndefined()
+    await gateway.sql.query("UPDATE api_token SET revoked_at = now() WHERE owner = 'frank'")
+    // Well within the cache's 30 s: the NOTIFY of migration 0015 empties it.
+    const refused = await eventually(async () => {
+      const { errors } = await gateway.gql('{ bulks(first: 1) { edges { cursor } } }', {}, frank)
+      return errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' ? errors[0] : undefined
+    }, 5000, 'the revoked token to be refused')
+    expect(refused.message).toBeTruthy()
+  })
+
   it('ends an open WebSocket whose token was revoked, at its next operation', async () => {
     const erin = await gateway.createToken('erin')
     const client = gateway.wsClient(erin)
@@ -195,7 +209,11 @@ describe('npm run token', () => {
 
     const revoke = spawnNode(['src/cli/token.ts', 'revoke', row[0]!], env)
     expect((await revoke.exited).code).toBe(0)
-    expect((await gateway.gql('{ bulks(first: 1) { edges { cursor } } }', {}, token)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+    // The gateway hears of it by NOTIFY (its token cache), a moment after the CLI's commit.
+    await eventually(async () => {
+      const { errors } = await gateway.gql('{ bulks(first: 1) { edges { cursor } } }', {}, token)
+      return errors?.[0]?.extensions?.code === 'UNAUTHENTICATED' ? true : undefined
+    }, 5000, 'the revoked token to be refused')
 
     const bad = spawnNode(['src/cli/token.ts', 'create', '--owner', 'acme', '--role', 'root'], env)
     expect((await bad.exited).code).toBe(2)
