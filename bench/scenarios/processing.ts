@@ -7,7 +7,7 @@ import { median } from '../lib/stats.ts'
 
 /**
  * A backlog accepted while no worker runs, then processed by one worker process consuming the
- * placements (the default topic settings: batches of 100, 2 local workers, burst), vs a pg-boss
+ * placements (the default topic settings: batches of 500, 2 local workers, burst), vs a pg-boss
  * no-op drain with the same settings.
  */
 export const processing: Scenario = {
