@@ -214,7 +214,9 @@ describe('a cancellation while the payment is being captured', () => {
 describe('the chain under injected faults', () => {
   let gateway: TestGateway
   beforeAll(async () => {
-    gateway = await startGateway({ env: { FAULT_RATES: 'payment=0.3,email=0.3,erp=0.3,carrier=0.3,printer=0.3' } })
+    // Retried at once: with the default backoff (1 s doubling, with jitter) five faults in a row on one step
+    // (0.3^5, about one run in ten over the six orders' steps) take it past a minute, and past this test's wait.
+    gateway = await startGateway({ env: { FAULT_RATES: 'payment=0.3,email=0.3,erp=0.3,carrier=0.3,printer=0.3', JOB_RETRY_DELAY_SECONDS: '0' } })
   })
   afterAll(async () => { await gateway.stop() })
 
@@ -230,6 +232,9 @@ describe('the chain under injected faults', () => {
     const retried = views.flatMap(view => view.steps.filter((step: any) => step.attempts > 1))
     expect(retried.length).toBeGreaterThan(0)
     for (const step of retried) expect(step.lastError).toMatch(/injected/i)
+    // JOB_RETRY_DELAY_SECONDS=0: pg-boss's backoff (which counts from at least 1 s) is off.
+    const { rows: [queue] } = await gateway.sql.query("SELECT retry_delay, retry_backoff FROM pgboss.queue WHERE name = 'order.step.capturePayment'")
+    expect(queue).toEqual({ retry_delay: 0, retry_backoff: false })
   }, 150_000)
 })
 

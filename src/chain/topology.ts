@@ -6,6 +6,7 @@
  * STEP_PREREQUISITES, and not in a second flow definition (README "The post-order chain").
  */
 import { COMPENSATION, ORDER_STEP, type Compensation, type OrderStep } from '../domain/order/order.ts'
+import { retryPolicyWith, type RetryOverrides } from '../jobs/retryPolicy.ts'
 import type { TopicDefinition } from '../jobs/topology.ts'
 
 /** Work with a job of its own: every step but reserveStock (done by the placement), and the compensations. */
@@ -56,18 +57,13 @@ export const CHAIN_WORK: Readonly<Record<ChainWork, ChainTopic>> = Object.freeze
 })
 
 /** The chain's topics with the deployment's overrides applied (JOB_RETRY_LIMIT and friends, WORKER_*). */
-export function chainTopicsWith (overrides: {
-  retryLimit?: number | undefined
-  retryDelaySeconds?: number | undefined
-  expireInSeconds?: number | undefined
+export function chainTopicsWith (overrides: RetryOverrides & {
   batchSize?: number | undefined
   concurrency?: number | undefined
 }): ChainTopic[] {
   return Object.values(CHAIN_WORK).map(topic => ({
     ...topic,
-    retryLimit: overrides.retryLimit ?? topic.retryLimit,
-    retryDelaySeconds: overrides.retryDelaySeconds ?? topic.retryDelaySeconds,
-    expireInSeconds: overrides.expireInSeconds ?? topic.expireInSeconds,
+    ...retryPolicyWith(topic, overrides),
     batchSize: overrides.batchSize ?? topic.batchSize,
     localConcurrency: overrides.concurrency ?? topic.localConcurrency
   }))

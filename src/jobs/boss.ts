@@ -48,7 +48,8 @@ export async function ensureQueues (boss: PgBoss, topics: readonly QueuePolicy[]
       retryLimit: topic.retryLimit,
       retryDelay: topic.retryDelaySeconds,
       retryBackoff: topic.retryBackoff,
-      retryDelayMax: topic.retryDelayMaxSeconds,
+      // pg-boss takes a maximum only for a backoff (JOB_RETRY_DELAY_SECONDS=0 turns it off).
+      ...(topic.retryBackoff ? { retryDelayMax: topic.retryDelayMaxSeconds } : {}),
       expireInSeconds: topic.expireInSeconds,
       // A 100,000-order bulk is a normal backlog here, not a warning.
       warningQueueSize: 250_000

@@ -2,6 +2,7 @@ import { adjustStock } from '../chain/adjustStock.ts'
 import { cancelOrders } from '../chain/cancellation.ts'
 import { placeOrders } from '../chain/placement.ts'
 import { retryOrders } from '../chain/retry.ts'
+import { retryPolicyWith, type RetryOverrides } from './retryPolicy.ts'
 import type { OperationProcessor } from './runner.ts'
 
 /**
@@ -79,13 +80,8 @@ export const TOPICS = {
 } as const satisfies Record<string, TopicDefinition>
 
 /** The topics with the deployment's overrides applied (JOB_RETRY_LIMIT and friends). */
-export function topicsWith (overrides: { retryLimit?: number | undefined, retryDelaySeconds?: number | undefined, expireInSeconds?: number | undefined }): TopicDefinition[] {
-  return Object.values(TOPICS).map(topic => ({
-    ...topic,
-    retryLimit: overrides.retryLimit ?? topic.retryLimit,
-    retryDelaySeconds: overrides.retryDelaySeconds ?? topic.retryDelaySeconds,
-    expireInSeconds: overrides.expireInSeconds ?? topic.expireInSeconds
-  }))
+export function topicsWith (overrides: RetryOverrides): TopicDefinition[] {
+  return Object.values(TOPICS).map(topic => ({ ...topic, ...retryPolicyWith(topic, overrides) }))
 }
 
 /**
