@@ -22,12 +22,12 @@ export interface TokenCacheOptions {
  * known tokens are kept, so guessing fills nothing.
  *
  * A revocation takes effect at once in the gateway that made it, and on every other one as soon as
- * the database's NOTIFY api_token_changed (sent at its commit) arrives, emptying their caches. A lookup that raced a revocation (read before it
- * committed, done after its notification) is not kept: each lookup notes the cache's generation
- * before it reads and keeps its answer only if no notification came in between. While the LISTEN
- * connection is away notifications are lost, so it empties the cache when it comes back, and no
- * entry lives longer than the TTL (30 s) in any case. last_used_at is refreshed when a token is
- * read, so at most a TTL and a minute late.
+ * the database's NOTIFY api_token_changed (sent at its commit) arrives and empties their caches. A
+ * lookup that raced a revocation (read before it committed, done after its notification) is not
+ * kept: each lookup notes the cache's generation before it reads and keeps its answer only if no
+ * notification came in between. While the LISTEN connection is away notifications are lost, so it
+ * empties the cache when it comes back, and no entry lives longer than the TTL (30 s) in any case.
+ * last_used_at is refreshed when a token is read, so at most a TTL and a minute late.
  */
 export class TokenCache {
   readonly #db: Db
