@@ -179,8 +179,9 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
       const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
       const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
-      const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate })], authenticate,
-        createLimits(config.limits, pool))
+      const limits = createLimits(config.limits, pool)
+      const server: GraphQLServer = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit })],
+        authenticate, limits)
       const port = await server.listen(config.port, config.host)
       publicUrl = publicBaseUrl(config, port)
       stack.push(async () => await server.close(config.shutdownTimeoutMs))

@@ -100,6 +100,22 @@ describe('rate limits', () => {
     expect(overWs.value.errors[0].extensions).toEqual({ code: LIMIT_ERROR_CODE.RATE_LIMITED, retryAfter: expect.any(Number) })
   })
 
+  it('counts downloads of results files under the same limit: 429 with Retry-After over it, found or not', async () => {
+    const download = async (): Promise<Response> => await fetch(first.httpUrl.replace(/\/graphql$/, '/bulks/00000000-0000-4000-8000-000000000000/results.jsonl'),
+      { headers: { authorization: `Bearer ${first.adminToken}` } })
+    await nextWindow()
+    // Unknown bulks count too, so that uuids cannot be tried faster than the limit.
+    for (let i = 0; i < LIMIT; i++) expect((await download()).status).toBe(404)
+    const refused = await download()
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await refused.json()).toEqual({
+      error: { code: LIMIT_ERROR_CODE.RATE_LIMITED, message: expect.stringMatching(new RegExp(`^rate limit of ${LIMIT} operations per ${WINDOW_SECONDS} s exceeded`)) }
+    })
+    // One count with GraphQL: the caller's operations are refused in this window as well.
+    expect((await post(first, BULKS)).status).toBe(429)
+  })
+
   it('keeps one row per caller: a new window starts the row over and sweeps the rows of callers gone quiet', async () => {
     await first.sql.query(`INSERT INTO rate_limit (key, window_start, hits) VALUES ('ip:192.0.2.1', now() - interval '1 day', 3)`)
     await nextWindow()

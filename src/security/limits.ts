@@ -6,7 +6,7 @@ import type { Db } from '../db/pool.ts'
 import { useBodyLimits } from './bodyLimit.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
 import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
-import { useRateLimit } from './rateLimit.ts'
+import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
 import { webSocketLimits, type WebSocketLimits } from './webSocket.ts'
 
 /**
@@ -26,6 +26,8 @@ export interface GatewayLimits {
   /** Whether GraphiQL is served on GET /graphql. */
   readonly graphiql: boolean
   readonly webSocket: WebSocketLimits
+  /** The per-caller rate limit, also counted by the routes beside GraphQL (the results file). */
+  readonly rateLimit: RateLimitOptions
 }
 
 /**
@@ -52,6 +54,7 @@ function useCsrfPrevention (): Plugin {
 
 /** The limits against hostile or broken clients (issue 5), from `config.limits`; `db` keeps the rate limit counters. */
 export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
+  const rateLimit: RateLimitOptions = { db, limit: limits.rateLimitPerWindow, windowSeconds: limits.rateLimitWindowSeconds }
   return {
     plugins: [
       useCsrfPrevention(),
@@ -59,11 +62,12 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
       useParseAndValidationCodes(),
       ...armorPlugins(limits),
       ...(limits.introspection ? [] : [useIntrospectionOff()]),
-      useRateLimit({ db, limit: limits.rateLimitPerWindow, windowSeconds: limits.rateLimitWindowSeconds })
+      useRateLimit(rateLimit)
     ],
     batching: limits.batching > 0 ? { limit: limits.batching } : false,
     maxRequestBodySize: false,
     graphiql: limits.graphiql,
-    webSocket: webSocketLimits(limits)
+    webSocket: webSocketLimits(limits),
+    rateLimit
   }
 }

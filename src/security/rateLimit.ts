@@ -35,10 +35,25 @@ export interface RateLimitOptions {
   readonly windowSeconds: number
 }
 
+/** What a refused caller is told. */
+export function rateLimitMessage (options: RateLimitOptions, retryAfter: number): string {
+  return `rate limit of ${options.limit} operations per ${options.windowSeconds} s exceeded; try again in ${retryAfter} s`
+}
+
+/**
+ * Counts one hit of `key` in PostgreSQL (src/security/rateLimitQueries.ts): the seconds the caller
+ * must wait when it is over the limit, else null. A limit of 0 counts nothing.
+ */
+export async function overRateLimit (options: RateLimitOptions, key: string): Promise<number | null> {
+  if (options.limit === 0) return null
+  const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(key, options.windowSeconds))
+  return hit === undefined || hit.hits <= options.limit ? null : hit.retry_after
+}
+
 function rateLimited (retryAfter: number, options: RateLimitOptions, overHttp: boolean): ExecutionResult {
   return {
     errors: [new GraphQLError(
-      `rate limit of ${options.limit} operations per ${options.windowSeconds} s exceeded; try again in ${retryAfter} s`, {
+      rateLimitMessage(options, retryAfter), {
         extensions: {
           code: LIMIT_ERROR_CODE.RATE_LIMITED,
           retryAfter,
@@ -60,9 +75,8 @@ function rateLimited (retryAfter: number, options: RateLimitOptions, overHttp: b
 export function useRateLimit (options: RateLimitOptions): Plugin {
   if (options.limit === 0) return {}
   const refusal = async (context: RateLimitContext): Promise<ExecutionResult | undefined> => {
-    const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(rateLimitKeyOf(context), options.windowSeconds))
-    if (hit === undefined || hit.hits <= options.limit) return undefined
-    return rateLimited(hit.retry_after, options, context.request !== undefined)
+    const retryAfter = await overRateLimit(options, rateLimitKeyOf(context))
+    return retryAfter === null ? undefined : rateLimited(retryAfter, options, context.request !== undefined)
   }
   return {
     async onExecute ({ args, setResultAndStopExecution }) {

@@ -6,6 +6,8 @@ import { selectBulkExists, selectResultsPage, type ResultRow } from '../results/
 import type { HttpRoute } from './http.ts'
 import { viewerOf, type Principal } from '../auth/principal.ts'
 import { REQUEST_ERROR_CODE } from '../commands/errors.ts'
+import { LIMIT_ERROR_CODE } from '../security/codes.ts'
+import { overRateLimit, rateLimitKeyOf, rateLimitMessage, type RateLimitOptions } from '../security/rateLimit.ts'
 
 /** `/bulks/<uuid>/results.jsonl` (src/results/file.ts builds the links to it). */
 const RESULTS_ROUTE = /^\/bulks\/([^/]+)\/results\.jsonl$/
@@ -18,6 +20,8 @@ export interface ResultsRouteOptions {
   readonly authenticate: (authorization: string | null) => Promise<Principal | null>
   /** Operations read per query, default 1000: memory stays bounded by one page whatever the bulk's size. */
   readonly pageSize?: number
+  /** The per-caller rate limit GraphQL operations count under: a download counts one hit. */
+  readonly rateLimit?: RateLimitOptions
 }
 
 /**
@@ -30,7 +34,9 @@ export interface ResultsRouteOptions {
  * once the bulk has finished the file no longer changes.
  *
  * Only for the bulk's owner (or an admin), with the same credentials as GraphQL: 401 without
- * them, and another owner's bulk is a 404 like a missing one.
+ * them, and another owner's bulk is a 404 like a missing one. Each authenticated request counts one
+ * hit of the caller's rate limit, found or not (so uuids cannot be guessed faster than the limit);
+ * over it, 429 with Retry-After.
  */
 export function resultsRoute (options: ResultsRouteOptions): HttpRoute {
   const pageSize = options.pageSize ?? 1000
@@ -62,6 +68,12 @@ async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, o
   if (principal === null) {
     res.setHeader('www-authenticate', 'Bearer')
     answer(res, 401, REQUEST_ERROR_CODE.UNAUTHENTICATED, 'authentication required: send `Authorization: Bearer <token>`')
+    return
+  }
+  const retryAfter = options.rateLimit === undefined ? null : await overRateLimit(options.rateLimit, rateLimitKeyOf({ principal, req }))
+  if (retryAfter !== null) {
+    res.setHeader('retry-after', String(retryAfter))
+    answer(res, 429, LIMIT_ERROR_CODE.RATE_LIMITED, rateLimitMessage(options.rateLimit!, retryAfter))
     return
   }
   if (!UUID.test(uuid) || (await run(db, selectBulkExists(uuid, viewerOf(principal).owner))).length === 0) {
