@@ -59,3 +59,21 @@ export async function transaction<T> (pool: pg.Pool, work: (client: pg.PoolClien
 export function bossDb (client: Queryable): BossDb {
   return { executeSql: async (text, values) => await client.query({ text, values: values ?? [] }) }
 }
+
+/** SQLSTATE deadlock_detected. */
+const DEADLOCK = '40P01'
+
+/**
+ * Runs `work` again when PostgreSQL aborted it to break a deadlock (up to `attempts` times in all):
+ * for work whose locks cannot be taken in the order other writers take theirs, and which is safe
+ * to run again from the start (one transaction, rolled back whole).
+ */
+export async function retryOnDeadlock<T> (work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= attempts) throw error
+    }
+  }
+}

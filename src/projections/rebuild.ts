@@ -8,7 +8,7 @@
  * at a time in stream order, so memory stays bounded by the page, not the log.
  */
 import type pg from 'pg'
-import { run, transaction, type Db } from '../db/pool.ts'
+import { retryOnDeadlock, run, transaction, type Db } from '../db/pool.ts'
 import type { InventoryEvent } from '../domain/inventory/events.ts'
 import { evolve as evolveInventory, initialState as initialInventory } from '../domain/inventory/inventory.ts'
 import type { OrderEvent } from '../domain/order/events.ts'
@@ -55,23 +55,13 @@ async function foldStreams<S, R> (db: Db, prefix: string, fold: (state: S | null
   }
 }
 
-/** SQLSTATE deadlock_detected: the rebuild's table locks against a writer holding row locks in the other order. */
-const DEADLOCK = '40P01'
-const ATTEMPTS = 3
-
 /**
  * Rebuilds both read models. Writers lock orders before inventory (a release) or inventory before
  * orders (a placement), so the rebuild's table locks can deadlock with one of them; PostgreSQL
  * then aborts one side, and when it is the rebuild it starts again (up to 3 times).
  */
 export async function rebuildProjections (pool: pg.Pool): Promise<RebuildCounts> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await rebuildOnce(pool)
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= ATTEMPTS) throw error
-    }
-  }
+  return await retryOnDeadlock(async () => await rebuildOnce(pool))
 }
 
 /** Rebuilds the read models of orders placed before the event store (migration 0012 left their views empty), once. */

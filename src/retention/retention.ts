@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss'
 import { ConfigError } from '../config.ts'
-import { run, type Db } from '../db/pool.ts'
+import { retryOnDeadlock, run, type Db } from '../db/pool.ts'
 import type { Logger } from '../log.ts'
 import { SERVICE_TOPICS, type RetentionJob } from '../jobs/topology.ts'
 import { deleteExpiredBulks, deleteExpiredIdempotencyKeys, selectTableExists } from './queries.ts'
@@ -53,7 +53,10 @@ export async function runRetention (db: Db, options: RetentionOptions): Promise<
   let operations = 0
   const cutoff = new Date(now - options.retentionDays * DAY_MS)
   for (;;) {
-    const [result] = await run<{ bulks: number, operations: number }>(db, deleteExpiredBulks(cutoff, 1000, batchOperations))
+    // Deleting operations sets their orders' operation_id to NULL, row by row in no particular order,
+    // while a chain step may lock some of those orders in id order: a deadlock aborts one side, and
+    // when it is this batch it runs again.
+    const [result] = await retryOnDeadlock(async () => await run<{ bulks: number, operations: number }>(db, deleteExpiredBulks(cutoff, 1000, batchOperations)))
     if (result!.bulks === 0) break
     bulks += result!.bulks
     operations += result!.operations
