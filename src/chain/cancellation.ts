@@ -5,24 +5,18 @@
  * needs (release its stock, refund its payment, email the customer) are enqueued in the same
  * transaction, each a step of its own.
  */
-import type { CancelOrderData } from '../commands/cancelOrder.ts'
-import { run, type Db } from '../db/pool.ts'
+import type { Db } from '../db/pool.ts'
 import { OrderError } from '../domain/order/errors.ts'
 import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../jobs/runner.ts'
-import { selectOrderIds } from '../orders/queries.ts'
-import { loadOrders, OrderChanges } from './orders.ts'
+import { loadNamedOrders, OrderChanges } from './orders.ts'
 
 export const cancelOrders: OperationProcessor = async (tx: Db, operations: readonly ClaimedOperation[], { boss }) => {
-  const numbers = operations.map(op => (op.data as CancelOrderData).orderNumber)
-  const ids = new Map((await run<{ id: string, order_number: string }>(tx, selectOrderIds(numbers))).map(row => [row.order_number, row.id]))
-  const orders = await loadOrders(tx, [...ids.values()], { lock: true })
+  const named = await loadNamedOrders(tx, operations)
   const changes = new OrderChanges()
   const now = new Date()
   const results = new Map<string, unknown>()
   for (const op of operations) {
-    const number = (op.data as CancelOrderData).orderNumber
-    const id = ids.get(number)
-    const record = id === undefined ? undefined : orders.get(id)
+    const { number, record } = named.get(op.id)!
     if (record === undefined) {
       results.set(op.id, new OperationRefused('ORDER_NOT_PLACED', `order ${number} was never placed (its placement failed)`))
       continue

@@ -7,6 +7,7 @@
  */
 import type { PgBoss } from 'pg-boss'
 import { bossDb, run, type Db } from '../db/pool.ts'
+import type { OrderOperationData } from '../commands/orderOperation.ts'
 import type { OrderCommand } from '../domain/order/commands.ts'
 import type { OrderEvent } from '../domain/order/events.ts'
 import {
@@ -14,8 +15,9 @@ import {
   type OrderState, type OrderStep
 } from '../domain/order/order.ts'
 import { appendEvents, readStreams, type EventMetadata } from '../events/store.ts'
+import type { ClaimedOperation } from '../jobs/runner.ts'
 import type { VersionedEvent } from '../events/queries.ts'
-import { lockOrders, upsertOrderViews } from '../orders/queries.ts'
+import { lockOrders, selectOrderIds, upsertOrderViews } from '../orders/queries.ts'
 import { evolveOrderView, type OrderView } from '../projections/orderView.ts'
 import { CHAIN_WORK, type ChainJob, type ChainWork } from './topology.ts'
 
@@ -70,6 +72,25 @@ export function dueWork (state: OrderState): ChainWork[] {
   // reserveStock is done by the placement itself (src/chain/placement.ts); it never has a job.
   const steps = readySteps(state).filter((step): step is Exclude<OrderStep, 'reserveStock'> => step !== 'reserveStock')
   return [...steps, ...pendingCompensations(state)]
+}
+
+/** An operation on an existing order (cancelOrder, retryOrder) and the order its number names. */
+export interface NamedOrder {
+  readonly number: string
+  /** Undefined when no order has that number (its placement failed before the order existed). */
+  readonly record: OrderRecord | undefined
+}
+
+/** The orders that operations on existing orders name by number, loaded and locked, by operation id. */
+export async function loadNamedOrders (db: Db, operations: readonly ClaimedOperation[]): Promise<Map<string, NamedOrder>> {
+  const numbers = operations.map(op => (op.data as OrderOperationData).orderNumber)
+  const ids = new Map((await run<{ id: string, order_number: string }>(db, selectOrderIds(numbers))).map(row => [row.order_number, row.id]))
+  const orders = await loadOrders(db, [...ids.values()], { lock: true })
+  return new Map(operations.map(op => {
+    const number = (op.data as OrderOperationData).orderNumber
+    const id = ids.get(number)
+    return [op.id, { number, record: id === undefined ? undefined : orders.get(id) }]
+  }))
 }
 
 /**

@@ -5,15 +5,13 @@
  * of the order and records StepRetried, so that the read model shows it PENDING again. Operations
  * on one order run in acceptance order, so a retry runs after anything accepted before it.
  */
-import type { RetryOrderData } from '../commands/retryOrder.ts'
-import { bossDb, run, type Db } from '../db/pool.ts'
+import { bossDb, type Db } from '../db/pool.ts'
 import { ORDER_ERROR_CODE, OrderError } from '../domain/order/errors.ts'
 import type { OrderEvent } from '../domain/order/events.ts'
 import { ORDER_STATUS, orderStreamId } from '../domain/order/order.ts'
 import { readStreams } from '../events/store.ts'
 import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../jobs/runner.ts'
-import { selectOrderIds } from '../orders/queries.ts'
-import { dueWork, givenUpWork, loadOrders, OrderChanges } from './orders.ts'
+import { dueWork, givenUpWork, loadNamedOrders, OrderChanges } from './orders.ts'
 import { CHAIN_WORK, type ChainJob, type ChainWork } from './topology.ts'
 
 /** What a retryOrder operation answers: the steps and compensations it enqueued again (none when nothing had given up). */
@@ -23,20 +21,17 @@ export interface RetryOrderResult {
 }
 
 export const retryOrders: OperationProcessor = async (tx: Db, operations: readonly ClaimedOperation[], { boss }) => {
-  const numbers = operations.map(op => (op.data as RetryOrderData).orderNumber)
-  const ids = new Map((await run<{ id: string, order_number: string }>(tx, selectOrderIds(numbers))).map(row => [row.order_number, row.id]))
-  const orders = await loadOrders(tx, [...ids.values()], { lock: true })
+  const named = await loadNamedOrders(tx, operations)
+  const orderIds = [...new Set([...named.values()].flatMap(({ record }) => record === undefined ? [] : [record.id]))]
   // Read under the lock, so the events agree with the states loaded; kept current as this batch appends.
-  const streams = await readStreams<OrderEvent>(tx, [...orders.keys()].map(orderStreamId))
-  const history = new Map([...orders.keys()].map(id => [id, [...(streams.get(orderStreamId(id)) ?? [])] as OrderEvent[]]))
+  const streams = await readStreams<OrderEvent>(tx, orderIds.map(orderStreamId))
+  const history = new Map(orderIds.map(id => [id, [...(streams.get(orderStreamId(id)) ?? [])] as OrderEvent[]]))
   const changes = new OrderChanges()
   const jobs = new Map<string, ChainJob[]>()
   const now = new Date()
   const results = new Map<string, unknown>()
   for (const op of operations) {
-    const number = (op.data as RetryOrderData).orderNumber
-    const id = ids.get(number)
-    const record = id === undefined ? undefined : orders.get(id)
+    const { number, record } = named.get(op.id)!
     if (record === undefined || record.state.status === ORDER_STATUS.NOT_PLACED) {
       results.set(op.id, new OperationRefused('ORDER_NOT_PLACED', `order ${number} was never placed (its placement failed)`))
       continue
