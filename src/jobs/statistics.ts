@@ -14,8 +14,9 @@ export interface StatisticsPolicy {
 /**
  * 5,000 jobs and a fifth of the table. The planner scales its row estimates by a table's current
  * size on its own; what goes stale is the distribution (how many jobs wait, in which queue), and a
- * bulk that adds less than a fifth of the table moves it little. Measured (`npm run bench`,
- * bulk accept): ANALYZE after every 5,000 jobs took a third of the database's time at 60,000 rows.
+ * bulk that adds less than a fifth of the table moves it little. Measured (PostgreSQL's statement
+ * log during a 25,000-order bulk accept): ANALYZE after every 5,000 jobs took 4.3 s of the
+ * database's time, more than the inserts it followed.
  */
 export const STATISTICS_POLICY: StatisticsPolicy = Object.freeze({ threshold: 5000, scale: 0.2 })
 
