@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig, parseRoles } from './config.ts'
+import { ConfigError, loadConfig, parseRoles } from './config/config.ts'
 import { startApp, type App } from './app.ts'
-import { DatabaseUnavailableError } from './db/database.ts'
-import { EmbeddedPostgresError } from './db/embedded.ts'
-import { createLogger } from './log.ts'
+import { DatabaseUnavailableError } from './platform/db/database.ts'
+import { EmbeddedPostgresError } from './platform/db/embedded.ts'
+import { createLogger } from './platform/log.ts'
 
 /** Entry point of `npm start`, `npm run gateway` and `npm run worker`. */
 async function main (): Promise<void> {

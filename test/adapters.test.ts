@@ -12,9 +12,9 @@ import { chargeFor, countCharges, createPaymentSimulator, DECLINE_REASON, refund
 import { TransientOutsideError, type InvoiceDocument, type OutsideSystems } from '../src/adapters/ports.ts'
 import { createCommandPrinter } from '../src/adapters/printer/command.ts'
 import { createSpoolPrinter } from '../src/adapters/printer/spool.ts'
-import { ConfigError, loadConfig, splitCommand, type AdaptersConfig } from '../src/config.ts'
-import { migrate } from '../src/db/migrate.ts'
-import { createLogger } from '../src/log.ts'
+import { ConfigError, loadConfig, splitCommand, type AdaptersConfig } from '../src/config/config.ts'
+import { migrate } from '../src/platform/db/migrate.ts'
+import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
 const log = createLogger('silent')

@@ -11,9 +11,9 @@ import { createErpWebhook } from '../src/adapters/erp/webhook.ts'
 import { createSmtpMailer } from '../src/adapters/email/smtp.ts'
 import { keyHash } from '../src/adapters/keys.ts'
 import { TransientOutsideError } from '../src/adapters/ports.ts'
-import { loadConfig } from '../src/config.ts'
-import { migrate } from '../src/db/migrate.ts'
-import { createLogger } from '../src/log.ts'
+import { loadConfig } from '../src/config/config.ts'
+import { migrate } from '../src/platform/db/migrate.ts'
+import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool } from './helpers/database.ts'
 
 /** The outside systems reached over the network or a shared file: the ERP (webhook and file) and SMTP. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/db/migrate.ts'
-import { createLogger } from '../src/log.ts'
+import { migrate } from '../src/platform/db/migrate.ts'
+import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
 // The bulk status is derived by the bulk_summary view from the counters the operation triggers

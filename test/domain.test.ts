@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from '../src/domain/canonicalJson.ts'
-import { orderTotal, validatePlaceOrder, type PlaceOrderInput } from '../src/domain/order/placeOrder.ts'
+import { canonicalJson } from '../src/operations/domain/canonicalJson.ts'
+import { orderTotal, validatePlaceOrder, type PlaceOrderInput } from '../src/orders/domain/placeOrder.ts'
 
 const valid: PlaceOrderInput = {
   customerEmail: 'ada@example.com',

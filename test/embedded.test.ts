@@ -4,8 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/db/embedded.ts'
-import { createLogger } from '../src/log.ts'
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/platform/db/embedded.ts'
+import { createLogger } from '../src/platform/log.ts'
 
 const log = createLogger('silent')
 const folders: string[] = []

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/db/migrate.ts'
-import { transaction } from '../src/db/pool.ts'
-import type { InventoryEvent } from '../src/domain/inventory/events.ts'
-import * as inventory from '../src/domain/inventory/inventory.ts'
-import type { OrderCommand } from '../src/domain/order/commands.ts'
-import type { OrderEvent } from '../src/domain/order/events.ts'
-import { decide, evolve, initialState, ORDER_STATUS, orderStreamId, type OrderState } from '../src/domain/order/order.ts'
+import { migrate } from '../src/platform/db/migrate.ts'
+import { transaction } from '../src/platform/db/pool.ts'
+import type { InventoryEvent } from '../src/inventory/domain/events.ts'
+import * as inventory from '../src/inventory/domain/inventory.ts'
+import type { OrderCommand } from '../src/orders/domain/commands.ts'
+import type { OrderEvent } from '../src/orders/domain/events.ts'
+import { decide, evolve, initialState, ORDER_STATUS, orderStreamId, type OrderState } from '../src/orders/domain/order.ts'
 import {
   aggregateStream,
   appendToStream,
@@ -17,8 +17,8 @@ import {
   StreamVersionConflictError,
   type EventMetadata,
   type EventShape
-} from '../src/events/store.ts'
-import { createLogger } from '../src/log.ts'
+} from '../src/platform/events/store.ts'
+import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
 let db: TestDatabase

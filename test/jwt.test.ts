@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import jsonwebtoken, { type SignOptions } from 'jsonwebtoken'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, loadConfig } from '../src/config/config.ts'
 import { BULK, order, PLACE_ORDER, startGateway, type TestGateway } from './helpers/gateway.ts'
 
 const ISSUER = 'https://id.example.com/'

@@ -1,8 +1,8 @@
 import { createClient, type Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { loadConfig } from '../src/config.ts'
-import { LIMIT_ERROR_CODE, WS_CLOSE_CODE } from '../src/security/codes.ts'
+import { loadConfig } from '../src/config/config.ts'
+import { LIMIT_ERROR_CODE, WS_CLOSE_CODE } from '../src/api/security/codes.ts'
 import { order, PLACE_ORDER, PLACE_ORDERS, startGateway, type TestGateway } from './helpers/gateway.ts'
 
 // Issue 5, "Limits against hostile or broken clients". Every hostile request is sent over real

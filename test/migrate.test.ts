@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listMigrations, migrate } from '../src/db/migrate.ts'
-import { createLogger } from '../src/log.ts'
+import { listMigrations, migrate } from '../src/platform/db/migrate.ts'
+import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
 const log = createLogger('silent')

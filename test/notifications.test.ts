@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { notifyIfFinished } from '../src/notifications/enqueue.ts'
+import { notifyIfFinished } from '../src/operations/webhooks/enqueue.ts'
 import { eventually, order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { freePort, isRunning, killAll, spawnMain, type Child } from './helpers/processes.ts'
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { InventoryCommand } from '../src/domain/inventory/commands.ts'
-import { INVENTORY_ERROR_CODE, InventoryError, type InventoryErrorCode } from '../src/domain/inventory/errors.ts'
-import type { InventoryEvent } from '../src/domain/inventory/events.ts'
-import * as inventory from '../src/domain/inventory/inventory.ts'
-import type { OrderCommand } from '../src/domain/order/commands.ts'
-import { ORDER_ERROR_CODE, OrderError, type OrderErrorCode } from '../src/domain/order/errors.ts'
-import { CANCEL_REASON, STOCK_FAILURE_CODE, type OrderEvent } from '../src/domain/order/events.ts'
+import type { InventoryCommand } from '../src/inventory/domain/commands.ts'
+import { INVENTORY_ERROR_CODE, InventoryError, type InventoryErrorCode } from '../src/inventory/domain/errors.ts'
+import type { InventoryEvent } from '../src/inventory/domain/events.ts'
+import * as inventory from '../src/inventory/domain/inventory.ts'
+import type { OrderCommand } from '../src/orders/domain/commands.ts'
+import { ORDER_ERROR_CODE, OrderError, type OrderErrorCode } from '../src/orders/domain/errors.ts'
+import { CANCEL_REASON, STOCK_FAILURE_CODE, type OrderEvent } from '../src/orders/domain/events.ts'
 import {
   COMPENSATION,
   decide,
@@ -19,8 +19,8 @@ import {
   stockLines,
   type Order,
   type OrderState
-} from '../src/domain/order/order.ts'
-import type { PlaceOrderInput } from '../src/domain/order/placeOrder.ts'
+} from '../src/orders/domain/order.ts'
+import type { PlaceOrderInput } from '../src/orders/domain/placeOrder.ts'
 
 // Given/when/then over decide and evolve (emmett's DeciderSpecification), no database.
 const now = new Date('2026-11-26T12:00:00.000Z')

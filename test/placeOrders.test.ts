@@ -209,7 +209,7 @@ describe('large bulks', () => {
     expect(errors).toBeUndefined()
     expect(data.placeOrders.requestItems).toHaveLength(5000)
     expect(data.placeOrders.errors).toBe(false)
-    // pg-boss's fetch plan depends on fresh statistics of its job table (see src/jobs/statistics.ts).
+    // pg-boss's fetch plan depends on fresh statistics of its job table (see src/platform/jobs/statistics.ts).
     const analyzed = await eventually(async () => {
       const { rows } = await gateway.sql.query(`SELECT relname FROM pg_stat_user_tables
         WHERE (schemaname = 'pgboss' AND relname LIKE 'job%' OR relname = 'operation') AND last_analyze IS NOT NULL`)

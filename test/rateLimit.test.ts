@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LIMIT_ERROR_CODE } from '../src/security/codes.ts'
-import { rateLimitKeyOf } from '../src/security/rateLimit.ts'
+import { LIMIT_ERROR_CODE } from '../src/api/security/codes.ts'
+import { rateLimitKeyOf } from '../src/api/security/rateLimit.ts'
 import { order, PLACE_ORDER, startGateway, type TestGateway } from './helpers/gateway.ts'
 
 // Issue 5: per-caller rate limits that hold across gateway processes, counted in PostgreSQL.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, publicBaseUrl } from '../src/config.ts'
+import { ConfigError, loadConfig, publicBaseUrl } from '../src/config/config.ts'
 import { order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 
 const RESULTS = `query ($uuid: ID!) {

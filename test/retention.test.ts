@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runRetention } from '../src/retention/retention.ts'
+import { runRetention } from '../src/operations/retention.ts'
 import { eventually, order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 
 const PLACE = `mutation ($input: [PlaceOrderInput!]!, $notifyUrl: String, $idempotencyKey: String) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { GraphQLObjectType } from 'graphql'
-import { printSdl, schema } from '../src/graphql/schema.ts'
+import { printSdl, schema } from '../src/api/graphql/schema.ts'
 
 describe('schema/schema.graphql', () => {
   it('is what the code prints (run `npm run schema` after changing the schema)', () => {

@@ -1,7 +1,7 @@
 /**
  * pg-boss alone, in a process of its own, with the gateway's own settings: the pool, LISTEN/NOTIFY
- * and queue options come from src/jobs/boss.ts and the order.place topic, and the worker options
- * below are those of src/jobs/worker.ts. Each run works on a queue of its own.
+ * and queue options come from src/platform/jobs/boss.ts and the order.place topic, and the worker options
+ * below are those of src/operations/workers.ts. Each run works on a queue of its own.
  *
  * Modes: `insert` (insert() in batches), `send` (send() from concurrent callers for a while),
  * `drain` (a no-op drain of a backlog, with or without ANALYZE after inserting it),
@@ -9,10 +9,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
-import { loadConfig } from '../../src/config.ts'
-import { createBoss, ensureQueues } from '../../src/jobs/boss.ts'
-import { TOPICS, type TopicDefinition } from '../../src/jobs/topology.ts'
-import { createLogger } from '../../src/log.ts'
+import { loadConfig } from '../../src/config/config.ts'
+import { createBoss, ensureQueues } from '../../src/platform/jobs/boss.ts'
+import { TOPICS, type TopicDefinition } from '../../src/operations/topics.ts'
+import { createLogger } from '../../src/platform/log.ts'
 import { percentile } from '../lib/stats.ts'
 import { params, result } from './protocol.ts'
 
@@ -31,7 +31,7 @@ const suffix = randomBytes(4).toString('hex')
 const topic: TopicDefinition = { ...TOPICS.placeOrder, queue: `bench.${input.mode}.${suffix}`, deadLetterQueue: `bench.${input.mode}.${suffix}.dead` }
 await ensureQueues(boss, [topic], true)
 
-/** The options src/jobs/worker.ts gives boss.work() for an operation topic. */
+/** The options src/operations/workers.ts gives boss.work() for an operation topic. */
 const workOptions = {
   batchSize: topic.batchSize,
   localConcurrency: topic.localConcurrency,
@@ -81,7 +81,7 @@ async function run (): Promise<object> {
 async function drain (boss: PgBoss, jobs: number, analyze: boolean): Promise<object> {
   await insertJobs(jobs, 1000)
   if (analyze) {
-    // What src/jobs/statistics.ts does after a large bulk.
+    // What src/platform/jobs/statistics.ts does after a large bulk.
     const table = (await boss.getQueue(topic.queue))?.table
     await boss.getDb().executeSql(`ANALYZE ${config.bossSchema}.${table}`)
   }

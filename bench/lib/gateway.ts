@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, stopChild as stopProcess } from '../../src/db/embedded.ts'
+import { freePort, stopChild as stopProcess } from '../../src/platform/db/embedded.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 

@@ -38,7 +38,7 @@ export const processing: Scenario = {
       await runChild(BOSS, { mode: 'drain', url: baselineUrl, jobs: warmup, analyze: true })
       for (let i = 0; i < repeats; i++) {
         gatewayRate.push(await once(backlog, warmup + i * backlog))
-        // The gateway ANALYZEs after a large bulk (src/jobs/statistics.ts); the baseline does the same.
+        // The gateway ANALYZEs after a large bulk (src/platform/jobs/statistics.ts); the baseline does the same.
         baselineRate.push((await runChild<{ perSecond: number }>(BOSS, { mode: 'drain', url: baselineUrl, jobs: backlog, analyze: true })).perSecond)
       }
     } finally {

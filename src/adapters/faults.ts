@@ -1,4 +1,4 @@
-import type { Logger } from '../log.ts'
+import type { Logger } from '../platform/log.ts'
 import {
   TransientOutsideError, type Carrier, type ErpExporter, type LabelPrinter, type Mailer, type OutsideSystem, type PaymentProvider
 } from './ports.ts'

@@ -1,6 +1,6 @@
 import type pg from 'pg'
-import type { AdaptersConfig } from '../config.ts'
-import type { Logger } from '../log.ts'
+import type { AdaptersConfig } from '../config/config.ts'
+import type { Logger } from '../platform/log.ts'
 import { createCarrierSimulator } from './carrier/simulator.ts'
 import { createDocuments } from './documents/invoice.ts'
 import { createOutboxMailer } from './email/outbox.ts'

@@ -1,4 +1,4 @@
-import { migrate } from '../db/migrate.ts'
+import { migrate } from '../platform/db/migrate.ts'
 import { withDatabase } from './withDatabase.ts'
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database. */

@@ -1,5 +1,5 @@
-import { rebuildProjections } from '../projections/rebuild.ts'
-import { migrate } from '../db/migrate.ts'
+import { rebuildProjections } from '../orders/rebuild.ts'
+import { migrate } from '../platform/db/migrate.ts'
 import { withDatabase } from './withDatabase.ts'
 
 /** `npm run projections:rebuild`: the orders and inventory read models folded again from the event log. */

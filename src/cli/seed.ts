@@ -1,5 +1,5 @@
 import { DEMO_SKUS, seedDemoCatalog } from '../inventory/seed.ts'
-import { migrate } from '../db/migrate.ts'
+import { migrate } from '../platform/db/migrate.ts'
 import { withDatabase } from './withDatabase.ts'
 
 /** `npm run seed`: the demo catalog (DEMO-0001 … DEMO-0100) on DATABASE_URL, or on the embedded database. */

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util'
-import { ownerProblem, ROLES, type Role } from '../auth/principal.ts'
-import { createApiToken, listApiTokens, revokeApiTokenById } from '../auth/tokens.ts'
-import { ConfigError, loadConfig } from '../config.ts'
-import { DatabaseUnavailableError, openDatabase } from '../db/database.ts'
-import { EmbeddedPostgresError } from '../db/embedded.ts'
-import { migrate } from '../db/migrate.ts'
-import { createPool } from '../db/pool.ts'
-import { createLogger } from '../log.ts'
+import { ownerProblem, ROLES, type Role } from '../access/principal.ts'
+import { createApiToken, listApiTokens, revokeApiTokenById } from '../access/tokens.ts'
+import { ConfigError, loadConfig } from '../config/config.ts'
+import { DatabaseUnavailableError, openDatabase } from '../platform/db/database.ts'
+import { EmbeddedPostgresError } from '../platform/db/embedded.ts'
+import { migrate } from '../platform/db/migrate.ts'
+import { createPool } from '../platform/db/pool.ts'
+import { createLogger } from '../platform/log.ts'
 
 /**
  * `npm run --silent token -- create --owner acme --role integration`: prints the new token alone on

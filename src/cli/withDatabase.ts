@@ -1,9 +1,9 @@
 import type pg from 'pg'
-import { ConfigError, loadConfig } from '../config.ts'
-import { DatabaseUnavailableError, openDatabase } from '../db/database.ts'
-import { EmbeddedPostgresError } from '../db/embedded.ts'
-import { createPool } from '../db/pool.ts'
-import { createLogger, type Logger } from '../log.ts'
+import { ConfigError, loadConfig } from '../config/config.ts'
+import { DatabaseUnavailableError, openDatabase } from '../platform/db/database.ts'
+import { EmbeddedPostgresError } from '../platform/db/embedded.ts'
+import { createPool } from '../platform/db/pool.ts'
+import { createLogger, type Logger } from '../platform/log.ts'
 
 /**
  * What the database scripts (`npm run migrate`, `seed`, `projections:rebuild`) share: the database

@@ -1,5 +1,5 @@
-import { run, type Db } from '../db/pool.ts'
-import { selectInventory, type InventoryRow } from './queries.ts'
+import { run, type Db } from '../platform/db/pool.ts'
+import { selectInventory, type InventoryRow } from './sql/inventory.ts'
 
 /** A SKU's stock as the read side serves it. */
 export interface InventoryItemView {
@@ -16,6 +16,6 @@ export interface InventoryItemView {
 export async function findInventoryItem (db: Db, sku: string): Promise<InventoryItemView | null> {
   const [row] = await run<InventoryRow>(db, selectInventory(sku))
   if (!row) return null
-  // int8 columns arrive as numbers (src/db/pool.ts); updated_at as pg parses timestamptz (or its text).
+  // int8 columns arrive as numbers (src/platform/db/pool.ts); updated_at as pg parses timestamptz (or its text).
   return { sku: row.sku, available: Number(row.available), reserved: Number(row.reserved), updatedAt: new Date(row.updated_at) }
 }

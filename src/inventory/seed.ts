@@ -5,8 +5,8 @@
  * adjustment; a SKU that exists already is left as it is, so seeding twice changes nothing.
  */
 import type pg from 'pg'
-import { transaction } from '../db/pool.ts'
-import { InventoryChanges } from '../chain/inventory.ts'
+import { transaction } from '../platform/db/pool.ts'
+import { InventoryChanges } from './changes.ts'
 
 export const DEMO_SKUS: readonly string[] = Object.freeze(Array.from({ length: 100 }, (_, i) => `DEMO-${String(i + 1).padStart(4, '0')}`))
 

@@ -5,9 +5,9 @@ import path from 'node:path'
 import { createClient, type Client } from 'graphql-ws'
 import pg from 'pg'
 import { startApp, type App } from '../../src/app.ts'
-import { loadConfig, type Role } from '../../src/config.ts'
+import { loadConfig, type Role } from '../../src/config/config.ts'
 import { seedDemoCatalog } from '../../src/inventory/seed.ts'
-import { createLogger } from '../../src/log.ts'
+import { createLogger } from '../../src/platform/log.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './database.ts'
 
 export interface GraphQLResponse<T = any> {

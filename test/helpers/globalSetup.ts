@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/db/embedded.ts'
-import { createLogger } from '../../src/log.ts'
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/platform/db/embedded.ts'
+import { createLogger } from '../../src/platform/log.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

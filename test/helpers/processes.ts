@@ -57,4 +57,4 @@ export function lines (text: string): string[] {
   return text.split('\n').filter(line => line.trim() !== '')
 }
 
-export { freePort } from '../../src/db/embedded.ts'
+export { freePort } from '../../src/platform/db/embedded.ts'

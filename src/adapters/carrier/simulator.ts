@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CarrierSimulatorConfig } from '../../config.ts'
-import type { Logger } from '../../log.ts'
+import type { CarrierSimulatorConfig } from '../../config/config.ts'
+import type { Logger } from '../../platform/log.ts'
 import type { Carrier } from '../ports.ts'
 
 /** The simulated carrier's name, as shipments and labels carry it. */

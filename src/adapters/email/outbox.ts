@@ -1,6 +1,6 @@
 import path from 'node:path'
 import nodemailer from 'nodemailer'
-import type { Logger } from '../../log.ts'
+import type { Logger } from '../../platform/log.ts'
 import { exists, isTransientFsError, writeFileAtomic } from '../files.ts'
 import { keyFileName } from '../keys.ts'
 import { TransientOutsideError, type Mailer } from '../ports.ts'

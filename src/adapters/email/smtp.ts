@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer'
-import { run, type Db } from '../../db/pool.ts'
-import type { Logger } from '../../log.ts'
-import { insertSentEmail, selectSentEmail } from './queries.ts'
+import { run, type Db } from '../../platform/db/pool.ts'
+import type { Logger } from '../../platform/log.ts'
+import { insertSentEmail, selectSentEmail } from './sentEmailSql.ts'
 import { TransientOutsideError, type Mailer } from '../ports.ts'
 import { mailOptions, messageIdFor } from './message.ts'
 

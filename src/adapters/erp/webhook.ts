@@ -1,5 +1,5 @@
-import { sign, WEBHOOK_HEADER } from '../../notifications/signature.ts'
-import type { Logger } from '../../log.ts'
+import { sign, WEBHOOK_HEADER } from '../../platform/signature.ts'
+import type { Logger } from '../../platform/log.ts'
 import { TransientOutsideError, type ErpExporter } from '../ports.ts'
 
 export interface ErpWebhookOptions {
@@ -24,7 +24,7 @@ const QUOTED_BODY = 300
 
 /**
  * The ERP export as a signed HTTP POST of the order document (JSON), signed as our bulk webhooks are
- * (src/notifications/signature.ts: `X-Signature-256: sha256=HMAC(secret, "<X-Webhook-Timestamp>.<body>")`),
+ * (src/platform/signature.ts: `X-Signature-256: sha256=HMAC(secret, "<X-Webhook-Timestamp>.<body>")`),
  * so that one receiver-side check serves both, and a captured request cannot be replayed later.
  * `Idempotency-Key` lets the ERP drop a repeat: delivery is at least once.
  *

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
-import type { PaymentSimulatorConfig } from '../../config.ts'
-import { run, transaction, type Db } from '../../db/pool.ts'
-import { isTransient } from '../../jobs/errors.ts'
-import type { Logger } from '../../log.ts'
+import type { PaymentSimulatorConfig } from '../../config/config.ts'
+import { run, transaction, type Db } from '../../platform/db/pool.ts'
+import { isTransient } from '../../platform/jobs/errors.ts'
+import type { Logger } from '../../platform/log.ts'
 import { TransientOutsideError, type CaptureResult, type PaymentProvider } from '../ports.ts'
 import {
   countCapturedCharges, decideCharge, insertRefund, lockPayment, PAYMENT_OUTCOME, recordChargeAttempt,
   selectCharges, selectRefund, selectRefundLeft, selectRefundsOfPayment, type ChargeRow, type RefundRow
-} from './queries.ts'
+} from './paymentSql.ts'
 
 /**
  * Test tokens, as a real provider's test mode has them (Stripe's): each behaves the same every time.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
-import type { Logger } from '../../log.ts'
+import type { Logger } from '../../platform/log.ts'
 import { createMarker, exists } from '../files.ts'
 import { keyFileName } from '../keys.ts'
 import { TransientOutsideError, type LabelPrinter } from '../ports.ts'

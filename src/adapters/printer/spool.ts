@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { Logger } from '../../log.ts'
+import type { Logger } from '../../platform/log.ts'
 import { exists, isTransientFsError, writeFileAtomic } from '../files.ts'
 import { keyFileName } from '../keys.ts'
 import { TransientOutsideError, type LabelPrinter } from '../ports.ts'

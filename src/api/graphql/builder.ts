@@ -1,0 +1,78 @@
+import SchemaBuilder from '@pothos/core'
+import RelayPlugin from '@pothos/plugin-relay'
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth'
+import { GraphQLError } from 'graphql'
+import { ROLE, viewerOf, type Principal, type Viewer } from '../../access/principal.ts'
+import { REQUEST_ERROR_CODE } from '../../operations/errors.ts'
+import ValidationPlugin from '@pothos/plugin-validation'
+import type { Services } from './services.ts'
+
+export interface Context {
+  readonly services: Services
+  /** Who is calling; null when the request carried no valid credentials (then nothing resolves). */
+  readonly principal: Principal | null
+  /** The request's `Idempotency-Key` header, if any (an `idempotencyKey` argument takes precedence). */
+  readonly idempotencyKey: string | null
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context
+  AuthScopes: {
+    /** Valid credentials: an API token or a JWT. */
+    authenticated: boolean
+    admin: boolean
+  }
+  // Non-null unless a field says otherwise, as the contract reads.
+  DefaultFieldNullability: false
+  DefaultEdgesNullability: { list: false, items: false }
+  DefaultNodeNullability: false
+  Scalars: {
+    Decimal: { Input: string, Output: string }
+    DateTime: { Input: Date, Output: Date }
+    JSON: { Input: unknown, Output: unknown }
+    /** Whole numbers beyond Int's 32 bits, up to 2^53 - 1 (stock counts, event positions). */
+    SafeInt: { Input: number, Output: number }
+    Upload: { Input: File, Output: never }
+  }
+}>({
+  // scope-auth first, so that no other plugin's wrapper runs before authorization (its README).
+  plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      authenticated: context.principal !== null,
+      admin: context.principal?.role === ROLE.ADMIN
+    }),
+    unauthorizedError: (_parent, context) => context.principal === null
+      ? new GraphQLError('authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', {
+        extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED, http: { status: 401 } }
+      })
+      : new GraphQLError('not allowed for this caller', { extensions: { code: REQUEST_ERROR_CODE.FORBIDDEN, http: { status: 403 } } })
+  },
+  defaultFieldNullability: false,
+  relay: {
+    edgesFieldOptions: { nullable: { list: false, items: false } },
+    nodeFieldOptions: { nullable: false },
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    // Operations and bulks are fetched by their own ids; no global `node` lookup.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false
+  }
+})
+
+// Every operation needs credentials. What a caller sees is then scoped to its owner in SQL.
+builder.queryType({ authScopes: { authenticated: true } })
+builder.mutationType({ authScopes: { authenticated: true } })
+builder.subscriptionType({ authScopes: { authenticated: true } })
+
+/** Who is calling; the root types' scopes guarantee there is someone. */
+export function principal (context: Context): Principal {
+  if (context.principal === null) throw new GraphQLError('authentication required', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })
+  return context.principal
+}
+
+/** Whose data this request may see. */
+export function viewer (context: Context): Viewer {
+  return viewerOf(principal(context))
+}

@@ -1,0 +1,162 @@
+import { GraphQLError } from 'graphql'
+import { z } from 'zod'
+import { BULK_ERROR_POLICY, PLACE_ORDER, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
+import { ADJUST_STOCK } from '../../inventory/requests/adjustStock.ts'
+import { CANCEL_ORDER } from '../../orders/requests/cancelOrder.ts'
+import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/errors.ts'
+import { placeOrderLines } from '../../orders/requests/jsonl.ts'
+import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
+import { builder, principal, viewer, type Context } from './builder.ts'
+import { uuidArg } from './query.ts'
+import { AsyncResponseRef } from './types/asyncResponse.ts'
+import { BulkRef } from './types/bulk.ts'
+import { PlaceOrderInput } from './types/placeOrderInput.ts'
+import { StockAdjustmentInput } from './types/stockAdjustmentInput.ts'
+
+export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
+  description: 'What happens to a bulk with invalid items.',
+  values: {
+    REJECT_FAILED_ROWS: { value: BULK_ERROR_POLICY.REJECT_FAILED_ROWS, description: 'Accept the valid items; reject the invalid ones (the default).' },
+    REJECT_EVERYTHING: { value: BULK_ERROR_POLICY.REJECT_EVERYTHING, description: 'One invalid item and nothing is written or enqueued; every item is reported.' }
+  }
+})
+
+const idempotencyKeyArg = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
+const descriptionArg = z.string().max(1000)
+
+/** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
+async function command<T> (work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof RequestRejectedError) throw new GraphQLError(error.message, { extensions: { code: error.code } })
+    throw error
+  }
+}
+
+interface AcceptArgs {
+  readonly description?: string | null
+  readonly errorPolicy?: AcceptRequest['errorPolicy'] | null
+  readonly idempotencyKey?: string | null
+  readonly notifyUrl?: string | null
+}
+
+function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
+  const headerKey = context.idempotencyKey
+  if (headerKey !== null && !idempotencyKeyArg.safeParse(headerKey).success) {
+    throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
+  }
+  return command(async () => await context.services.placeOrders({
+    kind,
+    owner: principal(context).owner,
+    viewerOwner: viewer(context).owner,
+    items,
+    description: args.description ?? null,
+    errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
+    idempotencyKey: args.idempotencyKey ?? headerKey,
+    notifyUrl: args.notifyUrl ?? null
+  }))
+}
+
+/**
+ * An answer about items that name no order. acceptOrders reports each item's ordering key as its
+ * orderNumber, and a stock adjustment's ordering key is its SKU (`sku:<sku>`), not an order.
+ */
+function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {
+  return { ...response, requestItems: response.requestItems.map(item => ({ ...item, orderNumber: null })) }
+}
+
+function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
+  for (const data of inputs) yield { data }
+}
+
+builder.mutationFields((t) => {
+  const common = {
+    idempotencyKey: t.arg.string({
+      description: 'The same key with the same payload returns the first response and enqueues nothing (also sent as the Idempotency-Key header). Kept at least 24 h.',
+      validate: idempotencyKeyArg
+    }),
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg })
+  }
+  return {
+    placeOrder: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
+      args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
+      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput([input]), args)
+    }),
+    placeOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy).',
+      args: {
+        input: t.arg({ type: [PlaceOrderInput], required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput(input), args)
+    }),
+    placeOrdersFromFile: t.field({
+      type: AsyncResponseRef,
+      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines.',
+      args: {
+        file: t.arg({ type: 'Upload', required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+    }),
+    cancelOrder: t.field({
+      type: AsyncResponseRef,
+      description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
+      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
+    }),
+    retryOrder: t.field({
+      type: AsyncResponseRef,
+      description: "Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. " +
+        'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
+        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
+      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
+    }),
+    adjustStock: t.field({
+      type: AsyncResponseRef,
+      authScopes: { admin: true },
+      description: "Changes SKUs' stock (admins only), asynchronously, as one bulk: one operation per item; a SKU not yet known is created. " +
+        'Adjustments of one SKU run in the order they were accepted; one that would take the available units below 0 fails with NEGATIVE_STOCK and changes nothing.',
+      args: {
+        input: t.arg({ type: [StockAdjustmentInput], required: true }),
+        description: t.arg.string({ validate: descriptionArg }),
+        errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...common
+      },
+      resolve: async (_, { input, ...args }, context) => withoutOrderNumbers(await accept(context, ADJUST_STOCK, fromInput(input), args))
+    }),
+    retryBulk: t.field({
+      type: BulkRef,
+      description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
+      args: {
+        uuid: t.arg.id({ required: true, validate: uuidArg }),
+        errorCodes: t.arg.stringList(),
+        operationIds: t.arg.idList({ validate: z.array(uuidArg) })
+      },
+      resolve: async (_, { uuid, errorCodes, operationIds }, context) =>
+        await command(async () => await context.services.retryBulk(viewer(context), String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
+    }),
+    cancelBulk: t.field({
+      type: BulkRef,
+      description: 'Cancels the operations not yet begun (they become CANCELED and their jobs are cancelled); running ones finish. Idempotent.',
+      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+      resolve: async (_, { uuid }, context) => await command(async () => await context.services.cancelBulk(viewer(context), String(uuid)))
+    }),
+    acknowledgeBulk: t.field({
+      type: BulkRef,
+      description: 'Dismisses a finished bulk: `bulks(acknowledged: false)` no longer lists it.',
+      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+      resolve: async (_, { uuid }, context) => await command(async () => await context.services.acknowledgeBulk(viewer(context), String(uuid)))
+    })
+  }
+})

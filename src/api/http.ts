@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { execute, GraphQLError, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql'
+import { REQUEST_ERROR_CODE } from '../operations/errors.ts'
+import { CloseCode } from 'graphql-ws'
+import { useServer } from 'graphql-ws/use/ws'
+import { createYoga, type Plugin } from 'graphql-yoga'
+import { WebSocketServer } from 'ws'
+import type { Principal } from '../access/principal.ts'
+import type { Context } from './graphql/builder.ts'
+import type { Services } from './graphql/services.ts'
+import type { Logger } from '../platform/log.ts'
+import { useStreamingUploads } from './streamingUploads.ts'
+import type { GatewayLimits } from './security/limits.ts'
+import { parseOperation } from './security/webSocket.ts'
+
+/** A plain HTTP route served before GraphQL (the results file): returns true when it took the request. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean
+
+/** The caller of an `Authorization` header value (`Bearer <token>`), or null. */
+export type Authenticate = (authorization: string | null) => Promise<Principal | null>
+
+/** What onSubscribe leaves in rootValue: yoga's enveloped execute and subscribe for this operation. */
+interface EnvelopedRoot { execute: typeof execute, subscribe: typeof subscribe }
+
+export interface GraphQLServer {
+  readonly server: Server
+  /** The port actually bound (useful with port 0). */
+  listen (port: number, host: string): Promise<number>
+  /** Stops accepting, waits up to `timeoutMs` for requests under way, then closes the rest. */
+  close (timeoutMs?: number): Promise<void>
+}
+
+/**
+ * GraphQL over HTTP (graphql-yoga, with GraphiQL on GET /graphql) and over WebSocket
+ * (graphql-ws, same port and path), sharing one schema and one context.
+ */
+export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = [],
+  authenticate: Authenticate = async () => null, limits: GatewayLimits): GraphQLServer {
+  // A POST without valid credentials is answered 401 before its body is read: an anonymous caller
+  // cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused.
+  // GET stays open for GraphiQL's page; a GET query is refused at execution like any other.
+  const principals = new WeakMap<Request, Principal | null>()
+  const credentialsFirst: Plugin = {
+    async onRequest ({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return
+      let principal: Principal | null
+      try {
+        principal = await authenticate(request.headers.get('authorization'))
+      } catch {
+        return // e.g. a JWKS that cannot be read: decided again at execution, answered as a masked error
+      }
+      principals.set(request, principal)
+      if (principal !== null) return
+      endResponse(new fetchAPI.Response(JSON.stringify({
+        errors: [{ message: 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } }]
+      }), { status: 401, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' } }))
+    }
+  }
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
+    // once, in connection_init (onConnect below), and comes with the operation.
+    context: async ({ request, principal }: { request?: Request, principal?: Principal | null }): Promise<Context> => ({
+      services,
+      principal: principal !== undefined
+        ? principal
+        : request !== undefined && principals.has(request) ? principals.get(request)! : await authenticate(request?.headers.get('authorization') ?? null),
+      idempotencyKey: request?.headers.get('idempotency-key') ?? null
+    }),
+    graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
+    // Limits against hostile or broken clients (src/api/security/limits.ts).
+    // Streaming uploads before the limits, so that the body limit counts the stream it parses.
+    plugins: [credentialsFirst, useStreamingUploads(), ...limits.plugins],
+    batching: limits.batching,
+    maxRequestBodySize: limits.maxRequestBodySize,
+    landingPage: false,
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' '))
+    }
+  })
+
+  // Plain routes first (GET /bulks/:uuid/results.jsonl); everything else is yoga's.
+  const server = createServer((req, res) => {
+    if (!routes.some(route => route(req, res))) void yoga(req, res)
+  })
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, ...limits.webSocket.serverOptions })
+  limits.webSocket.watch(wsServer)
+
+  // The graphql-ws recipe from graphql-yoga: run each WebSocket operation through yoga's
+  // envelop pipeline, so that the same plugins (masking, validation) apply as over HTTP.
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { authorization?: string }>(limits.webSocket.guard({
+    // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`. Without it the
+    // socket is closed with 4401 Unauthorized, with a bad one 4403 Forbidden, before any subscription.
+    onConnect: async (ctx) => {
+      const given = ctx.connectionParams?.authorization
+      if (typeof given !== 'string' || given === '') {
+        ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
+        return false
+      }
+      if (await authenticate(given) === null) return false
+      ctx.extra.authorization = given
+      return true
+    },
+    execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
+    subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+    onSubscribe: async (ctx, _id, params) => {
+      // Checked again for every operation, as over HTTP: a token revoked (or a JWT expired) after the
+      // socket opened ends the socket rather than going on working.
+      const principal = await authenticate(ctx.extra.authorization ?? null)
+      if (principal === null) {
+        ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: the credentials are no longer valid')
+        return [new GraphQLError('the credentials are no longer valid', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })]
+      }
+      const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, principal })
+      const document = parseOperation(enveloped.parse, params.query)
+      if (Array.isArray(document)) return document
+      const args = {
+        schema: enveloped.schema,
+        operationName: params.operationName,
+        document,
+        variableValues: params.variables,
+        contextValue: await enveloped.contextFactory(),
+        rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe }
+      }
+      const errors = enveloped.validate(args.schema, args.document)
+      if (errors.length > 0) return errors
+      return args
+    }
+  }), wsServer, limits.webSocket.keepAliveMs)
+
+  return {
+    server,
+    async listen (port, host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => { server.off('error', reject); resolve() })
+      })
+      return (server.address() as AddressInfo).port
+    },
+    async close (timeoutMs = 15_000) {
+      // Stop accepting; let requests under way finish (an accepted bulk must get its answer, or its
+      // client would retry and duplicate it), then close what is left after `timeoutMs`.
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      server.closeIdleConnections()
+      await wsCleanup.dispose()
+      wsServer.close()
+      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
+      await closed
+      clearTimeout(timer)
+    }
+  }
+}

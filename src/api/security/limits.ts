@@ -1,0 +1,73 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
+import { GraphQLError } from 'graphql'
+import type { BatchingOptions, Plugin } from 'graphql-yoga'
+import type { LimitsConfig } from '../../config/config.ts'
+import type { Db } from '../../platform/db/pool.ts'
+import { useBodyLimits } from './bodyLimit.ts'
+import { LIMIT_ERROR_CODE } from './codes.ts'
+import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
+import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
+import { webSocketLimits, type WebSocketLimits } from './webSocket.ts'
+
+/**
+ * Any of these headers makes a browser send a CORS preflight first, so a request carrying one
+ * cannot come from another site's page unnoticed. Ours first; Apollo's and yoga's for their clients.
+ */
+export const CSRF_PREVENTION_HEADERS: readonly string[] = Object.freeze(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf'])
+
+/** Everything the limits add to the GraphQL server (src/api/http.ts), built from the configuration. */
+export interface GatewayLimits {
+  /** For createYoga's `plugins`, in this order. */
+  readonly plugins: Plugin[]
+  /** For createYoga's `batching`: off unless GRAPHQL_BATCHING is set. */
+  readonly batching: BatchingOptions
+  /** For createYoga's `maxRequestBodySize`: off, because the body limits plugin has one per content type. */
+  readonly maxRequestBodySize: false
+  /** Whether GraphiQL is served on GET /graphql. */
+  readonly graphiql: boolean
+  readonly webSocket: WebSocketLimits
+  /** The per-caller rate limit, also counted by the routes beside GraphQL (the results file). */
+  readonly rateLimit: RateLimitOptions
+}
+
+/**
+ * Yoga's CSRF prevention: a request a browser would send cross-site without a preflight (GET,
+ * multipart, url-encoded, text/plain) must carry one of CSRF_PREVENTION_HEADERS. Its error gets
+ * our code and says which header to send.
+ */
+function useCsrfPrevention (): Plugin {
+  const csrf = useCSRFPrevention({ requestHeaders: [...CSRF_PREVENTION_HEADERS] })
+  return {
+    onRequestParse (payload) {
+      try {
+        csrf.onRequestParse?.(payload as never)
+      } catch {
+        const type = payload.request.headers.get('content-type')
+        throw new GraphQLError(`a ${payload.request.method} request ${type ? `of content-type ${type} ` : 'without content-type '}` +
+          `must carry a \`${CSRF_PREVENTION_HEADERS[0]}: 1\` header (CSRF prevention); JSON requests need none`, {
+          extensions: { code: LIMIT_ERROR_CODE.CSRF_HEADER_MISSING, http: { status: 403 } }
+        })
+      }
+    }
+  }
+}
+
+/** The limits against hostile or broken clients (issue 5), from `config.limits`; `db` keeps the rate limit counters. */
+export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
+  const rateLimit: RateLimitOptions = { db, limit: limits.rateLimitPerWindow, windowSeconds: limits.rateLimitWindowSeconds }
+  return {
+    plugins: [
+      useCsrfPrevention(),
+      useBodyLimits(limits),
+      useParseAndValidationCodes(),
+      ...armorPlugins(limits),
+      ...(limits.introspection ? [] : [useIntrospectionOff()]),
+      useRateLimit(rateLimit)
+    ],
+    batching: limits.batching > 0 ? { limit: limits.batching } : false,
+    maxRequestBodySize: false,
+    graphiql: limits.graphiql,
+    webSocket: webSocketLimits(limits),
+    rateLimit
+  }
+}

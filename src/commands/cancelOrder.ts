@@ -1,8 +1,0 @@
-import { TOPICS } from '../jobs/topology.ts'
-import { orderOperation, type OrderOperationData } from './orderOperation.ts'
-
-/** What a cancelOrder operation carries. */
-export type CancelOrderData = OrderOperationData
-
-/** Order cancellation (src/chain/cancellation.ts), after everything accepted before it on that order. */
-export const CANCEL_ORDER = orderOperation(TOPICS.cancelOrder.queue)

@@ -1,0 +1,84 @@
+import type { PgBoss } from 'pg-boss'
+import type { Viewer } from '../access/principal.ts'
+import type pg from 'pg'
+import {
+  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, reopenFailedOperations, unacknowledgeBulk
+} from './sql/bulks.ts'
+import { findBulk, type BulkView } from './read.ts'
+import { bossDb, run, transaction } from '../platform/db/pool.ts'
+import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
+
+export interface ControlDeps {
+  readonly pool: pg.Pool
+  readonly boss: PgBoss
+}
+
+function notFound (uuid: string): RequestRejectedError {
+  return new RequestRejectedError(REQUEST_ERROR_CODE.NOT_FOUND, `no bulk ${uuid}`)
+}
+
+/** The bulk after a command; gone only if retention deleted it meanwhile. */
+async function found (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
+  const bulk = await findBulk(deps.pool, viewer, uuid)
+  if (!bulk) throw notFound(uuid)
+  return bulk
+}
+
+/** Groups rows by topic, for pg-boss calls that take one queue at a time. */
+function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const row of rows) {
+    const group = groups.get(row.topic)
+    if (group) group.push(row)
+    else groups.set(row.topic, [row])
+  }
+  return groups
+}
+
+/**
+ * Enqueues the failed operations of a bulk again (RETRIABLY_FAILED and NOT_RETRIABLY_FAILED; never
+ * REJECTED, COMPLETE or CANCELED), optionally only those with the given error codes or ids. Each
+ * gets a fresh job, enqueued in the transaction that reopens it; a retry still scheduled by
+ * pg-boss is cancelled in the same transaction, so that exactly one job carries each operation.
+ * The bulk goes back to IN_PROGRESS and finishes again.
+ */
+export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
+  await transaction(deps.pool, async (client) => {
+    if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
+    const reopened = await run<{ id: string, topic: string, job_id: string, previous_job_id: string | null }>(
+      client, reopenFailedOperations(uuid, errorCodes, operationIds))
+    for (const [topic, rows] of byTopic(reopened)) {
+      const previous = rows.flatMap(row => row.previous_job_id ? [row.previous_job_id] : [])
+      if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
+      await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
+    }
+    if (reopened.length > 0) await run(client, unacknowledgeBulk(uuid))
+  })
+  return await found(deps, viewer, uuid)
+}
+
+/**
+ * Cancels a bulk: operations not yet begun become CANCELED and their jobs are cancelled in
+ * pg-boss, in one transaction; running ones finish. Calling it again changes nothing.
+ */
+export async function cancelBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
+  await transaction(deps.pool, async (client) => {
+    if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
+    const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
+    for (const [topic, rows] of byTopic(canceled)) {
+      const jobs = rows.flatMap(row => row.job_id ? [row.job_id] : [])
+      if (jobs.length > 0) await deps.boss.cancel(topic, jobs, { db: bossDb(client) })
+    }
+  })
+  return await found(deps, viewer, uuid)
+}
+
+/** Dismisses a finished bulk (Magento's acknowledged bulks); `bulks(acknowledged: false)` leaves it out. */
+export async function acknowledgeBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
+  if ((await run(deps.pool, acknowledgeBulkQuery(uuid, viewer.owner))).length === 0) {
+    const bulk = await findBulk(deps.pool, viewer, uuid)
+    if (!bulk) throw notFound(uuid)
+    throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_NOT_FINISHED, `bulk ${uuid} is ${bulk.status}; only a finished bulk can be acknowledged`)
+  }
+  return await found(deps, viewer, uuid)
+}

@@ -1,0 +1,186 @@
+import type { JobWithMetadata, PgBoss } from 'pg-boss'
+import type pg from 'pg'
+import { completeOperations, deferOperations, failOperation, startOperations } from './sql/bulks.ts'
+import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
+import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
+import type { Logger } from '../platform/log.ts'
+import { affectedBy } from '../platform/jobs/boss.ts'
+import { describe, detail, isConnectionLost, isTransient } from '../platform/jobs/errors.ts'
+import type { OperationJob, TopicDefinition } from './topics.ts'
+
+/**
+ * A processor's answer for an operation it cannot do and never will (the order it names was never
+ * placed): the operation becomes NOT_RETRIABLY_FAILED with this code and message, which clients read.
+ */
+export class OperationRefused {
+  readonly code: string
+  readonly message: string
+  constructor (code: string, message: string) {
+    this.code = code
+    this.message = message
+  }
+}
+
+/** How long an operation waiting for an earlier one on the same order waits before it is tried again. */
+const WAIT_FOR_EARLIER_MS = 1000
+
+/** An operation a worker has claimed: its id and the data submitted for it. */
+export interface ClaimedOperation {
+  readonly id: string
+  readonly bulk_uuid: string
+  readonly request_index: number
+  readonly data: unknown
+  /** The order it is about, if any (for placements, the order number given at acceptance). */
+  readonly ordering_key: string | null
+}
+
+/**
+ * The work of one topic for a batch of operations, run inside the job transaction: returns each
+ * operation's result. It throws to fail the batch; the runner then finds the culprit, running the
+ * processor again on parts of the batch. So a processor writes only through `tx` and must be
+ * idempotent: effects outside the database belong in steps of their own.
+ */
+export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[], context: ProcessorContext) => Promise<ReadonlyMap<string, unknown>>
+
+/** What a processor may use besides the transaction: pg-boss, to enqueue follow-up jobs through `tx`. */
+export interface ProcessorContext {
+  readonly boss: PgBoss
+}
+
+export interface RunnerDeps {
+  readonly pool: pg.Pool
+  readonly boss: PgBoss
+  readonly log: Logger
+}
+
+/**
+ * The pg-boss handler of a topic (a batch worker). The handler opens its own transaction, writes
+ * the results and the operations' statuses through it, and settles every job of the batch in it
+ * (`complete`/`fail` with `db`, fenced to this attempt): a crash at any point leaves either all of
+ * it or none of it, and a job delivered again finds its operation finished and does nothing.
+ * pg-boss's own completion after the handler returns then finds no active job and changes nothing.
+ *
+ * We do not use pg-boss's `transactional` workers: when an attempt outlives its expiration,
+ * pg-boss queues a ROLLBACK behind the handler's running statement and keeps accepting the
+ * handler's next statements until that ROLLBACK is done, so they run outside any transaction
+ * (seen in test/worker.test.ts: an operation COMPLETE without its order). With our own
+ * transaction an abandoned attempt either commits all of its work or none of it, and an attempt
+ * whose signal was aborted rolls back instead of committing.
+ *
+ * A batch is first tried whole (one statement per step for all its operations). If that fails, it
+ * is split in halves behind savepoints until the bad operation stands alone, so that it fails itself only:
+ * a transient error makes it RETRIABLY_FAILED and fails its job for pg-boss to retry with backoff
+ * (or NOT_RETRIABLY_FAILED once retries are used up); a permanent one makes it NOT_RETRIABLY_FAILED
+ * and its job completes, having done all it can. A lost connection fails the whole batch.
+ */
+export function operationHandler (topic: TopicDefinition, process: OperationProcessor, deps: RunnerDeps) {
+  const log = deps.log.child({ queue: topic.queue })
+
+  const settle = async (tx: Db, operations: readonly ClaimedOperation[]): Promise<void> => {
+    const results = await process(tx, operations, { boss: deps.boss })
+    const missing = operations.find(op => !results.has(op.id))
+    if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
+    const done = operations.filter(op => !(results.get(op.id) instanceof OperationRefused))
+    if (done.length > 0) await run(tx, completeOperations(done.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
+    for (const op of operations) {
+      const result = results.get(op.id)
+      if (result instanceof OperationRefused) {
+        await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
+      }
+    }
+  }
+
+  /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
+  const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown): Promise<boolean> => {
+    const message = describe(error)
+    if (!isTransient(error)) {
+      log.warn('operation failed permanently', { operationId: operation.id, error: detail(error) })
+      await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
+      return false // its job completes: nothing a retry could change
+    }
+    const retriesLeft = job.retryCount < job.retryLimit
+    log.info('operation failed, transiently', { operationId: operation.id, attempt: job.retryCount + 1, retriesLeft, error: detail(error) })
+    await run(tx, retriesLeft
+      ? failOperation(operation.id, OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_ERROR_CODE.TRANSIENT_FAILURE, message)
+      : failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.RETRIES_EXHAUSTED, message))
+    // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
+    const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
+    if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
+    return true
+  }
+
+  /**
+   * Settles `operations` behind a savepoint; when that fails, halves the group and tries each half,
+   * down to the single operation that fails, which is recorded as failed. A batch with one bad
+   * operation costs about log2(n) savepoints rather than n.
+   */
+  const settleOrSplit = async (tx: pg.PoolClient, operations: readonly ClaimedOperation[], failedJobs: Set<string>,
+    jobByOperation: ReadonlyMap<string, JobWithMetadata<OperationJob>>): Promise<void> => {
+    try {
+      await savepoint(tx, async () => { await settle(tx, operations) })
+      return
+    } catch (error) {
+      if (isConnectionLost(error)) throw error
+      if (operations.length === 1) {
+        const job = jobByOperation.get(operations[0]!.id)!
+        if (await recordFailure(tx, operations[0]!, job, error)) failedJobs.add(job.id)
+        return
+      }
+      log.debug('a batch failed; splitting it', { size: operations.length, error: detail(error) })
+    }
+    const half = Math.ceil(operations.length / 2)
+    await settleOrSplit(tx, operations.slice(0, half), failedJobs, jobByOperation)
+    await settleOrSplit(tx, operations.slice(half), failedJobs, jobByOperation)
+  }
+
+  return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
+    const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
+    // Outside the job transaction, so that status queries see the operations begin at once.
+    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+    // One order for every transaction's writes (bulk, then index), so that two workers cannot deadlock
+    // on the rows they touch, the bulk_progress shards included.
+    claimed.sort((a, b) => a.bulk_uuid.localeCompare(b.bulk_uuid) || a.request_index - b.request_index)
+
+    await transaction(deps.pool, async (tx) => {
+      const failedJobs = new Set<string>()
+      if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation)
+      // Every other job is done: its operation completed or failed for good in this transaction.
+      // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
+      // gave it to another attempt) must not have its work committed by this one.
+      const claimedIds = new Set(claimed.map(op => op.id))
+      const worked = jobs.filter(job => claimedIds.has(job.data.operationId) && !failedJobs.has(job.id))
+      if (worked.length > 0) {
+        const affected = affectedBy(await deps.boss.complete(topic.queue, worked, null, { db: bossDb(tx) }))
+        if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
+      }
+      // Jobs whose operation was not claimed: it waits for an earlier operation on the same order
+      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, or
+      // carried by a newer job after retryBulk). Either way this job is done, if it still can be;
+      // cancelBulk may have cancelled it already.
+      const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))
+      if (idle.length > 0) {
+        const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(idle.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+        if (waiting.length > 0) {
+          const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
+          await deps.boss.insert(topic.queue, waiting.map(op => ({ id: op.job_id, data: { operationId: op.id }, startAfter })), { db: bossDb(tx) })
+        }
+        await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
+      }
+      // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
+      if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
+    })
+  }
+}
+
+/** Runs `work` behind a savepoint, released either way so that savepoints never nest. */
+async function savepoint (tx: pg.PoolClient, work: () => Promise<void>): Promise<void> {
+  await tx.query('SAVEPOINT settle')
+  try {
+    await work()
+  } catch (error) {
+    await tx.query('ROLLBACK TO SAVEPOINT settle')
+    await tx.query('RELEASE SAVEPOINT settle')
+    throw error
+  }
+  await tx.query('RELEASE SAVEPOINT settle')
+}

@@ -1,0 +1,343 @@
+import type { Query } from '../../platform/db/pool.ts'
+
+// Times are clock_timestamp(), not now(): a worker's job transaction begins before it claims its
+// operations, and now() (the transaction's start) would put an operation's end before its start.
+import { OPERATION_STATUS as S } from '../domain/status.ts'
+
+/** An operation row as the bulk queries return it. */
+export interface OperationRow {
+  id: string
+  job_id: string | null
+  bulk_uuid: string
+  request_index: number
+  topic: string
+  status: string
+  data: unknown
+  data_hash: string
+  result: unknown
+  error_code: string | null
+  result_message: string | null
+  attempts: number
+  created_at: Date
+  started_at: Date | null
+  finished_at: Date | null
+}
+
+/** A row of the bulk_summary view: a bulk with its counts (summed over the progress shards) and derived status. */
+export interface BulkRow {
+  uuid: string
+  description: string | null
+  operation_count: number
+  created_at: Date
+  acknowledged_at: Date | null
+  notify_url: string | null
+  open: number
+  complete: number
+  retriably_failed: number
+  not_retriably_failed: number
+  rejected: number
+  canceled: number
+  started: number
+  started_at: Date | null
+  /** Set once every operation is final. */
+  finished_at: Date | null
+  status: string
+  owner: string
+  /** created_at as PostgreSQL prints it, for cursors. */
+  created_at_key: string
+}
+
+export interface NewOperation {
+  id: string
+  index: number
+  topic: string
+  status: string
+  data: unknown
+  dataHash: string
+  errorCode: string | null
+  message: string | null
+  /** The order the operation is about (operations of one key run in acceptance order), if known. */
+  orderingKey: string | null
+  /** Give an accepted placement its order number now (the next of order_number_seq), as its ordering key. */
+  numberOrder: boolean
+}
+
+export interface NewBulk {
+  readonly uuid: string
+  readonly owner: string
+  readonly description: string | null
+  readonly operationCount: number
+  readonly notifyUrl: string | null
+}
+
+/** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
+const OPERATION_COLUMNS = `id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
+                           finished_at, ordering_key`
+const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
+             r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
+             CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
+      FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
+                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean)
+      ORDER BY r.index`
+
+function operationRows (operations: readonly NewOperation[]): string {
+  return JSON.stringify(operations.map(op => ({
+    id: op.id,
+    index: op.index,
+    topic: op.topic,
+    status: op.status,
+    data: op.data,
+    data_hash: op.dataHash,
+    error_code: op.errorCode,
+    message: op.message,
+    ordering_key: op.orderingKey,
+    number_order: op.numberOrder
+  })))
+}
+
+/**
+ * One statement for a whole chunk of operations: rows travel as one JSON array. Returns each
+ * operation's ordering key (for placements, the order number given here, ORD-00000042).
+ */
+export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
+  return {
+    text: `INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+    values: [bulkUuid, operationRows(operations)]
+  }
+}
+
+/**
+ * The bulk with its first chunk of operations, in one statement: a bulk that fits one chunk costs
+ * one statement instead of three (bulk, operations, count). Returns as insertOperations does.
+ */
+export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
+  return {
+    text: `WITH new_bulk AS (
+        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $3, $4, $5, $6)
+      )
+      INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl]
+  }
+}
+
+/**
+ * A bulk and its counts: a primary-key read plus at most 16 progress rows, whatever the bulk's size.
+ * `owner` null reads any owner's (admin); otherwise another owner's bulk is not found, by the same plan.
+ */
+export function selectBulk (uuid: string, owner: string | null): Query {
+  return {
+    name: 'select-bulk',
+    text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
+    values: [uuid, owner]
+  }
+}
+
+export interface OperationFilter {
+  readonly status: string | null
+  readonly errorCode: string | null
+}
+
+/**
+ * One page of a bulk's operations in request order (keyset pagination on request_index):
+ * after `afterIndex` and before `beforeIndex` when given; `inverted` reads from the end
+ * (a `last: n` page), newest index first.
+ */
+export function selectOperationsPage (bulkUuid: string, filter: OperationFilter, afterIndex: number | null, beforeIndex: number | null,
+  limit: number, inverted: boolean): Query {
+  return {
+    text: `SELECT * FROM operation
+      WHERE bulk_uuid = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR error_code = $3)
+        AND ($4::int IS NULL OR request_index > $4) AND ($5::int IS NULL OR request_index < $5)
+      ORDER BY request_index ${inverted ? 'DESC' : 'ASC'}
+      LIMIT $6`,
+    values: [bulkUuid, filter.status, filter.errorCode, afterIndex, beforeIndex, limit]
+  }
+}
+
+/** An operation by id, only when its bulk is `owner`'s (null: any owner's). */
+export function selectOperation (id: string, owner: string | null): Query {
+  return {
+    text: `SELECT o.* FROM operation o JOIN bulk b ON b.uuid = o.bulk_uuid
+      WHERE o.id = $1 AND ($2::text IS NULL OR b.owner = $2)`,
+    values: [id, owner]
+  }
+}
+
+export interface BulkFilter {
+  readonly status: string | null
+  readonly createdAfter: Date | null
+  readonly createdBefore: Date | null
+  readonly acknowledged: boolean | null
+}
+
+/**
+ * A position in the list of bulks, newest first: (created_at, uuid) of the last bulk seen.
+ * created_at travels as PostgreSQL's own text (microseconds), which a JS Date would round.
+ */
+export interface BulkKey { readonly createdAt: string, readonly uuid: string }
+
+/**
+ * One page of bulks, newest first, keyset-paginated on (created_at, uuid); `inverted` reads
+ * oldest first from `before` (a `last: n` page).
+ */
+export function selectBulksPage (owner: string | null, filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
+  return {
+    text: `SELECT *, created_at::text AS created_at_key FROM bulk_summary
+      WHERE ($10::text IS NULL OR owner = $10) AND ($1::text IS NULL OR status = $1)
+        AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+        AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
+        AND ($5::timestamptz IS NULL OR (created_at, uuid) < ($5, $6::uuid))
+        AND ($7::timestamptz IS NULL OR (created_at, uuid) > ($7, $8::uuid))
+      ORDER BY created_at ${inverted ? 'ASC' : 'DESC'}, uuid ${inverted ? 'ASC' : 'DESC'}
+      LIMIT $9`,
+    values: [filter.status, filter.createdAfter, filter.createdBefore, filter.acknowledged,
+      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner]
+  }
+}
+
+/**
+ * Puts failed operations back to OPEN with a fresh job id, optionally only those with the given
+ * error codes or ids; returns them with the job they had (to cancel) and the one to enqueue.
+ */
+export function reopenFailedOperations (bulkUuid: string, errorCodes: readonly string[] | null, ids: readonly string[] | null): Query {
+  return {
+    text: `WITH failed AS (
+        SELECT id, job_id FROM operation
+        WHERE bulk_uuid = $1 AND status IN ('${S.RETRIABLY_FAILED}', '${S.NOT_RETRIABLY_FAILED}')
+          AND ($2::text[] IS NULL OR error_code = ANY($2)) AND ($3::uuid[] IS NULL OR id = ANY($3))
+        FOR UPDATE
+      )
+      UPDATE operation o
+      SET status = '${S.OPEN}', job_id = gen_random_uuid(), error_code = NULL, result_message = NULL,
+          finished_at = NULL, updated_at = clock_timestamp()
+      FROM failed
+      WHERE o.id = failed.id
+      RETURNING o.id, o.topic, o.job_id, failed.job_id AS previous_job_id`,
+    values: [bulkUuid, errorCodes, ids]
+  }
+}
+
+/**
+ * Cancels the operations of a bulk that have not begun: OPEN ones no worker has claimed, and
+ * RETRIABLY_FAILED ones waiting for their next attempt. Running ones are left to finish.
+ * Returns the jobs to cancel in pg-boss.
+ */
+export function cancelPendingOperations (bulkUuid: string): Query {
+  return {
+    text: `UPDATE operation
+      SET status = '${S.CANCELED}', error_code = 'CANCELED', result_message = 'canceled before it began',
+          finished_at = clock_timestamp(), updated_at = clock_timestamp()
+      WHERE bulk_uuid = $1 AND ((status = '${S.OPEN}' AND started_at IS NULL) OR status = '${S.RETRIABLY_FAILED}')
+      RETURNING id, topic, job_id`,
+    values: [bulkUuid]
+  }
+}
+
+/** Acknowledges a bulk, in one guarded statement: only the owner's (null: any), only once finished. */
+export function acknowledgeBulk (uuid: string, owner: string | null): Query {
+  return {
+    text: `UPDATE bulk b SET acknowledged_at = coalesce(b.acknowledged_at, now())
+      FROM bulk_summary s
+      WHERE b.uuid = $1 AND s.uuid = b.uuid AND ($2::text IS NULL OR b.owner = $2) AND s.finished_at IS NOT NULL
+      RETURNING b.uuid`,
+    values: [uuid, owner]
+  }
+}
+
+/**
+ * Locks a bulk for a command that changes its operations (retry, cancel), when `owner` may act on
+ * it, so that two such commands on one bulk take turns. Returns no row for another owner's bulk.
+ */
+export function lockBulk (uuid: string, owner: string | null): Query {
+  return { text: 'SELECT uuid FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2) FOR UPDATE', values: [uuid, owner] }
+}
+
+/** A bulk retried goes back to needing attention: `bulks(acknowledged: false)` lists it again. */
+export function unacknowledgeBulk (uuid: string): Query {
+  return { text: 'UPDATE bulk SET acknowledged_at = NULL WHERE uuid = $1 AND acknowledged_at IS NOT NULL', values: [uuid] }
+}
+
+/** The bulk's operation count, once a streamed bulk has been counted. */
+export function setOperationCount (uuid: string, operationCount: number): Query {
+  return { text: 'UPDATE bulk SET operation_count = $2 WHERE uuid = $1', values: [uuid, operationCount] }
+}
+
+/**
+ * Marks operations as begun (first start time, one more attempt) and returns those still to be
+ * done by these jobs. Left out: operations already final (their job was delivered again after it
+ * had committed, and doing it again would do it twice), and operations whose current job is
+ * another one (a stale job after retryBulk re-enqueued the operation).
+ */
+export function startOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
+  return {
+    text: `UPDATE operation o
+      SET status = '${S.OPEN}', attempts = attempts + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+        -- Per-order ordering: not while an operation on the same order accepted earlier is unfinished.
+        AND (o.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM operation p
+          WHERE p.ordering_key = o.ordering_key AND p.seq < o.seq AND p.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')))
+      RETURNING id, bulk_uuid, request_index, data, ordering_key`,
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
+  }
+}
+
+/**
+ * Gives operations that must wait for an earlier one on the same order a new job id, to be enqueued
+ * for later in the worker's transaction (the job that found them waiting then completes). Only while
+ * `jobId` is still their job and they are unfinished.
+ */
+export function deferOperations (waits: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
+  return {
+    text: `UPDATE operation SET job_id = gen_random_uuid(), updated_at = clock_timestamp()
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[])) AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+      RETURNING id, job_id`,
+    values: [waits.map(wait => wait.operationId), waits.map(wait => wait.jobId)]
+  }
+}
+
+/** Completes operations with their results; a guarded transition, so finished ones stay as they are. */
+export function completeOperations (results: ReadonlyArray<{ id: string, result: unknown }>): Query {
+  return {
+    text: `UPDATE operation o
+      SET status = '${S.COMPLETE}', result = r.result, error_code = NULL, result_message = NULL,
+          finished_at = clock_timestamp(), updated_at = clock_timestamp()
+      FROM jsonb_to_recordset($1::jsonb) AS r (id uuid, result jsonb)
+      WHERE o.id = r.id AND o.status = '${S.OPEN}'`,
+    values: [JSON.stringify(results)]
+  }
+}
+
+/** Records a failure: RETRIABLY_FAILED (a retry follows) or NOT_RETRIABLY_FAILED (final). */
+export function failOperation (id: string, status: typeof S.RETRIABLY_FAILED | typeof S.NOT_RETRIABLY_FAILED, errorCode: string, message: string): Query {
+  return {
+    text: `UPDATE operation
+      SET status = $2, error_code = $3, result_message = $4, updated_at = clock_timestamp(),
+          finished_at = CASE WHEN $2 = '${S.NOT_RETRIABLY_FAILED}' THEN clock_timestamp() END
+      WHERE id = $1 AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
+    values: [id, status, errorCode, message]
+  }
+}
+
+/**
+ * Operations whose jobs pg-boss dead-lettered without our handler deciding (the job expired or
+ * its worker died until no retries were left) become NOT_RETRIABLY_FAILED, so none stays OPEN.
+ * Only while the dead job is still the operation's current one.
+ */
+export function failAbandonedOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>, message: string): Query {
+  return {
+    text: `UPDATE operation
+      SET error_code = CASE WHEN status = '${S.RETRIABLY_FAILED}' THEN 'RETRIES_EXHAUSTED' ELSE 'EXPIRED' END,
+          result_message = coalesce(result_message || ' / ', '') || $3,
+          status = '${S.NOT_RETRIABLY_FAILED}', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId), message]
+  }
+}
+
+/** The owners of bulks (whose orders their placements create). */
+export function selectBulkOwners (uuids: readonly string[]): Query {
+  return { text: 'SELECT uuid, owner FROM bulk WHERE uuid = ANY($1::uuid[])', values: [uuids] }
+}

@@ -1,0 +1,60 @@
+import type { JobWithMetadata, PgBoss } from 'pg-boss'
+import { failAbandonedOperations } from './sql/bulks.ts'
+import { run } from '../platform/db/pool.ts'
+import { operationHandler, type RunnerDeps } from './runner.ts'
+import type { OperationJob, ServiceTopicDefinition, TopicDefinition } from './topics.ts'
+
+export interface WorkerOptions {
+  /** Overrides each topic's local concurrency. */
+  readonly concurrency?: number | undefined
+  /** Overrides each topic's batch size. */
+  readonly batchSize?: number | undefined
+}
+
+/** Starts this process's consumers: one batch worker per topic and one per dead letter queue. */
+export async function startWorkers (boss: PgBoss, topics: readonly TopicDefinition[], deps: RunnerDeps, options: WorkerOptions = {}): Promise<void> {
+  for (const topic of topics) {
+    await boss.work(topic.queue, {
+      batchSize: options.batchSize ?? topic.batchSize,
+      localConcurrency: options.concurrency ?? topic.localConcurrency,
+      includeMetadata: true,
+      // A full batch means more is waiting: fetch again at once rather than after a poll interval.
+      burstWhenBatchFull: true,
+      pollingIntervalSeconds: topic.pollingIntervalSeconds,
+      notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
+    }, operationHandler(topic, topic.process, deps))
+
+    const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
+    await boss.work(topic.deadLetterQueue, {
+      batchSize: 100,
+      includeMetadata: true,
+      pollingIntervalSeconds: 5
+    }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
+      // Idempotent (only operations still OPEN or RETRIABLY_FAILED change), so pg-boss completing
+      // the dead-letter jobs after this commits needs no shared transaction.
+      // sourceId: the job that was dead-lettered, which must still be the operation's current one.
+      await run(deps.pool, failAbandonedOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.sourceId ?? job.id })), giveUp))
+    })
+  }
+}
+
+/**
+ * Starts the consumer of a service topic (SERVICE_TOPICS): one job per handler call, at most the
+ * topic's local concurrency at once, and the consumer of its dead letter queue when it has one.
+ */
+export async function startServiceWorker<T extends object> (boss: PgBoss, topic: ServiceTopicDefinition,
+  handle: (job: JobWithMetadata<T>) => Promise<void>, deadLetter?: (jobs: Array<JobWithMetadata<T>>) => Promise<void>): Promise<void> {
+  await boss.work(topic.queue, {
+    batchSize: 1,
+    localConcurrency: topic.localConcurrency,
+    includeMetadata: true,
+    // NOTIFY wakes the worker for new jobs, not for retries coming due: those are found by polling.
+    pollingIntervalSeconds: topic.pollingIntervalSeconds,
+    notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
+  }, async (jobs: Array<JobWithMetadata<T>>) => {
+    for (const job of jobs) await handle(job)
+  })
+  if (topic.deadLetterQueue !== undefined && deadLetter) {
+    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5 }, deadLetter)
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * What each step and compensation does, outside the database: it calls its outside system with an
+ * idempotency key derived from the order and the step, and answers the command that records the
+ * outcome. Run before the step's transaction (a call must not hold locks); a retried step calls
+ * again with the same key and the outside system answers what it did the first time, so nothing is
+ * charged, emailed, printed or exported twice.
+ */
+import type { OutsideCall, OutsideSystems } from '../../adapters/ports.ts'
+import type { OrderCommand } from '../domain/commands.ts'
+import type { Order } from '../domain/order.ts'
+import type { ChainWork } from './topics.ts'
+
+/** A command without its time: the step's transaction stamps it. */
+export type Outcome = OrderCommand extends infer C ? C extends OrderCommand ? Omit<C, 'now'> : never : never
+
+/** The key an outside system dedupes a step's calls by. */
+export function idempotencyKey (orderId: string, work: ChainWork): string {
+  return `${orderId}:${work}`
+}
+
+/** The invoice number of an order: one invoice per order, named after it (ORD-00000042 → INV-00000042). */
+export function invoiceNumberOf (orderNumber: string): string {
+  return orderNumber.replace(/^ORD-/, 'INV-')
+}
+
+type StepWork = (order: Order, call: OutsideCall, systems: OutsideSystems) => Promise<Outcome>
+
+function address (order: Order) {
+  const { name, street, city, postcode, country } = order.shippingAddress
+  return { name, street, city, postcode, country }
+}
+
+function linesText (order: Order): string {
+  return order.lines.map(line => `  ${line.quantity} × ${line.sku} at ${line.unitPrice} ${order.currency}`).join('\n')
+}
+
+export const STEP_WORK: Readonly<Record<ChainWork, StepWork>> = Object.freeze({
+  async capturePayment (order, call, { payment }) {
+    const answer = await payment.capture({ ...call, token: order.paymentToken, amount: order.total, currency: order.currency, orderNumber: order.orderNumber })
+    return answer.outcome === 'captured'
+      ? { type: 'RecordPaymentCaptured', data: { paymentId: answer.paymentId } }
+      : { type: 'RecordPaymentDeclined', data: { reason: answer.reason } }
+  },
+
+  // No outside system: the invoice is a number and a document rendered when it is emailed.
+  async createInvoice (order) {
+    return { type: 'RecordInvoiceCreated', data: { invoiceNumber: invoiceNumberOf(order.orderNumber) } }
+  },
+
+  async emailInvoice (order, call, { documents, mailer }) {
+    const invoiceNumber = order.invoiceNumber ?? invoiceNumberOf(order.orderNumber)
+    const pdf = await documents.invoicePdf({
+      invoiceNumber,
+      orderNumber: order.orderNumber,
+      customerEmail: order.customerEmail,
+      currency: order.currency,
+      total: order.total,
+      lines: order.lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
+      address: address(order),
+      createdAt: order.done.createInvoice ?? order.placedAt
+    })
+    const { messageId } = await mailer.send({
+      ...call,
+      to: order.customerEmail,
+      subject: `Your invoice ${invoiceNumber} for order ${order.orderNumber}`,
+      text: `Thank you for your order ${order.orderNumber}.\n\n${linesText(order)}\n\nTotal: ${order.total} ${order.currency}\n\nYour invoice ${invoiceNumber} is attached.`,
+      attachments: [{ filename: `${invoiceNumber}.pdf`, content: pdf, contentType: 'application/pdf' }]
+    })
+    return { type: 'RecordInvoiceEmailed', data: { messageId } }
+  },
+
+  async createShipment (order, call, { carrier }) {
+    const shipment = await carrier.createShipment({ ...call, orderNumber: order.orderNumber, address: address(order) })
+    return { type: 'RecordShipmentCreated', data: shipment }
+  },
+
+  async printShippingLabel (order, call, { printer }) {
+    const { labelRef } = await printer.printLabel({
+      ...call, orderNumber: order.orderNumber, trackingNumber: order.trackingNumber!, carrier: order.carrier!, address: address(order)
+    })
+    return { type: 'RecordShippingLabelPrinted', data: { labelRef } }
+  },
+
+  async updateTracking (order, call, { carrier }) {
+    const { status } = await carrier.trackingStatus({ ...call, trackingNumber: order.trackingNumber! })
+    return { type: 'RecordTrackingUpdated', data: { status } }
+  },
+
+  async emailShipping (order, call, { mailer }) {
+    const { messageId } = await mailer.send({
+      ...call,
+      to: order.customerEmail,
+      subject: `Your order ${order.orderNumber} is on its way`,
+      text: `Your order ${order.orderNumber} has shipped with ${order.carrier!}.\n\nTracking number: ${order.trackingNumber}\n\n${linesText(order)}`
+    })
+    return { type: 'RecordShippingEmailSent', data: { messageId } }
+  },
+
+  async exportToErp (order, call, { erp }) {
+    const { erpReference } = await erp.exportOrder({
+      ...call,
+      document: {
+        orderId: order.orderId,
+        orderNumber: order.orderNumber,
+        customerEmail: order.customerEmail,
+        currency: order.currency,
+        total: order.total,
+        lines: order.lines,
+        shippingAddress: order.shippingAddress,
+        paymentId: order.paymentId,
+        placedAt: order.placedAt
+      }
+    })
+    return { type: 'RecordOrderExportedToErp', data: { erpReference } }
+  },
+
+  // No outside system: the stock goes back to the SKUs' streams in the step's transaction.
+  async releaseStock () {
+    return { type: 'RecordStockReleased', data: {} }
+  },
+
+  async refundPayment (order, call, { payment }) {
+    const { refundId } = await payment.refund({ ...call, paymentId: order.paymentId!, amount: order.total, currency: order.currency })
+    return { type: 'RecordPaymentRefunded', data: { refundId } }
+  },
+
+  async emailCancellation (order, call, { mailer }) {
+    const why = order.cancelReason === 'PAYMENT_DECLINED' ? `the payment was declined (${order.paymentDeclined ?? 'declined'})` : 'it was canceled on request'
+    const { messageId } = await mailer.send({
+      ...call,
+      to: order.customerEmail,
+      subject: `Your order ${order.orderNumber} was canceled`,
+      text: `We are sorry: your order ${order.orderNumber} was canceled because ${why}.\n\n${linesText(order)}\n\n` +
+        (order.done.capturePayment !== undefined
+          ? `The ${order.total} ${order.currency} charged will be refunded.\n`
+          // A capture under way when the order was canceled is still found and refunded (src/orders/chain/handler.ts).
+          : 'If any payment was taken for it, it will be refunded.\n')
+    })
+    return { type: 'RecordCancellationEmailed', data: { messageId } }
+  }
+})

@@ -1,0 +1,70 @@
+/**
+ * The post-order chain's topics (issue 4): one pg-boss queue and consumer per step and per
+ * compensation, each retried on its own with backoff. The chain is choreographed: the transaction
+ * that records a step's outcome enqueues the jobs of the steps that outcome made ready
+ * (src/orders/changes.ts, dueWork), so the dependencies live in one place, the order aggregate's
+ * STEP_PREREQUISITES, and not in a second flow definition (README "The post-order chain").
+ */
+import { COMPENSATION, ORDER_STEP, type Compensation, type OrderStep } from '../domain/order.ts'
+import { retryPolicyWith, type RetryOverrides } from '../../platform/jobs/retryPolicy.ts'
+import type { TopicDefinition } from '../../operations/topics.ts'
+
+/** Work with a job of its own: every step but reserveStock (done by the placement), and the compensations. */
+export type ChainWork = Exclude<OrderStep, 'reserveStock'> | Compensation
+
+/** Payload of every chain job: the order; the queue says which step. */
+export interface ChainJob {
+  readonly orderId: string
+}
+
+/**
+ * A chain topic's queue and policy: the fields of an operation topic (src/operations/topics.ts) but its
+ * processor, as a chain job is a step of an order, not an operation of a bulk.
+ */
+export interface ChainTopic extends Omit<TopicDefinition, 'process'> {
+  readonly work: ChainWork
+}
+
+function topic (work: ChainWork, kind: 'step' | 'compensate'): ChainTopic {
+  return {
+    work,
+    queue: `order.${kind}.${work}`,
+    deadLetterQueue: `order.${kind}.${work}.dead`,
+    // Outside systems are down for minutes, not seconds: 10 retries, 1 s doubling to at most 5 min.
+    retryLimit: 10,
+    retryDelaySeconds: 1,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 300,
+    expireInSeconds: 60,
+    batchSize: 50,
+    localConcurrency: 2,
+    pollingIntervalSeconds: 1
+  }
+}
+
+export const CHAIN_WORK: Readonly<Record<ChainWork, ChainTopic>> = Object.freeze({
+  capturePayment: topic(ORDER_STEP.CAPTURE_PAYMENT, 'step'),
+  createInvoice: topic(ORDER_STEP.CREATE_INVOICE, 'step'),
+  emailInvoice: topic(ORDER_STEP.EMAIL_INVOICE, 'step'),
+  createShipment: topic(ORDER_STEP.CREATE_SHIPMENT, 'step'),
+  printShippingLabel: topic(ORDER_STEP.PRINT_SHIPPING_LABEL, 'step'),
+  updateTracking: topic(ORDER_STEP.UPDATE_TRACKING, 'step'),
+  emailShipping: topic(ORDER_STEP.EMAIL_SHIPPING, 'step'),
+  exportToErp: topic(ORDER_STEP.EXPORT_TO_ERP, 'step'),
+  releaseStock: topic(COMPENSATION.RELEASE_STOCK, 'compensate'),
+  refundPayment: topic(COMPENSATION.REFUND_PAYMENT, 'compensate'),
+  emailCancellation: topic(COMPENSATION.EMAIL_CANCELLATION, 'compensate')
+})
+
+/** The chain's topics with the deployment's overrides applied (JOB_RETRY_LIMIT and friends, WORKER_*). */
+export function chainTopicsWith (overrides: RetryOverrides & {
+  batchSize?: number | undefined
+  concurrency?: number | undefined
+}): ChainTopic[] {
+  return Object.values(CHAIN_WORK).map(topic => ({
+    ...topic,
+    ...retryPolicyWith(topic, overrides),
+    batchSize: overrides.batchSize ?? topic.batchSize,
+    localConcurrency: overrides.concurrency ?? topic.localConcurrency
+  }))
+}

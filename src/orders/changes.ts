@@ -1,0 +1,165 @@
+/**
+ * Orders inside a transaction: load their streams folded (the aggregate's state and the read
+ * model's view), decide commands on them, and commit what was decided in one go: the events (one
+ * statement for all streams), the views (one statement), and the jobs of the work that became due
+ * (one insert per queue). A step's events, its read model and its follow-up jobs therefore commit
+ * together with the completion of its own job, or not at all (issue 4, "Exactly once").
+ */
+import type { PgBoss } from 'pg-boss'
+import { bossDb, run, type Db } from '../platform/db/pool.ts'
+import type { OrderOperationData } from './requests/orderOperation.ts'
+import type { OrderCommand } from './domain/commands.ts'
+import type { OrderEvent } from './domain/events.ts'
+import {
+  decide, evolve, initialState, orderStreamId, ORDER_STATUS, pendingCompensations, pendingSteps, readySteps,
+  type OrderState, type OrderStep
+} from './domain/order.ts'
+import { appendEvents, readStreams, type EventMetadata } from '../platform/events/store.ts'
+import type { ClaimedOperation } from '../operations/runner.ts'
+import type { VersionedEvent } from '../platform/events/sql.ts'
+import { lockOrders, selectOrderIds, upsertOrderViews } from './sql/orders.ts'
+import { evolveOrderView, type OrderView } from './orderView.ts'
+import { CHAIN_WORK, type ChainJob, type ChainWork } from './chain/topics.ts'
+
+/** An order as folded from its stream, changed in place by OrderChanges. */
+export interface OrderRecord {
+  readonly id: string
+  /** The bulk the order was placed in (OrderPlaced's correlation): every later event shares it. */
+  readonly correlationId: string
+  state: OrderState
+  /** The stream's version: what the next event's version follows. */
+  version: number
+  view: OrderView | null
+}
+
+/**
+ * Loads orders by id (a missing stream gives NOT_PLACED at version 0). With `lock`, their rows in
+ * the orders read model are locked first (in id order): every writer of an order takes that lock,
+ * so writers of one order queue up instead of conflicting on its stream. `known` are the same
+ * orders as read before (without the lock): one still at the version its row holds now is taken
+ * as it is, and only the others are read again.
+ */
+export async function loadOrders (db: Db, ids: readonly string[], options: { lock: boolean, known?: ReadonlyMap<string, OrderRecord> }): Promise<Map<string, OrderRecord>> {
+  const unique = [...new Set(ids)].sort()
+  const loaded = new Map<string, OrderRecord>()
+  let toRead = unique
+  if (options.lock && unique.length > 0) {
+    const versions = new Map((await run<{ id: string, version: number }>(db, lockOrders(unique))).map(row => [row.id, row.version]))
+    toRead = unique.filter(id => {
+      const known = options.known?.get(id)
+      if (known === undefined || known.version === 0 || versions.get(id) !== known.version) return true
+      loaded.set(id, { ...known })
+      return false
+    })
+  }
+  const streams = await readStreams<OrderEvent>(db, toRead.map(orderStreamId))
+  for (const id of toRead) {
+    const events = streams.get(orderStreamId(id)) ?? []
+    let state = initialState()
+    let view: OrderView | null = null
+    for (const event of events) {
+      state = evolve(state, event)
+      view = evolveOrderView(view, event, { streamVersion: event.streamVersion, causationId: event.metadata.causationId })
+    }
+    loaded.set(id, { id, correlationId: events[0]?.metadata.correlationId ?? id, state, version: events.at(-1)?.streamVersion ?? 0, view })
+  }
+  return loaded
+}
+
+/** The work an order's state makes due: the steps that may run now and the compensations it needs. */
+export function dueWork (state: OrderState): ChainWork[] {
+  if (state.status === ORDER_STATUS.NOT_PLACED) return []
+  // reserveStock is done by the placement itself (src/orders/placement.ts); it never has a job.
+  const steps = readySteps(state).filter((step): step is Exclude<OrderStep, 'reserveStock'> => step !== 'reserveStock')
+  return [...steps, ...pendingCompensations(state)]
+}
+
+/** An operation on an existing order (cancelOrder, retryOrder) and the order its number names. */
+export interface NamedOrder {
+  readonly number: string
+  /** Undefined when no order has that number (its placement failed before the order existed). */
+  readonly record: OrderRecord | undefined
+}
+
+/** The orders that operations on existing orders name by number, loaded and locked, by operation id. */
+export async function loadNamedOrders (db: Db, operations: readonly ClaimedOperation[]): Promise<Map<string, NamedOrder>> {
+  const numbers = operations.map(op => (op.data as OrderOperationData).orderNumber)
+  const ids = new Map((await run<{ id: string, order_number: string }>(db, selectOrderIds(numbers))).map(row => [row.order_number, row.id]))
+  const orders = await loadOrders(db, [...ids.values()], { lock: true })
+  return new Map(operations.map(op => {
+    const number = (op.data as OrderOperationData).orderNumber
+    const id = ids.get(number)
+    return [op.id, { number, record: id === undefined ? undefined : orders.get(id) }]
+  }))
+}
+
+/**
+ * The work an order's stream shows given up on: its latest StepFailed was final and no StepRetried
+ * followed it. A step tried again (StepRetried) is not given up until it gives up again, so a
+ * second retryOrder while its job runs enqueues nothing more.
+ */
+export function givenUpWork (events: readonly OrderEvent[]): Set<string> {
+  const givenUp = new Set<string>()
+  for (const event of events) {
+    if (event.type === 'StepFailed') {
+      if (event.data.final) givenUp.add(event.data.step)
+      else givenUp.delete(event.data.step)
+    } else if (event.type === 'StepRetried') {
+      givenUp.delete(event.data.step)
+    }
+  }
+  return givenUp
+}
+
+/** What one transaction decides on orders, committed by `commit`. */
+export class OrderChanges {
+  readonly #events: VersionedEvent[] = []
+  readonly #changed = new Map<string, OrderRecord>()
+  readonly #jobs = new Map<string, ChainJob[]>()
+
+  /**
+   * Decides `command` on `record` and applies the events to it; throws OrderError when the order's
+   * state refuses it (nothing is then recorded). An order whose last step this was is completed
+   * in the same transaction; work that became due gets its job.
+   */
+  decide (record: OrderRecord, command: OrderCommand, metadata: EventMetadata): OrderEvent[] {
+    const before = new Set(dueWork(record.state))
+    const events = decide(command, record.state)
+    this.#apply(record, events, metadata)
+    if (record.state.status === ORDER_STATUS.PLACED && pendingSteps(record.state).length === 0) {
+      this.#apply(record, decide({ type: 'CompleteOrder', data: {}, now: command.now }, record.state), metadata)
+    }
+    for (const work of dueWork(record.state)) {
+      if (before.has(work)) continue
+      const queue = CHAIN_WORK[work].queue
+      const jobs = this.#jobs.get(queue) ?? []
+      jobs.push({ orderId: record.id })
+      this.#jobs.set(queue, jobs)
+    }
+    return events
+  }
+
+  #apply (record: OrderRecord, events: readonly OrderEvent[], metadata: EventMetadata): void {
+    for (const event of events) {
+      record.version += 1
+      record.state = evolve(record.state, event)
+      record.view = evolveOrderView(record.view, event, { streamVersion: record.version, causationId: metadata.causationId })
+      this.#events.push({ streamId: orderStreamId(record.id), streamVersion: record.version, type: event.type, data: event.data, metadata })
+    }
+    if (events.length > 0) this.#changed.set(record.id, record)
+  }
+
+  get changedOrders (): number {
+    return this.#changed.size
+  }
+
+  /** Appends the events, writes the views and enqueues the new work, all through `tx`. */
+  async commit (tx: Db, boss: PgBoss): Promise<void> {
+    await appendEvents(tx, this.#events)
+    const views = [...this.#changed.values()].map(record => record.view).filter(view => view !== null)
+    if (views.length > 0) await run(tx, upsertOrderViews(views))
+    for (const [queue, jobs] of this.#jobs) {
+      await boss.insert(queue, jobs.map(data => ({ data })), { db: bossDb(tx) })
+    }
+  }
+}

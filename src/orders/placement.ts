@@ -1,0 +1,84 @@
+/**
+ * The consumer of order placements (`order.place`), run by the operation runner inside the job's
+ * transaction. Placement is the PlaceOrder command on the order aggregate, and reserving the
+ * stock is decided with it, in the same transaction: the order's lines are reserved on their SKUs'
+ * streams all or nothing (planReservation), so a shortage fails the placement itself, with a code
+ * the client reads on the operation (UNKNOWN_SKU, OUT_OF_STOCK), and nothing is left to undo. The
+ * reserveStock step is recorded like every other step; the rest of the chain follows as jobs.
+ *
+ * The order's id is its operation's id: a placement delivered again finds its stream and answers
+ * what was decided the first time, so it never places an order twice.
+ */
+import { run, type Db } from '../platform/db/pool.ts'
+import { selectBulkOwners } from '../operations/sql/bulks.ts'
+import { OrderError } from './domain/errors.ts'
+import { ORDER_STATUS, stockLines, type Order } from './domain/order.ts'
+import type { PlaceOrderInput } from './domain/placeOrder.ts'
+import { planReservation } from '../inventory/domain/inventory.ts'
+import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../operations/runner.ts'
+import { InventoryChanges } from '../inventory/changes.ts'
+import { loadOrders, OrderChanges, type OrderRecord } from './changes.ts'
+
+/** What a placement operation answers when it has placed its order. */
+export interface PlacementResult { readonly orderNumber: string, readonly status: string }
+
+function answer (record: OrderRecord): PlacementResult | OperationRefused {
+  const order = record.state as Order
+  if (order.status === ORDER_STATUS.FAILED) {
+    const failure = order.stockFailure!
+    const detail = failure.shortages.map(s => `${s.sku}: ${s.requested} requested, ${s.available} available`).join('; ')
+    return new OperationRefused(failure.code, `order ${order.orderNumber} cannot be placed: ${failure.code === 'UNKNOWN_SKU' ? 'unknown SKU' : 'not enough stock'} (${detail})`)
+  }
+  return { orderNumber: order.orderNumber, status: order.status }
+}
+
+export const placeOrders: OperationProcessor = async (tx: Db, operations: readonly ClaimedOperation[], { boss }) => {
+  const owners = new Map((await run<{ uuid: string, owner: string }>(tx, selectBulkOwners([...new Set(operations.map(op => op.bulk_uuid))])))
+    .map(row => [row.uuid, row.owner]))
+  const orders = await loadOrders(tx, operations.map(op => op.id), { lock: false })
+  const changes = new OrderChanges()
+  const inventory = new InventoryChanges()
+  const now = new Date()
+  const results = new Map<string, unknown>()
+
+  const placing: ClaimedOperation[] = []
+  for (const op of operations) {
+    const record = orders.get(op.id)!
+    if (record.state.status !== ORDER_STATUS.NOT_PLACED) results.set(op.id, answer(record))
+    else placing.push(op)
+  }
+  await inventory.lock(tx, placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku)))
+
+  for (const op of placing) {
+    const record = orders.get(op.id)!
+    const input = op.data as PlaceOrderInput
+    if (op.ordering_key === null) throw new Error(`placement ${op.id} has no order number (accepted before numbers were given at acceptance)`)
+    const metadata = { correlationId: op.bulk_uuid, causationId: op.id }
+    try {
+      changes.decide(record, {
+        type: 'PlaceOrder',
+        data: { orderId: op.id, orderNumber: op.ordering_key, owner: owners.get(op.bulk_uuid) ?? 'admin', input },
+        now
+      }, metadata)
+    } catch (error) {
+      if (error instanceof OrderError) {
+        results.set(op.id, new OperationRefused(error.code, error.message))
+        continue
+      }
+      throw error
+    }
+    // The stock, as left by the placements before this one in the batch.
+    const plan = planReservation(op.id, stockLines({ lines: input.items }), inventory.states, now)
+    if (plan.ok) {
+      for (const { sku, events } of plan.appends) inventory.apply(sku, events, metadata)
+      changes.decide(record, { type: 'RecordStockReserved', data: {}, now }, metadata)
+    } else {
+      changes.decide(record, { type: 'RecordStockShortage', data: { code: plan.code, shortages: plan.shortages }, now }, metadata)
+    }
+    results.set(op.id, answer(record))
+  }
+
+  await inventory.commit(tx)
+  await changes.commit(tx, boss)
+  return results
+}

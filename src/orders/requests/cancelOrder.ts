@@ -1,0 +1,8 @@
+import { TOPICS } from '../../operations/topics.ts'
+import { orderOperation, type OrderOperationData } from './orderOperation.ts'
+
+/** What a cancelOrder operation carries. */
+export type CancelOrderData = OrderOperationData
+
+/** Order cancellation (src/orders/cancellation.ts), after everything accepted before it on that order. */
+export const CANCEL_ORDER = orderOperation(TOPICS.cancelOrder.queue)

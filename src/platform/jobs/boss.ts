@@ -1,0 +1,76 @@
+import { PgBoss } from 'pg-boss'
+import type { Config } from '../../config/config.ts'
+import { toError, type Logger } from '../log.ts'
+import type { TopicDefinition } from '../../operations/topics.ts'
+
+/**
+ * pg-boss on the gateway's database, in its own schema. LISTEN/NOTIFY wakes workers the moment
+ * a job commits; polling stays on as the backstop pg-boss guarantees.
+ */
+export function createBoss (config: Config, connectionString: string, log: Logger): PgBoss {
+  const boss = new PgBoss({
+    connectionString,
+    schema: config.bossSchema,
+    max: config.bossPoolSize,
+    application_name: 'order-ops-gateway:pgboss',
+    useListenNotify: true,
+    // Expired jobs (a worker died mid-job) are found by the monitor; see README "Stuck work".
+    // The monitor only runs inside a supervise pass (every 60 s by default), so both intervals are set.
+    monitorIntervalSeconds: config.bossMonitorIntervalSeconds,
+    superviseIntervalSeconds: config.bossMonitorIntervalSeconds
+  })
+  // Background failures are reported here, never thrown into the process.
+  boss.on('error', (error: unknown) => log.error('pg-boss error', { error: toError(error) }))
+  boss.on('warning', (warning: { message: string }) => log.warn('pg-boss warning', { message: warning.message }))
+  return boss
+}
+
+/**
+ * A dead letter queue's consumer only records that an operation was given up on; it must not give
+ * up itself (an operation would then stay OPEN), so its own jobs are retried for a long time.
+ */
+export const DEAD_LETTER_POLICY = Object.freeze({ notify: true, retryLimit: 50, retryDelay: 5, retryBackoff: true, retryDelayMax: 600 })
+
+/**
+ * Creates each topic's queue and dead letter queue when missing. With `updatePolicy` (the worker
+ * role, which owns the retry and expiry policy), also brings an existing queue's policy up to date,
+ * so that a gateway started with other JOB_* settings does not rewrite what the workers run with.
+ */
+/** What a queue's policy is made of: the operation topics and the chain's topics have these. */
+export type QueuePolicy = Pick<TopicDefinition, 'queue' | 'deadLetterQueue' | 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff' | 'retryDelayMaxSeconds' | 'expireInSeconds'>
+
+export async function ensureQueues (boss: PgBoss, topics: readonly QueuePolicy[], updatePolicy: boolean): Promise<void> {
+  for (const topic of topics) {
+    await ensureQueue(boss, topic.deadLetterQueue, DEAD_LETTER_POLICY, updatePolicy)
+    await ensureQueue(boss, topic.queue, {
+      notify: true,
+      deadLetter: topic.deadLetterQueue,
+      retryLimit: topic.retryLimit,
+      retryDelay: topic.retryDelaySeconds,
+      retryBackoff: topic.retryBackoff,
+      // pg-boss takes a maximum only for a backoff (JOB_RETRY_DELAY_SECONDS=0 turns it off).
+      ...(topic.retryBackoff ? { retryDelayMax: topic.retryDelayMaxSeconds } : {}),
+      expireInSeconds: topic.expireInSeconds,
+      // A 100,000-order bulk is a normal backlog here, not a warning.
+      warningQueueSize: 250_000
+    }, updatePolicy)
+  }
+}
+
+type QueueOptions = Parameters<PgBoss['createQueue']>[1]
+
+export async function ensureQueue (boss: PgBoss, name: string, options: NonNullable<QueueOptions>, updatePolicy = true): Promise<void> {
+  if (!await boss.getQueue(name)) {
+    // create_queue does nothing when another process created it first.
+    await boss.createQueue(name, options)
+  } else if (updatePolicy) {
+    await boss.updateQueue(name, options)
+  }
+}
+
+/** Jobs a pg-boss command changed. Its CommandResponse type is declared empty; the object carries `affected`. */
+export function affectedBy (response: object): number {
+  const affected = (response as { affected?: unknown }).affected
+  if (typeof affected !== 'number') throw new Error('pg-boss answered without an affected count')
+  return affected
+}
