@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type BulkView } from './operations/read.ts'
-import { acceptOrders } from './operations/accept.ts'
+import { acceptOperations } from './operations/accept.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './operations/control.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { TokenCache } from './access/tokenCache.ts'
@@ -16,10 +16,11 @@ import { isFinished } from './operations/domain/status.ts'
 import type { Services } from './api/graphql/services.ts'
 import { schema } from './api/graphql/schema.ts'
 import { createBoss, ensureQueues } from './platform/jobs/boss.ts'
-import { ensureServiceQueues } from './platform/jobs/serviceQueues.ts'
+import { ensureServiceQueues, startServiceWorker } from './platform/jobs/serviceTopics.ts'
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
-import { serviceTopicsWith, TOPICS, topicsWith } from './operations/topics.ts'
-import { startServiceWorker, startWorkers } from './operations/workers.ts'
+import { serviceTopicsWith } from './operations/topics.ts'
+import { TOPICS, topicsWith } from './topics.ts'
+import { startWorkers } from './operations/workers.ts'
 import type { Logger } from './platform/log.ts'
 import { deadNotificationHandler, notificationHandler } from './operations/webhooks/deliver.ts'
 import { listUnnotifiedFinishedBulks, notifyIfFinished } from './operations/webhooks/enqueue.ts'
@@ -145,7 +146,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
 
       const control = { pool, boss }
       const services: Services = {
-        placeOrders: async (request) => await acceptOrders(
+        placeOrders: async (request) => await acceptOperations(
           { pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }, request),
         retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
         cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),

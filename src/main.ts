@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, parseRoles } from './config/config.ts'
+import { ConfigError } from './platform/configError.ts'
+import { loadConfig, parseRoles } from './config/config.ts'
 import { startApp, type App } from './app.ts'
 import { DatabaseUnavailableError } from './platform/db/database.ts'
 import { EmbeddedPostgresError } from './platform/db/embedded.ts'

@@ -7,7 +7,8 @@ import type { InventoryEvent } from '../src/inventory/domain/events.ts'
 import * as inventory from '../src/inventory/domain/inventory.ts'
 import type { OrderCommand } from '../src/orders/domain/commands.ts'
 import type { OrderEvent } from '../src/orders/domain/events.ts'
-import { decide, evolve, initialState, ORDER_STATUS, orderStreamId, type OrderState } from '../src/orders/domain/order.ts'
+import { decide } from '../src/orders/domain/decide.ts'
+import { evolve, initialState, ORDER_STATUS, orderStreamId, type OrderState } from '../src/orders/domain/order.ts'
 import {
   aggregateStream,
   appendToStream,

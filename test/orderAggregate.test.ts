@@ -5,21 +5,11 @@ import type { InventoryEvent } from '../src/inventory/domain/events.ts'
 import * as inventory from '../src/inventory/domain/inventory.ts'
 import type { OrderCommand } from '../src/orders/domain/commands.ts'
 import { ORDER_ERROR_CODE, OrderError, type OrderErrorCode } from '../src/orders/domain/errors.ts'
-import { CANCEL_REASON, STOCK_FAILURE_CODE, type OrderEvent } from '../src/orders/domain/events.ts'
-import {
-  COMPENSATION,
-  decide,
-  evolve,
-  initialState,
-  ORDER_STATUS,
-  ORDER_STEP,
-  pendingCompensations,
-  pendingSteps,
-  readySteps,
-  stockLines,
-  type Order,
-  type OrderState
-} from '../src/orders/domain/order.ts'
+import { CANCEL_REASON, type OrderEvent } from '../src/orders/domain/events.ts'
+import { STOCK_FAILURE_CODE } from '../src/inventory/domain/stock.ts'
+import { COMPENSATION, evolve, initialState, ORDER_STATUS, ORDER_STEP, pendingCompensations, pendingSteps, readySteps, type Order, type OrderState } from '../src/orders/domain/order.ts'
+import { decide } from '../src/orders/domain/decide.ts'
+import { stockLines } from '../src/inventory/domain/stock.ts'
 import type { PlaceOrderInput } from '../src/orders/domain/placeOrder.ts'
 
 // Given/when/then over decide and evolve (emmett's DeciderSpecification), no database.

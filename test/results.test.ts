@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, publicBaseUrl } from '../src/config/config.ts'
+import { ConfigError } from '../src/platform/configError.ts'
+import { loadConfig, publicBaseUrl } from '../src/config/config.ts'
 import { order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 
 const RESULTS = `query ($uuid: ID!) {

@@ -3,7 +3,7 @@ import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
 import { median } from '../lib/stats.ts'
 
 /**
- * The planner-statistics effect README and src/platform/jobs/statistics.ts rely on: a pg-boss drain of a
+ * The planner-statistics effect docs/architecture.md and src/platform/jobs/statistics.ts rely on: a pg-boss drain of a
  * backlog inserted into a fresh database, with and without ANALYZE after the insert. Each run on a
  * database of its own, so that no statistics carry over. Informational: it has no target.
  */

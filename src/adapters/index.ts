@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { AdaptersConfig } from '../config/config.ts'
+import type { AdaptersConfig } from './options.ts'
 import type { Logger } from '../platform/log.ts'
 import { createCarrierSimulator } from './carrier/simulator.ts'
 import { createDocuments } from './documents/invoice.ts'

@@ -1,5 +1,6 @@
 import type pg from 'pg'
-import { ConfigError, loadConfig } from '../config/config.ts'
+import { ConfigError } from '../platform/configError.ts'
+import { loadConfig } from '../config/config.ts'
 import { DatabaseUnavailableError, openDatabase } from '../platform/db/database.ts'
 import { EmbeddedPostgresError } from '../platform/db/embedded.ts'
 import { createPool } from '../platform/db/pool.ts'

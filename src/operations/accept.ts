@@ -5,9 +5,7 @@ import { insertBulkWithOperations, insertOperations, setOperationCount, type New
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
-import { validatePlaceOrder, type PlaceOrderInput } from '../orders/domain/placeOrder.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
-import { TOPICS } from './topics.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
@@ -63,14 +61,6 @@ export interface OperationKind {
   readonly numberOrder: boolean
 }
 
-/** Order placement: validated as a PlaceOrderInput; the order gets its number at acceptance. */
-export const PLACE_ORDER: OperationKind = {
-  topic: TOPICS.placeOrder.queue,
-  check: async (data: unknown) => check(data),
-  orderingKey: () => null,
-  numberOrder: true
-}
-
 export interface AcceptRequest {
   /** What the items are. */
   readonly kind: OperationKind
@@ -115,7 +105,7 @@ class RollBack extends Error {
  * payload) gets the first response and enqueues nothing; a racing one waits for the first to
  * commit; the same key with another payload is an IDEMPOTENCY_KEY_REUSED error.
  */
-export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
+export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
   const topic = request.kind.topic
   const bulkUuid = randomUUID()
   // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
@@ -210,11 +200,6 @@ export async function acceptOrders (deps: AcceptDeps, request: AcceptRequest): P
     if (error instanceof RollBack) return error.response
     throw error
   }
-}
-
-function check (data: unknown): string | null {
-  const validation = validatePlaceOrder(data as PlaceOrderInput)
-  return validation.ok ? null : validation.message
 }
 
 /** The key was used before: answer as the first time if the payload is the same. */

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss'
-import { ConfigError } from '../config/config.ts'
+import { ConfigError } from '../platform/configError.ts'
 import { retryOnDeadlock, run, type Db } from '../platform/db/pool.ts'
 import type { Logger } from '../platform/log.ts'
 import { SERVICE_TOPICS, type RetentionJob } from './topics.ts'

@@ -6,7 +6,7 @@ import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { Logger } from '../platform/log.ts'
 import { affectedBy } from '../platform/jobs/boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from '../platform/jobs/errors.ts'
-import type { OperationJob, TopicDefinition } from './topics.ts'
+import type { OperationJob, OperationTopic } from './topics.ts'
 
 /**
  * A processor's answer for an operation it cannot do and never will (the order it names was never
@@ -45,6 +45,12 @@ export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[
 /** What a processor may use besides the transaction: pg-boss, to enqueue follow-up jobs through `tx`. */
 export interface ProcessorContext {
   readonly boss: PgBoss
+}
+
+/** An operation topic bound to its consumer (src/topics.ts binds them). */
+export interface TopicDefinition extends OperationTopic {
+  /** The consumer: does the work of a batch of operations inside the job transaction. */
+  readonly process: OperationProcessor
 }
 
 export interface RunnerDeps {

@@ -1,8 +1,8 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import { failAbandonedOperations } from './sql/bulks.ts'
 import { run } from '../platform/db/pool.ts'
-import { operationHandler, type RunnerDeps } from './runner.ts'
-import type { OperationJob, ServiceTopicDefinition, TopicDefinition } from './topics.ts'
+import { operationHandler, type RunnerDeps, type TopicDefinition } from './runner.ts'
+import type { OperationJob } from './topics.ts'
 
 export interface WorkerOptions {
   /** Overrides each topic's local concurrency. */
@@ -35,26 +35,5 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       // sourceId: the job that was dead-lettered, which must still be the operation's current one.
       await run(deps.pool, failAbandonedOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.sourceId ?? job.id })), giveUp))
     })
-  }
-}
-
-/**
- * Starts the consumer of a service topic (SERVICE_TOPICS): one job per handler call, at most the
- * topic's local concurrency at once, and the consumer of its dead letter queue when it has one.
- */
-export async function startServiceWorker<T extends object> (boss: PgBoss, topic: ServiceTopicDefinition,
-  handle: (job: JobWithMetadata<T>) => Promise<void>, deadLetter?: (jobs: Array<JobWithMetadata<T>>) => Promise<void>): Promise<void> {
-  await boss.work(topic.queue, {
-    batchSize: 1,
-    localConcurrency: topic.localConcurrency,
-    includeMetadata: true,
-    // NOTIFY wakes the worker for new jobs, not for retries coming due: those are found by polling.
-    pollingIntervalSeconds: topic.pollingIntervalSeconds,
-    notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
-  }, async (jobs: Array<JobWithMetadata<T>>) => {
-    for (const job of jobs) await handle(job)
-  })
-  if (topic.deadLetterQueue !== undefined && deadLetter) {
-    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5 }, deadLetter)
   }
 }

@@ -10,10 +10,8 @@ import { bossDb, run, type Db } from '../platform/db/pool.ts'
 import type { OrderOperationData } from './requests/orderOperation.ts'
 import type { OrderCommand } from './domain/commands.ts'
 import type { OrderEvent } from './domain/events.ts'
-import {
-  decide, evolve, initialState, orderStreamId, ORDER_STATUS, pendingCompensations, pendingSteps, readySteps,
-  type OrderState, type OrderStep
-} from './domain/order.ts'
+import { decide } from './domain/decide.ts'
+import { evolve, initialState, orderStreamId, ORDER_STATUS, pendingCompensations, pendingSteps, readySteps, type OrderState, type OrderStep } from './domain/order.ts'
 import { appendEvents, readStreams, type EventMetadata } from '../platform/events/store.ts'
 import type { ClaimedOperation } from '../operations/runner.ts'
 import type { VersionedEvent } from '../platform/events/sql.ts'

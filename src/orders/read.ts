@@ -5,7 +5,7 @@ import { OPERATION_STATUS } from '../operations/domain/status.ts'
 import type { OrderEvent } from './domain/events.ts'
 import { orderStreamId } from './domain/order.ts'
 import { readStream, type RecordedEvent } from '../platform/events/store.ts'
-import { TOPICS } from '../operations/topics.ts'
+import { ORDER_TOPICS } from './topics.ts'
 import type { OrderView, OrderViewStatus } from './orderView.ts'
 import { selectOperationStatus, selectOrderIdByNumber, selectOrderViewsPage, type OrderKey, type OrderPageRow } from './sql/list.ts'
 import { selectOrderView } from './sql/orders.ts'
@@ -45,7 +45,7 @@ export async function readOrderEvents (db: Db, orderId: string, afterVersion = 0
  * answered with its number.
  */
 export async function findOrderId (db: Db, viewer: Viewer, orderNumber: string): Promise<string | null> {
-  const [row] = await run<{ id: string }>(db, selectOrderIdByNumber(orderNumber, viewer.owner, TOPICS.placeOrder.queue))
+  const [row] = await run<{ id: string }>(db, selectOrderIdByNumber(orderNumber, viewer.owner, ORDER_TOPICS.placeOrder.queue))
   return row?.id ?? null
 }
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
- * How webhooks are signed (README "Webhooks"). The signed text is `<timestamp>.<raw body>`, so a
+ * How webhooks are signed (docs/bulks.md). The signed text is `<timestamp>.<raw body>`, so a
  * captured request cannot be replayed later with a new timestamp:
  *
  *   X-Webhook-Timestamp: 1767225600                      (Unix seconds when this attempt was sent)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CarrierSimulatorConfig } from '../../config/config.ts'
+import type { CarrierSimulatorConfig } from '../options.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { Carrier } from '../ports.ts'
 

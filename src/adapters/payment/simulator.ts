@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
-import type { PaymentSimulatorConfig } from '../../config/config.ts'
+import type { PaymentSimulatorConfig } from '../options.ts'
 import { run, transaction, type Db } from '../../platform/db/pool.ts'
 import { isTransient } from '../../platform/jobs/errors.ts'
 import type { Logger } from '../../platform/log.ts'

@@ -1,6 +1,6 @@
 import { createInlineSigningKeyProvider, createRemoteJwksSigningKeyProvider, type GetSigningKeyFunction } from '@graphql-yoga/plugin-jwt'
 import jsonwebtoken, { type Jwt, type JwtPayload, type VerifyOptions } from 'jsonwebtoken'
-import type { JwtConfig } from '../../config/config.ts'
+import type { JwtConfig } from './jwtOptions.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { BearerVerifier } from './authenticate.ts'
 import { JWT_OWNER_PREFIX, ROLE, ROLES, type Principal, type Role } from '../../access/principal.ts'

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql'
 import { z } from 'zod'
-import { BULK_ERROR_POLICY, PLACE_ORDER, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
+import { PLACE_ORDER } from '../../orders/requests/placeOrder.ts'
+import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
 import { ADJUST_STOCK } from '../../inventory/requests/adjustStock.ts'
 import { CANCEL_ORDER } from '../../orders/requests/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/errors.ts'
@@ -60,7 +61,7 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
 }
 
 /**
- * An answer about items that name no order. acceptOrders reports each item's ordering key as its
+ * An answer about items that name no order. acceptOperations reports each item's ordering key as its
  * orderNumber, and a stock adjustment's ordering key is its SKU (`sku:<sku>`), not an order.
  */
 function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {

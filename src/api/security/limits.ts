@@ -1,7 +1,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
 import { GraphQLError } from 'graphql'
 import type { BatchingOptions, Plugin } from 'graphql-yoga'
-import type { LimitsConfig } from '../../config/config.ts'
+import type { LimitsConfig } from './options.ts'
 import type { Db } from '../../platform/db/pool.ts'
 import { useBodyLimits } from './bodyLimit.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'

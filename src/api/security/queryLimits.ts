@@ -1,7 +1,7 @@
 import { EnvelopArmor } from '@escape.tech/graphql-armor'
 import { getNamedType, GraphQLError, isIntrospectionType, type ValidationContext, type ValidationRule } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
-import type { LimitsConfig } from '../../config/config.ts'
+import type { LimitsConfig } from './options.ts'
 import { LIMIT_ERROR_CODE, type LimitErrorCode } from './codes.ts'
 
 /**

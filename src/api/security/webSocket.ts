@@ -2,7 +2,7 @@ import { GraphQLError, type DocumentNode } from 'graphql'
 import type { ConnectionInitMessage, Context, ServerOptions } from 'graphql-ws'
 import type { Extra } from 'graphql-ws/use/ws'
 import type { WebSocket, WebSocketServer } from 'ws'
-import type { LimitsConfig } from '../../config/config.ts'
+import type { LimitsConfig } from './options.ts'
 import { LIMIT_ERROR_CODE, WS_CLOSE_CODE } from './codes.ts'
 
 type Payload = ConnectionInitMessage['payload']

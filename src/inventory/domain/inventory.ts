@@ -21,9 +21,7 @@
  * inventory read model, updated in the same transaction with the stream version) will spare
  * folding it from the start each time.
  */
-import type { StockFailureCode, StockLine, StockShortage } from '../../orders/domain/events.ts'
-import { STOCK_FAILURE_CODE } from '../../orders/domain/events.ts'
-import { stockLines } from '../../orders/domain/order.ts'
+import { STOCK_FAILURE_CODE, stockLines, type StockFailureCode, type StockLine, type StockShortage } from './stock.ts'
 import type { InventoryCommand } from './commands.ts'
 import { INVENTORY_ERROR_CODE, InventoryError } from './errors.ts'
 import type { InventoryEvent } from './events.ts'

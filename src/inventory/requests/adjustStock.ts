@@ -1,6 +1,6 @@
 import type { StockAdjustmentData } from '../adjustStock.ts'
 import { MAX_STOCK_CHANGE } from '../domain/inventory.ts'
-import { TOPICS } from '../../operations/topics.ts'
+import { INVENTORY_TOPICS } from '../topics.ts'
 import type { OperationKind } from '../../operations/accept.ts'
 
 /** What inventory.sku holds (migrations/0012). */
@@ -24,7 +24,7 @@ export function stockAdjustmentProblem (data: unknown): string | null {
  * whichever bulks carry them; one that would take the stock below zero fails with NEGATIVE_STOCK.
  */
 export const ADJUST_STOCK: OperationKind = {
-  topic: TOPICS.adjustStock.queue,
+  topic: INVENTORY_TOPICS.adjustStock.queue,
   check: async (data: unknown) => stockAdjustmentProblem(data),
   orderingKey: (data: unknown) => `sku:${(data as StockAdjustmentData).sku}`,
   numberOrder: false

@@ -3,7 +3,8 @@ import type pg from 'pg'
 import { bossDb, run, transaction } from '../../platform/db/pool.ts'
 import { affectedBy } from '../../platform/jobs/boss.ts'
 import { toError, type Logger } from '../../platform/log.ts'
-import type { NotifyBulkJob, ServiceTopicDefinition } from '../topics.ts'
+import type { ServiceTopicDefinition } from '../../platform/jobs/serviceTopics.ts'
+import type { NotifyBulkJob } from '../topics.ts'
 import { BULK_FINISHED_EVENT } from './enqueue.ts'
 import {
   insertAttempt, NOTIFICATION_STATE, selectNotification, settleNotifications, type NotificationRow

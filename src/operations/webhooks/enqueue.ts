@@ -11,7 +11,7 @@ import { insertNotification, selectFinishedBulkToNotify, selectUnnotifiedFinishe
 /** The event a webhook announces (X-Webhook-Event; Shopify's bulk_operations/finish). */
 export const BULK_FINISHED_EVENT = 'bulk.finished'
 
-/** The JSON body POSTed to a bulk's notifyUrl (README "Webhooks"). */
+/** The JSON body POSTed to a bulk's notifyUrl (docs/bulks.md). */
 export interface BulkFinishedPayload {
   readonly event: typeof BULK_FINISHED_EVENT
   /** Also X-Webhook-Id: the same for every attempt of this notification. */

@@ -3,11 +3,11 @@
  * compensation, each retried on its own with backoff. The chain is choreographed: the transaction
  * that records a step's outcome enqueues the jobs of the steps that outcome made ready
  * (src/orders/changes.ts, dueWork), so the dependencies live in one place, the order aggregate's
- * STEP_PREREQUISITES, and not in a second flow definition (README "The post-order chain").
+ * STEP_PREREQUISITES, and not in a second flow definition (docs/orders.md).
  */
 import { COMPENSATION, ORDER_STEP, type Compensation, type OrderStep } from '../domain/order.ts'
 import { retryPolicyWith, type RetryOverrides } from '../../platform/jobs/retryPolicy.ts'
-import type { TopicDefinition } from '../../operations/topics.ts'
+import type { OperationTopic } from '../../operations/topics.ts'
 
 /** Work with a job of its own: every step but reserveStock (done by the placement), and the compensations. */
 export type ChainWork = Exclude<OrderStep, 'reserveStock'> | Compensation
@@ -18,10 +18,11 @@ export interface ChainJob {
 }
 
 /**
- * A chain topic's queue and policy: the fields of an operation topic (src/operations/topics.ts) but its
- * processor, as a chain job is a step of an order, not an operation of a bulk.
+ * A chain topic's queue and policy: the fields of an operation topic (src/operations/topics.ts),
+ * consumed by the chain's handler rather than an operation processor, as a chain job is a step of
+ * an order, not an operation of a bulk.
  */
-export interface ChainTopic extends Omit<TopicDefinition, 'process'> {
+export interface ChainTopic extends OperationTopic {
   readonly work: ChainWork
 }
 

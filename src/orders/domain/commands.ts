@@ -4,7 +4,7 @@
  * (one command per outcome). Ids and the clock come in with the command (`now`), so that `decide`
  * stays pure and a test fixes them. Pure: no I/O.
  */
-import type { StockFailureCode, StockShortage } from './events.ts'
+import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
 import type { Compensation, OrderStep } from './order.ts'
 import type { PlaceOrderInput } from './placeOrder.ts'
 

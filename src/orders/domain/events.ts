@@ -10,16 +10,8 @@
  * whose compensations are StockReleased, PaymentRefunded and CancellationEmailed. A step given up
  * on (StepFailed, final) is tried again after StepRetried (retryOrder).
  */
+import type { StockFailureCode, StockLine, StockShortage } from '../../inventory/domain/stock.ts'
 import type { AddressInput, OrderItemInput } from './placeOrder.ts'
-
-/** Why a stock reservation failed; the code the placement fails with. */
-export const STOCK_FAILURE_CODE = Object.freeze({
-  /** A line asks for more than its SKU has available. */
-  OUT_OF_STOCK: 'OUT_OF_STOCK',
-  /** A line's SKU is not in the catalog (no stock was ever recorded for it). Named first when both apply. */
-  UNKNOWN_SKU: 'UNKNOWN_SKU'
-} as const)
-export type StockFailureCode = (typeof STOCK_FAILURE_CODE)[keyof typeof STOCK_FAILURE_CODE]
 
 /** Why an order was canceled. */
 export const CANCEL_REASON = Object.freeze({
@@ -32,12 +24,6 @@ export type CancelReason = (typeof CANCEL_REASON)[keyof typeof CANCEL_REASON]
 
 export type OrderLine = OrderItemInput
 export type ShippingAddress = AddressInput
-
-/** Units of one SKU, as reserved and released. */
-export interface StockLine { readonly sku: string, readonly quantity: number }
-
-/** A SKU that could not be reserved: `available` is 0 for an unknown SKU. */
-export interface StockShortage { readonly sku: string, readonly requested: number, readonly available: number }
 
 export interface OrderPlaced {
   readonly type: 'OrderPlaced'

@@ -1,25 +1,15 @@
 /**
- * The order aggregate (issue 4): `decide(command, state) → events` enforces the rules of the
- * post-order chain, `evolve(state, event) → state` folds the stream (emmett's shopping cart, house
- * style point 8). Pure: no I/O, no clock, no id generator; they come in with the commands.
+ * The order aggregate (issue 4): its state and `evolve(state, event) → state`, which folds the
+ * stream; `decide(command, state) → events` (decide.ts) enforces the rules of the post-order chain
+ * (emmett's shopping cart, house style point 8). Pure: no I/O, no clock, no id generator; they come
+ * in with the commands.
  *
  * Every step records its outcome once: a command for a step already done decides no event, so a
  * step retried after its outcome was recorded (or recorded by a concurrent run) records nothing
  * twice. A command the order's state does not allow throws OrderError with a code.
  */
-import type { OrderCommand } from './commands.ts'
-import { ORDER_ERROR_CODE, OrderError } from './errors.ts'
-import {
-  CANCEL_REASON,
-  type CancelReason,
-  type OrderEvent,
-  type OrderLine,
-  type ShippingAddress,
-  type StockFailureCode,
-  type StockLine,
-  type StockShortage
-} from './events.ts'
-import { DEFAULT_PAYMENT_TOKEN, orderTotal, validatePlaceOrder } from './placeOrder.ts'
+import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
+import type { CancelReason, OrderEvent, OrderLine, ShippingAddress } from './events.ts'
 
 /** An order's stream in the event store. */
 export function orderStreamId (orderId: string): string {
@@ -120,13 +110,6 @@ export function initialState (): OrderState {
   return { status: ORDER_STATUS.NOT_PLACED }
 }
 
-/** The stock an order needs: its lines added up per SKU, in SKU order (the order inventory streams are appended in). */
-export function stockLines (order: { readonly lines: readonly StockLine[] }): StockLine[] {
-  const bySku = new Map<string, number>()
-  for (const line of order.lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity)
-  return [...bySku].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([sku, quantity]) => ({ sku, quantity }))
-}
-
 /** Steps not done yet, in chain order. */
 export function pendingSteps (order: Order): OrderStep[] {
   return ORDER_STEPS.filter(step => order.done[step] === undefined)
@@ -158,240 +141,9 @@ export function isCompensation (work: OrderStep | Compensation): work is Compens
   return COMPENSATIONS.has(work)
 }
 
-function missingPrerequisites (order: Order, step: OrderStep): OrderStep[] {
+/** The prerequisites of `step` not done yet. */
+export function missingPrerequisites (order: Order, step: OrderStep): OrderStep[] {
   return STEP_PREREQUISITES[step].filter(required => order.done[required] === undefined)
-}
-
-function placed (state: OrderState, command: OrderCommand): Order {
-  if (state.status === ORDER_STATUS.NOT_PLACED) {
-    throw new OrderError(ORDER_ERROR_CODE.ORDER_NOT_FOUND, `${command.type} needs a placed order, and this stream has none`)
-  }
-  return state
-}
-
-/** The guards of a forward step, in order; then `record` decides its events. */
-function forwardStep (order: Order, step: OrderStep, record: () => OrderEvent[], options: { acceptWhenCanceled?: boolean } = {}): OrderEvent[] {
-  if (order.done[step] !== undefined) return []
-  if (order.status === ORDER_STATUS.FAILED) {
-    throw new OrderError(ORDER_ERROR_CODE.ORDER_FAILED, `${step} cannot run: the placement of order ${order.orderNumber} failed (${order.stockFailure?.code})`, { orderId: order.orderId })
-  }
-  if (order.status === ORDER_STATUS.CANCELED && options.acceptWhenCanceled !== true) {
-    throw new OrderError(ORDER_ERROR_CODE.ORDER_CANCELED, `${step} cannot run: order ${order.orderNumber} is canceled`, { orderId: order.orderId })
-  }
-  const missing = missingPrerequisites(order, step)
-  if (missing.length > 0) {
-    throw new OrderError(ORDER_ERROR_CODE.STEP_OUT_OF_ORDER, `${step} of order ${order.orderNumber} waits for ${missing.join(', ')}`, { orderId: order.orderId, missing })
-  }
-  return record()
-}
-
-function compensation (order: Order, which: Compensation, record: () => OrderEvent[]): OrderEvent[] {
-  if (order.status !== ORDER_STATUS.CANCELED) {
-    throw new OrderError(ORDER_ERROR_CODE.ORDER_NOT_CANCELED, `${which} compensates a canceled order, and order ${order.orderNumber} is ${order.status}`, { orderId: order.orderId })
-  }
-  if (order.compensated[which] !== undefined) return []
-  if (!requiredCompensations(order).includes(which)) {
-    throw new OrderError(ORDER_ERROR_CODE.COMPENSATION_NOT_NEEDED, `order ${order.orderNumber} needs no ${which}`, { orderId: order.orderId })
-  }
-  return record()
-}
-
-export function decide (command: OrderCommand, state: OrderState): OrderEvent[] {
-  const at = command.now.toISOString()
-  switch (command.type) {
-    case 'PlaceOrder': {
-      const { orderId, orderNumber, owner, input } = command.data
-      if (state.status !== ORDER_STATUS.NOT_PLACED) {
-        // The placement retried: the order is there already.
-        if (state.orderId === orderId) return []
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_ALREADY_EXISTS, `this stream holds order ${state.orderNumber} already`, { orderId: state.orderId })
-      }
-      const validation = validatePlaceOrder(input)
-      if (!validation.ok) throw new OrderError(ORDER_ERROR_CODE.INVALID_ORDER, validation.message, { orderId })
-      return [{
-        type: 'OrderPlaced',
-        data: {
-          orderId,
-          orderNumber,
-          customerEmail: input.customerEmail,
-          currency: input.currency,
-          lines: input.items.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
-          shippingAddress: { ...input.shippingAddress },
-          paymentToken: input.paymentToken ?? DEFAULT_PAYMENT_TOKEN,
-          owner,
-          total: orderTotal(input.items),
-          placedAt: at
-        }
-      }]
-    }
-
-    case 'RecordStockReserved': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.RESERVE_STOCK, () => [{ type: 'StockReserved', data: { lines: stockLines(order), reservedAt: at } }])
-    }
-
-    case 'RecordStockShortage': {
-      const order = placed(state, command)
-      // The shortage reported again: the placement has failed already.
-      if (order.status === ORDER_STATUS.FAILED) return []
-      if (order.done.reserveStock !== undefined) {
-        throw new OrderError(ORDER_ERROR_CODE.STEP_ALREADY_SETTLED, `the stock of order ${order.orderNumber} is reserved already`, { orderId: order.orderId })
-      }
-      if (order.status === ORDER_STATUS.CANCELED) {
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_CANCELED, `reserveStock cannot run: order ${order.orderNumber} is canceled`, { orderId: order.orderId })
-      }
-      return [{ type: 'StockReservationFailed', data: { code: command.data.code, shortages: command.data.shortages, failedAt: at } }]
-    }
-
-    case 'RecordPaymentCaptured': {
-      const order = placed(state, command)
-      if (order.paymentDeclined !== null) {
-        throw new OrderError(ORDER_ERROR_CODE.STEP_ALREADY_SETTLED, `the payment of order ${order.orderNumber} was declined`, { orderId: order.orderId })
-      }
-      // A capture that completes after the order was canceled (the cancellation came in while the
-      // provider was charging) is still recorded: money was taken, so refundPayment becomes due.
-      return forwardStep(order, ORDER_STEP.CAPTURE_PAYMENT, () => [{
-        type: 'PaymentCaptured',
-        data: { paymentId: command.data.paymentId, amount: order.total, currency: order.currency, capturedAt: at }
-      }], { acceptWhenCanceled: true })
-    }
-
-    case 'RecordPaymentDeclined': {
-      const order = placed(state, command)
-      if (order.paymentDeclined !== null) return []
-      if (order.done.capturePayment !== undefined) {
-        throw new OrderError(ORDER_ERROR_CODE.STEP_ALREADY_SETTLED, `the payment of order ${order.orderNumber} is captured already`, { orderId: order.orderId })
-      }
-      // The compensating saga starts here: the order is canceled at once, so that no further step
-      // runs, and OrderCanceled's compensations (release stock, email the customer) follow.
-      return forwardStep(order, ORDER_STEP.CAPTURE_PAYMENT, () => [
-        { type: 'PaymentFailed', data: { reason: command.data.reason, failedAt: at } },
-        { type: 'OrderCanceled', data: { reason: CANCEL_REASON.PAYMENT_DECLINED, canceledAt: at } }
-      ])
-    }
-
-    case 'RecordInvoiceCreated': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.CREATE_INVOICE, () => [{
-        type: 'InvoiceCreated',
-        data: { invoiceNumber: command.data.invoiceNumber, amount: order.total, currency: order.currency, createdAt: at }
-      }])
-    }
-
-    case 'RecordInvoiceEmailed': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.EMAIL_INVOICE, () => [{
-        type: 'InvoiceEmailed',
-        data: { invoiceNumber: order.invoiceNumber!, to: order.customerEmail, messageId: command.data.messageId, emailedAt: at }
-      }])
-    }
-
-    case 'RecordShipmentCreated': {
-      const order = placed(state, command)
-      const { shipmentId, carrier, trackingNumber } = command.data
-      return forwardStep(order, ORDER_STEP.CREATE_SHIPMENT, () => [{ type: 'ShipmentCreated', data: { shipmentId, carrier, trackingNumber, createdAt: at } }])
-    }
-
-    case 'RecordShippingLabelPrinted': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.PRINT_SHIPPING_LABEL, () => [{
-        type: 'ShippingLabelPrinted',
-        data: { shipmentId: order.shipmentId!, labelRef: command.data.labelRef, printedAt: at }
-      }])
-    }
-
-    case 'RecordTrackingUpdated': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.UPDATE_TRACKING, () => [{
-        type: 'TrackingUpdated',
-        data: { trackingNumber: order.trackingNumber!, status: command.data.status, updatedAt: at }
-      }])
-    }
-
-    case 'RecordShippingEmailSent': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.EMAIL_SHIPPING, () => [{
-        type: 'ShippingEmailSent',
-        data: { trackingNumber: order.trackingNumber!, to: order.customerEmail, messageId: command.data.messageId, sentAt: at }
-      }])
-    }
-
-    case 'RecordOrderExportedToErp': {
-      const order = placed(state, command)
-      return forwardStep(order, ORDER_STEP.EXPORT_TO_ERP, () => [{ type: 'OrderExportedToErp', data: { erpReference: command.data.erpReference, exportedAt: at } }])
-    }
-
-    case 'CompleteOrder': {
-      const order = placed(state, command)
-      if (order.status === ORDER_STATUS.COMPLETED) return []
-      if (order.status === ORDER_STATUS.CANCELED) {
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_CANCELED, `order ${order.orderNumber} is canceled and cannot be completed`, { orderId: order.orderId })
-      }
-      if (order.status === ORDER_STATUS.FAILED) {
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_FAILED, `the placement of order ${order.orderNumber} failed; it cannot be completed`, { orderId: order.orderId })
-      }
-      const missing = pendingSteps(order)
-      if (missing.length > 0) {
-        throw new OrderError(ORDER_ERROR_CODE.STEPS_PENDING, `order ${order.orderNumber} waits for ${missing.join(', ')}`, { orderId: order.orderId, missing })
-      }
-      return [{ type: 'OrderCompleted', data: { completedAt: at } }]
-    }
-
-    case 'CancelOrder': {
-      const order = placed(state, command)
-      if (order.status === ORDER_STATUS.CANCELED) return []
-      if (order.status === ORDER_STATUS.COMPLETED) {
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_COMPLETED, `order ${order.orderNumber} is completed and can no longer be canceled`, { orderId: order.orderId })
-      }
-      if (order.status === ORDER_STATUS.FAILED) {
-        throw new OrderError(ORDER_ERROR_CODE.ORDER_FAILED, `the placement of order ${order.orderNumber} failed; there is nothing to cancel`, { orderId: order.orderId })
-      }
-      return [{ type: 'OrderCanceled', data: { reason: CANCEL_REASON.REQUESTED, canceledAt: at } }]
-    }
-
-    case 'RecordStockReleased': {
-      const order = placed(state, command)
-      return compensation(order, COMPENSATION.RELEASE_STOCK, () => [{ type: 'StockReleased', data: { lines: stockLines(order), releasedAt: at } }])
-    }
-
-    case 'RecordPaymentRefunded': {
-      const order = placed(state, command)
-      return compensation(order, COMPENSATION.REFUND_PAYMENT, () => [{
-        type: 'PaymentRefunded',
-        data: { paymentId: order.paymentId!, refundId: command.data.refundId, amount: order.total, currency: order.currency, refundedAt: at }
-      }])
-    }
-
-    case 'RecordCancellationEmailed': {
-      const order = placed(state, command)
-      return compensation(order, COMPENSATION.EMAIL_CANCELLATION, () => [{
-        type: 'CancellationEmailed',
-        data: { to: order.customerEmail, messageId: command.data.messageId, emailedAt: at }
-      }])
-    }
-
-    case 'RecordStepFailed': {
-      const order = placed(state, command)
-      const { step, attempt, error, final } = command.data
-      // A failure reported after the step succeeded (a late attempt) changes nothing.
-      if ((order.done as Record<string, string | undefined>)[step] !== undefined) return []
-      if ((order.compensated as Record<string, string | undefined>)[step] !== undefined) return []
-      return [{ type: 'StepFailed', data: { step, attempt, error, final, failedAt: at } }]
-    }
-
-    case 'RecordStepRetried': {
-      const order = placed(state, command)
-      const { step } = command.data
-      const retried = (): OrderEvent[] => [{ type: 'StepRetried', data: { step, retriedAt: at } }]
-      // Only work not done is tried again: a step done since (by a late attempt) records nothing.
-      return isCompensation(step) ? compensation(order, step, retried) : forwardStep(order, step, retried)
-    }
-
-    default: {
-      const unknown: never = command
-      throw new TypeError(`unknown order command ${(unknown as { type?: unknown }).type}`)
-    }
-  }
 }
 
 export function evolve (state: OrderState, event: OrderEvent): OrderState {

@@ -16,7 +16,7 @@ export interface PlaceOrderInput {
   readonly currency: string
   readonly items: readonly OrderItemInput[]
   readonly shippingAddress: AddressInput
-  /** The payment method, as a provider's token (README "Payment tokens"); default DEFAULT_PAYMENT_TOKEN. */
+  /** The payment method, as a provider's token (docs/orders.md); default DEFAULT_PAYMENT_TOKEN. */
   readonly paymentToken?: string | null | undefined
 }
 

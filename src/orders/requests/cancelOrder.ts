@@ -1,8 +1,8 @@
-import { TOPICS } from '../../operations/topics.ts'
+import { ORDER_TOPICS } from '../topics.ts'
 import { orderOperation, type OrderOperationData } from './orderOperation.ts'
 
 /** What a cancelOrder operation carries. */
 export type CancelOrderData = OrderOperationData
 
 /** Order cancellation (src/orders/cancellation.ts), after everything accepted before it on that order. */
-export const CANCEL_ORDER = orderOperation(TOPICS.cancelOrder.queue)
+export const CANCEL_ORDER = orderOperation(ORDER_TOPICS.cancelOrder.queue)

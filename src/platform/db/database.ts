@@ -1,5 +1,4 @@
 import pg from 'pg'
-import type { Config } from '../../config/config.ts'
 import type { Logger } from '../log.ts'
 import { startEmbeddedPostgres, type EmbeddedCluster } from './embedded.ts'
 
@@ -14,8 +13,18 @@ export interface Database {
   readonly embedded: EmbeddedCluster | undefined
 }
 
+/** Where the database is: the gateway's Config has these fields. */
+export interface DatabaseOptions {
+  /** `DATABASE_URL`; unset: the embedded PostgreSQL. */
+  readonly databaseUrl: string | undefined
+  /** Where the embedded cluster keeps its data. */
+  readonly dataDir: string
+  /** The embedded cluster's port; 0: a free one. */
+  readonly embeddedPgPort: number
+}
+
 /** `DATABASE_URL` when set, else the embedded PostgreSQL (started, or joined when another process of ours runs it). */
-export async function openDatabase (config: Config, log: Logger): Promise<Database> {
+export async function openDatabase (config: DatabaseOptions, log: Logger): Promise<Database> {
   if (config.databaseUrl) {
     await assertReachable(config.databaseUrl)
     return { url: config.databaseUrl, embedded: undefined }

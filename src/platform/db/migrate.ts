@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import type { Logger } from '../log.ts'
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url))
 
 /** Any fixed number: the advisory lock that lets one process at a time migrate. */
 const MIGRATION_LOCK = 7_300_417_001

@@ -1,20 +1,27 @@
 import { PgBoss } from 'pg-boss'
-import type { Config } from '../../config/config.ts'
 import { toError, type Logger } from '../log.ts'
-import type { TopicDefinition } from '../../operations/topics.ts'
 
 /**
  * pg-boss on the gateway's database, in its own schema. LISTEN/NOTIFY wakes workers the moment
  * a job commits; polling stays on as the backstop pg-boss guarantees.
  */
-export function createBoss (config: Config, connectionString: string, log: Logger): PgBoss {
+export interface BossOptions {
+  /** The schema pg-boss keeps its tables in. */
+  readonly bossSchema: string
+  /** Connections of pg-boss's own pool. */
+  readonly bossPoolSize: number
+  /** How often pg-boss looks for expired jobs. */
+  readonly bossMonitorIntervalSeconds: number
+}
+
+export function createBoss (config: BossOptions, connectionString: string, log: Logger): PgBoss {
   const boss = new PgBoss({
     connectionString,
     schema: config.bossSchema,
     max: config.bossPoolSize,
     application_name: 'order-ops-gateway:pgboss',
     useListenNotify: true,
-    // Expired jobs (a worker died mid-job) are found by the monitor; see README "Stuck work".
+    // Expired jobs (a worker died mid-job) are found by the monitor; see docs/operations.md.
     // The monitor only runs inside a supervise pass (every 60 s by default), so both intervals are set.
     monitorIntervalSeconds: config.bossMonitorIntervalSeconds,
     superviseIntervalSeconds: config.bossMonitorIntervalSeconds
@@ -31,14 +38,26 @@ export function createBoss (config: Config, connectionString: string, log: Logge
  */
 export const DEAD_LETTER_POLICY = Object.freeze({ notify: true, retryLimit: 50, retryDelay: 5, retryBackoff: true, retryDelayMax: 600 })
 
+/** What a queue's policy is made of: the operation topics and the chain's topics have these. */
+export interface QueuePolicy {
+  /** pg-boss queue name. */
+  readonly queue: string
+  /** Where pg-boss moves a job whose retries are used up. */
+  readonly deadLetterQueue: string
+  /** Retries after the first attempt, the first delay in seconds, and exponential backoff up to a maximum. */
+  readonly retryLimit: number
+  readonly retryDelaySeconds: number
+  readonly retryBackoff: boolean
+  readonly retryDelayMaxSeconds: number
+  /** How long one attempt may run; after it pg-boss fails the job and retries it elsewhere. */
+  readonly expireInSeconds: number
+}
+
 /**
  * Creates each topic's queue and dead letter queue when missing. With `updatePolicy` (the worker
  * role, which owns the retry and expiry policy), also brings an existing queue's policy up to date,
  * so that a gateway started with other JOB_* settings does not rewrite what the workers run with.
  */
-/** What a queue's policy is made of: the operation topics and the chain's topics have these. */
-export type QueuePolicy = Pick<TopicDefinition, 'queue' | 'deadLetterQueue' | 'retryLimit' | 'retryDelaySeconds' | 'retryBackoff' | 'retryDelayMaxSeconds' | 'expireInSeconds'>
-
 export async function ensureQueues (boss: PgBoss, topics: readonly QueuePolicy[], updatePolicy: boolean): Promise<void> {
   for (const topic of topics) {
     await ensureQueue(boss, topic.deadLetterQueue, DEAD_LETTER_POLICY, updatePolicy)

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config/config.ts'
+import { ConfigError } from '../configError.ts'
 
 /**
  * The topics a worker consumes (WORKER_TOPICS): every topic when no pattern is given; else those

@@ -1,6 +1,24 @@
-import type { PgBoss } from 'pg-boss'
+import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import { DEAD_LETTER_POLICY, ensureQueue } from './boss.ts'
-import type { ServiceTopicDefinition } from '../../operations/topics.ts'
+
+/**
+ * A topic whose jobs are the gateway's own follow-up work (webhooks, retention), not operations of
+ * a bulk: one job per handler call, no batches.
+ */
+export interface ServiceTopicDefinition {
+  readonly queue: string
+  /** Where pg-boss moves a job whose retries are used up; undefined: failed jobs just stay failed. */
+  readonly deadLetterQueue: string | undefined
+  readonly retryLimit: number
+  readonly retryDelaySeconds: number
+  readonly retryBackoff: boolean
+  readonly retryDelayMaxSeconds: number
+  readonly expireInSeconds: number
+  /** Jobs handled at once per process. */
+  readonly localConcurrency: number
+  /** Polling backstop; retries (deferred jobs) are found by it. */
+  readonly pollingIntervalSeconds: number
+}
 
 type QueueOptions = NonNullable<Parameters<PgBoss['createQueue']>[1]>
 
@@ -44,4 +62,25 @@ export async function ensureServiceQueues (boss: PgBoss, topics: readonly Servic
     }, updatePolicy)
   }
   if (updatePolicy) for (const name of otherQueues) await boss.updateQueue(name, retention)
+}
+
+/**
+ * Starts the consumer of a service topic (src/operations/topics.ts, SERVICE_TOPICS): one job per handler call, at most the
+ * topic's local concurrency at once, and the consumer of its dead letter queue when it has one.
+ */
+export async function startServiceWorker<T extends object> (boss: PgBoss, topic: ServiceTopicDefinition,
+  handle: (job: JobWithMetadata<T>) => Promise<void>, deadLetter?: (jobs: Array<JobWithMetadata<T>>) => Promise<void>): Promise<void> {
+  await boss.work(topic.queue, {
+    batchSize: 1,
+    localConcurrency: topic.localConcurrency,
+    includeMetadata: true,
+    // NOTIFY wakes the worker for new jobs, not for retries coming due: those are found by polling.
+    pollingIntervalSeconds: topic.pollingIntervalSeconds,
+    notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
+  }, async (jobs: Array<JobWithMetadata<T>>) => {
+    for (const job of jobs) await handle(job)
+  })
+  if (topic.deadLetterQueue !== undefined && deadLetter) {
+    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5 }, deadLetter)
+  }
 }
