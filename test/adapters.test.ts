@@ -11,7 +11,6 @@ import { keyFileName } from '../src/adapters/keys.ts'
 import { chargeFor, countCharges, createPaymentSimulator, DECLINE_REASON, refundsOf } from '../src/adapters/payment/simulator.ts'
 import { TransientOutsideError, type InvoiceDocument, type OutsideSystems } from '../src/adapters/ports.ts'
 import { createCommandPrinter } from '../src/adapters/printer/command.ts'
-import { createSpoolPrinter } from '../src/adapters/printer/spool.ts'
 import { ConfigError } from '../src/platform/configError.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { splitCommand } from '../src/config/adapters.ts'
@@ -341,7 +340,7 @@ describe('adapters configuration', () => {
       carrier: { latencyMs: 0 },
       faultRates: { payment: 0, email: 0, erp: 0, carrier: 0, printer: 0 }
     })
-    expect(loadConfig({ DATA_DIR: '/srv/ops', OUTBOX_DIR: 'mail/out', PRINT_COMMAND: `lp -d 'label printer'` }).adapters).toMatchObject({
+    expect(loadConfig({ DATA_DIR: '/srv/ops', OUTBOX_DIR: 'mail/out', PRINT_COMMAND: 'lp -d \'label printer\'' }).adapters).toMatchObject({
       mail: { outboxDir: path.resolve('mail/out') },
       printer: { command: ['lp', '-d', 'label printer'] }
     })

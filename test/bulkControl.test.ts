@@ -39,7 +39,7 @@ async function countRows (): Promise<{ bulks: number, operations: number, jobs: 
 
 describe('retryBulk', () => {
   it('enqueues failed operations again, only those asked for, and the bulk finishes again', async () => {
-    await gateway.sql.query(`INSERT INTO test_fault VALUES ('erp-a@example.com'), ('erp-b@example.com')`)
+    await gateway.sql.query('INSERT INTO test_fault VALUES (\'erp-a@example.com\'), (\'erp-b@example.com\')')
     const input = [order(), order({ customerEmail: 'erp-a@example.com' }), order({ currency: 'nope' }), order({ customerEmail: 'erp-b@example.com' })]
     const { data } = await gateway.gql(PLACE_ORDERS, { input })
     const uuid = data.placeOrders.bulkUuid
@@ -54,7 +54,7 @@ describe('retryBulk', () => {
     // Acknowledged while it had failed; a retry makes it need attention again.
     await gateway.gql('mutation ($uuid: ID!) { acknowledgeBulk(uuid: $uuid) { uuid } }', { uuid })
     await gateway.sql.query('DELETE FROM test_fault')
-    const RETRY = `mutation ($uuid: ID!, $ids: [ID!], $codes: [String!]) { retryBulk(uuid: $uuid, operationIds: $ids, errorCodes: $codes) { status counts { open complete notRetriablyFailed rejected } } }`
+    const RETRY = 'mutation ($uuid: ID!, $ids: [ID!], $codes: [String!]) { retryBulk(uuid: $uuid, operationIds: $ids, errorCodes: $codes) { status counts { open complete notRetriablyFailed rejected } } }'
     // Only operation 1 first.
     const first = await gateway.gql(RETRY, { uuid, ids: [byCode[0].id] })
     expect(first.errors).toBeUndefined()
@@ -71,7 +71,7 @@ describe('retryBulk', () => {
     expect(operations.map((op: any) => op.status)).toEqual(['COMPLETE', 'COMPLETE', 'REJECTED', 'COMPLETE'])
     expect(operations[1].attempts).toBe(2)
     expect(operations[0].attempts).toBe(1)
-    const { rows } = await gateway.sql.query(`SELECT count(*)::int AS n FROM orders o JOIN operation op ON op.id = o.operation_id WHERE op.bulk_uuid = $1`, [uuid])
+    const { rows } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders o JOIN operation op ON op.id = o.operation_id WHERE op.bulk_uuid = $1', [uuid])
     expect(rows[0].n).toBe(3)
   })
 
@@ -79,10 +79,10 @@ describe('retryBulk', () => {
     const { data } = await gateway.gql(PLACE_ORDER, { input: order() })
     await waitForBulk(gateway, data.placeOrder.bulkUuid)
     const before = await countRows()
-    const retried = await gateway.gql(`mutation ($uuid: ID!) { retryBulk(uuid: $uuid) { status } }`, { uuid: data.placeOrder.bulkUuid })
+    const retried = await gateway.gql('mutation ($uuid: ID!) { retryBulk(uuid: $uuid) { status } }', { uuid: data.placeOrder.bulkUuid })
     expect(retried.data.retryBulk.status).toBe('FINISHED_SUCCESSFULLY')
     expect(await countRows()).toEqual(before)
-    const unknown = await gateway.gql(`mutation { retryBulk(uuid: "00000000-0000-4000-8000-000000000000") { status } }`)
+    const unknown = await gateway.gql('mutation { retryBulk(uuid: "00000000-0000-4000-8000-000000000000") { status } }')
     expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND')
   })
 })
@@ -96,7 +96,7 @@ describe('cancelBulk', () => {
       const bulk = (await gateway.gql(BULK, { uuid })).data.bulk
       return bulk.counts.complete >= 3 ? bulk : undefined
     }, 30_000, 'three operations to complete')
-    const CANCEL = `mutation ($uuid: ID!) { cancelBulk(uuid: $uuid) { status counts { open complete canceled } } }`
+    const CANCEL = 'mutation ($uuid: ID!) { cancelBulk(uuid: $uuid) { status counts { open complete canceled } } }'
     const canceled = (await gateway.gql(CANCEL, { uuid })).data.cancelBulk
     expect(canceled.counts.canceled).toBeGreaterThanOrEqual(6)
 
@@ -108,10 +108,10 @@ describe('cancelBulk', () => {
     expect(complete).toBeGreaterThanOrEqual(3)
     expect(canceledOps.every((op: any) => op.attempts === 0 && op.errorCode === 'CANCELED')).toBe(true)
     // Their jobs were cancelled in pg-boss, and no order was created for them.
-    const { rows: jobs } = await gateway.sql.query(`SELECT state FROM pgboss.job WHERE id = ANY($1::uuid[])`, [canceledOps.map((op: any) => op.id)])
+    const { rows: jobs } = await gateway.sql.query('SELECT state FROM pgboss.job WHERE id = ANY($1::uuid[])', [canceledOps.map((op: any) => op.id)])
     expect(jobs.every(job => job.state === 'cancelled')).toBe(true)
     expect(jobs).toHaveLength(canceledOps.length)
-    const { rows: orders } = await gateway.sql.query(`SELECT count(*)::int AS n FROM orders WHERE operation_id = ANY($1::uuid[])`, [canceledOps.map((op: any) => op.id)])
+    const { rows: orders } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders WHERE operation_id = ANY($1::uuid[])', [canceledOps.map((op: any) => op.id)])
     expect(orders[0].n).toBe(0)
 
     // Idempotent.
@@ -142,7 +142,7 @@ describe('acknowledgeBulk and bulks', () => {
     const failures = (await gateway.gql(LIST, { status: 'FINISHED_WITH_FAILURE', createdAfter: since })).data.bulks
     expect(failures.edges.map((e: any) => e.node.uuid)).toEqual([rejected])
 
-    const ACK = `mutation ($uuid: ID!) { acknowledgeBulk(uuid: $uuid) { uuid acknowledged acknowledgedAt } }`
+    const ACK = 'mutation ($uuid: ID!) { acknowledgeBulk(uuid: $uuid) { uuid acknowledged acknowledgedAt } }'
     const acked = (await gateway.gql(ACK, { uuid: uuids[0] })).data.acknowledgeBulk
     expect(acked).toMatchObject({ uuid: uuids[0], acknowledged: true })
     const open = (await gateway.gql(LIST, { acknowledged: false, createdAfter: since })).data.bulks
@@ -172,7 +172,7 @@ describe('operation', () => {
     expect(found.operation.data.customerEmail).toBe('ada@example.com')
     expect(found.operation.result.orderNumber).toMatch(/^ORD-/)
     expect(new Date(found.operation.finishedAt) >= new Date(found.operation.startedAt)).toBe(true)
-    const missing = await gateway.gql(`{ operation(id: "00000000-0000-4000-8000-000000000000") { id } }`)
+    const missing = await gateway.gql('{ operation(id: "00000000-0000-4000-8000-000000000000") { id } }')
     expect(missing.data.operation).toBeNull()
   })
 })
@@ -181,7 +181,7 @@ describe('an operation waiting for a retry', () => {
   it('shows when its next attempt is due, and cancelBulk cancels it with its scheduled job', async () => {
     const { data } = await gateway.gql(PLACE_ORDER, { input: order({ customerEmail: 'always-busy@example.com' }) })
     const uuid = data.placeOrder.bulkUuid
-    const QUERY = `query ($id: ID!) { operation(id: $id) { status errorCode attempts nextRetryAt } }`
+    const QUERY = 'query ($id: ID!) { operation(id: $id) { status errorCode attempts nextRetryAt } }'
     const id = (await gateway.gql(BULK, { uuid })).data.bulk.operations.edges[0].node.id
     const waiting = await eventually(async () => {
       const op = (await gateway.gql(QUERY, { id })).data.operation
@@ -219,7 +219,7 @@ describe('errorPolicy', () => {
 })
 
 describe('idempotency', () => {
-  const PLACE = `mutation ($input: [PlaceOrderInput!]!, $key: String) { placeOrders(input: $input, idempotencyKey: $key) { bulkUuid errors } }`
+  const PLACE = 'mutation ($input: [PlaceOrderInput!]!, $key: String) { placeOrders(input: $input, idempotencyKey: $key) { bulkUuid errors } }'
 
   it('answers a repeated request with the first response and enqueues nothing again', async () => {
     const first = await gateway.gql(PLACE, { input: [order(), order()], key: 'order-batch-1' })

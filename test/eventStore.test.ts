@@ -149,7 +149,7 @@ describe('event store: expected versions', () => {
 
 async function waitUntilBlocked (pid: number): Promise<void> {
   for (let waited = 0; waited < 10_000; waited += 20) {
-    const { rows } = await pool.query(`SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid])
+    const { rows } = await pool.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [pid])
     if (rows[0]?.wait_event_type === 'Lock') return
     await new Promise(resolve => setTimeout(resolve, 20))
   }
@@ -158,7 +158,7 @@ async function waitUntilBlocked (pid: number): Promise<void> {
 
 describe('event store: events are immutable', () => {
   it.each([
-    ['UPDATE', `UPDATE event SET data = '{"n": 0}' WHERE stream_id = $1`],
+    ['UPDATE', 'UPDATE event SET data = \'{"n": 0}\' WHERE stream_id = $1'],
     ['DELETE', 'DELETE FROM event WHERE stream_id = $1'],
     ['TRUNCATE', 'TRUNCATE event']
   ])('refuses %s', async (operation, text) => {

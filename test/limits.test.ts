@@ -1,4 +1,4 @@
-import { createClient, type Client } from 'graphql-ws'
+import type { Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { loadConfig } from '../src/config/config.ts'

@@ -27,7 +27,7 @@ describe('migrate', () => {
 
     const { rows } = await pool.query('SELECT version FROM schema_migration ORDER BY version')
     expect(rows.map(r => r.version)).toEqual(versions)
-    const tables = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)
+    const tables = await pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = \'public\' ORDER BY 1')
     expect(tables.rows.map(r => r.table_name)).toEqual(expect.arrayContaining(['bulk', 'bulk_progress', 'operation', 'orders', 'schema_migration']))
   })
 

@@ -110,9 +110,17 @@ describe('the post-order chain', () => {
     expect(view.status).toBe('CANCELED')
     expect(view.cancelReason).toBe('PAYMENT_DECLINED')
     expect(stepStatuses(view)).toEqual({
-      reserveStock: 'DONE', capturePayment: 'FAILED', createInvoice: 'SKIPPED', emailInvoice: 'SKIPPED', createShipment: 'SKIPPED',
-      printShippingLabel: 'SKIPPED', updateTracking: 'SKIPPED', emailShipping: 'SKIPPED', exportToErp: 'SKIPPED',
-      releaseStock: 'DONE', emailCancellation: 'DONE'
+      reserveStock: 'DONE',
+      capturePayment: 'FAILED',
+      createInvoice: 'SKIPPED',
+      emailInvoice: 'SKIPPED',
+      createShipment: 'SKIPPED',
+      printShippingLabel: 'SKIPPED',
+      updateTracking: 'SKIPPED',
+      emailShipping: 'SKIPPED',
+      exportToErp: 'SKIPPED',
+      releaseStock: 'DONE',
+      emailCancellation: 'DONE'
     })
     expect(view.steps.find((step: any) => step.name === 'capturePayment').lastError).toMatch(/declined/)
     expect(await available(gateway, 'DEMO-0001')).toBe(before)

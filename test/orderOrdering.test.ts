@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { killAll, spawnMain } from './helpers/processes.ts'
 
-const PLACE_ORDER = `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { bulkUuid requestItems { id status orderNumber } } }`
-const CANCEL = `mutation ($number: String!) { cancelOrder(number: $number) { bulkUuid errors requestItems { id status orderNumber errorMessage } } }`
-const OPERATION_TIMES = `query ($uuid: ID!) { bulk(uuid: $uuid) { status operations { edges { node { status result errorCode resultMessage startedAt finishedAt } } } } }`
+const PLACE_ORDER = 'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { bulkUuid requestItems { id status orderNumber } } }'
+const CANCEL = 'mutation ($number: String!) { cancelOrder(number: $number) { bulkUuid errors requestItems { id status orderNumber errorMessage } } }'
+const OPERATION_TIMES = 'query ($uuid: ID!) { bulk(uuid: $uuid) { status operations { edges { node { status result errorCode resultMessage startedAt finishedAt } } } } }'
 
 let gateway: TestGateway
 // The gateway alone: orders and cancellations are accepted while no worker runs, so that both wait

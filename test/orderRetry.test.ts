@@ -59,10 +59,16 @@ describe('StepRetried, without a database', () => {
   const placed: OrderEvent = {
     type: 'OrderPlaced',
     data: {
-      orderId: 'o1', orderNumber: 'ORD-00000042', customerEmail: 'ada@example.com', currency: 'EUR',
+      orderId: 'o1',
+      orderNumber: 'ORD-00000042',
+      customerEmail: 'ada@example.com',
+      currency: 'EUR',
       lines: [{ sku: 'DEMO-0001', quantity: 1, unitPrice: '5' }],
       shippingAddress: { name: 'Ada', street: 'Main Street 1', city: 'Berlin', postcode: '10115', country: 'DE' },
-      paymentToken: 'tok_visa', owner: 'shop-a', total: '5.0000', placedAt: at
+      paymentToken: 'tok_visa',
+      owner: 'shop-a',
+      total: '5.0000',
+      placedAt: at
     }
   }
   const paid: OrderEvent[] = [

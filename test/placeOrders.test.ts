@@ -77,7 +77,7 @@ describe('placeOrders', () => {
     const { rows } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders o JOIN operation op ON op.id = o.operation_id WHERE op.bulk_uuid = $1', [response.bulkUuid])
     expect(rows[0].n).toBe(3)
     // The rejected item was never enqueued.
-    const { rows: jobs } = await gateway.sql.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'operationId' = $1`, [operations[2].id])
+    const { rows: jobs } = await gateway.sql.query('SELECT count(*)::int AS n FROM pgboss.job WHERE data->>\'operationId\' = $1', [operations[2].id])
     expect(jobs[0].n).toBe(0)
   })
 

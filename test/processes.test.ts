@@ -96,7 +96,7 @@ describe('the entry point, run as a process', () => {
         const { rows: [row] } = await gateway.sql.query(`SELECT
             (SELECT attempts FROM operation WHERE id = $1) AS attempts,
             (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep') AS sleeping`,
-          [operationId])
+        [operationId])
         return row.attempts === 1 && row.sleeping === 1 ? true : undefined
       }, 30_000, 'the worker to claim the operation and block inside its transaction')
 
@@ -192,7 +192,7 @@ describe('the entry point, run as a process', () => {
         .toEqual({ sku: 'DEMO-0100', available: 1_000_000, reserved: 0 })
 
       // The README's first example.
-      const placed = await gql(`mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { bulkUuid errors requestItems { orderNumber status } } }`, {
+      const placed = await gql('mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { bulkUuid errors requestItems { orderNumber status } } }', {
         input: {
           customerEmail: 'ada@example.com',
           currency: 'EUR',

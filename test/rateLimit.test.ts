@@ -117,7 +117,7 @@ describe('rate limits', () => {
   })
 
   it('keeps one row per caller: a new window starts the row over and sweeps the rows of callers gone quiet', async () => {
-    await first.sql.query(`INSERT INTO rate_limit (key, window_start, hits) VALUES ('ip:192.0.2.1', now() - interval '1 day', 3)`)
+    await first.sql.query('INSERT INTO rate_limit (key, window_start, hits) VALUES (\'ip:192.0.2.1\', now() - interval \'1 day\', 3)')
     await nextWindow()
     expect((await post(first, BULKS)).status).toBe(200)
     // Left: the admin token's row, at 1 in the new window; the stale row, and the address's row of

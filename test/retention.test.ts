@@ -35,7 +35,7 @@ async function place (input: unknown[], extra: Record<string, unknown> = {}): Pr
 
 /** Moves a bulk back in time: its creation, and the ends of its finished operations. */
 async function age (uuid: string, days: number, { operations = true } = {}): Promise<void> {
-  await gateway.sql.query("UPDATE bulk SET created_at = created_at - make_interval(days => $2) WHERE uuid = $1", [uuid, days])
+  await gateway.sql.query('UPDATE bulk SET created_at = created_at - make_interval(days => $2) WHERE uuid = $1', [uuid, days])
   if (operations) {
     await gateway.sql.query(`UPDATE operation SET created_at = created_at - make_interval(days => $2),
       started_at = started_at - make_interval(days => $2), finished_at = finished_at - make_interval(days => $2)

@@ -78,7 +78,7 @@ describe('every caller sees only its own work', () => {
     expect(acked.data.acknowledgeBulk.acknowledged).toBe(true)
   })
 
-  it("does not let another owner subscribe to a bulk, and lets the owner", async () => {
+  it('does not let another owner subscribe to a bulk, and lets the owner', async () => {
     const query = 'subscription ($uuid: ID!) { bulkStatus(uuid: $uuid) { uuid status } }'
     const collect = async (token: string): Promise<any[]> => {
       const out: any[] = []
@@ -224,6 +224,7 @@ describe('npm run token', () => {
 
 describe('hostile text', () => {
   it('stores injection strings verbatim and lets them do nothing', async () => {
+    // eslint-disable-next-line no-template-curly-in-string -- a log4j-style lookup, sent as text
     const nasty = ["Robert'); DROP TABLE orders; --", '<script>alert(1)</script>', '${jndi:ldap://127.0.0.1/x}', "' OR '1'='1", '\\u0000\\\\x00 ☃ \u202e']
     const input = nasty.map(text => order({
       items: [{ sku: text, quantity: 1, unitPrice: '1.00' }],
@@ -245,7 +246,7 @@ describe('hostile text', () => {
     expect(rows.map(r => r.street)).toEqual(nasty)
     const { rows: stock } = await gateway.sql.query('SELECT sku, available FROM inventory WHERE sku = ANY($1)', [nasty])
     expect(new Map(stock.map(row => [row.sku, row.available]))).toEqual(new Map(nasty.map(sku => [sku, 9])))
-    const { rows: tables } = await gateway.sql.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('orders', 'bulk', 'operation')`)
+    const { rows: tables } = await gateway.sql.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN (\'orders\', \'bulk\', \'operation\')')
     expect(tables[0].n).toBe(3)
   })
 })

@@ -63,14 +63,3 @@ export async function openCluster (databaseUrl: string | undefined): Promise<Ben
     }
   }
 }
-
-/** Runs `work` with a short-lived client on `url`. */
-export async function withClient<T> (url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}

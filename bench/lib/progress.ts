@@ -12,7 +12,7 @@ export async function waitProcessed (url: string, uuids: readonly string[], time
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const { rows } = await client.query<{ open: string }>(
-        `SELECT count(*) AS open FROM operation WHERE bulk_uuid = ANY($1::uuid[]) AND status IN ('OPEN', 'RETRIABLY_FAILED')`, [uuids])
+        'SELECT count(*) AS open FROM operation WHERE bulk_uuid = ANY($1::uuid[]) AND status IN (\'OPEN\', \'RETRIABLY_FAILED\')', [uuids])
       if (Number(rows[0]!.open) === 0) break
       if (Date.now() > deadline) throw new Error(`${rows[0]!.open} operations still open after ${timeoutMs / 1000} s`)
       await new Promise(resolve => setTimeout(resolve, 250))

@@ -11,13 +11,6 @@ export function median (values: readonly number[]): number {
   return percentile(values, 50)
 }
 
-/** Runs `once` `times` times, one after another, and returns every result. */
-export async function repeat<T> (times: number, once: (round: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = []
-  for (let round = 0; round < times; round++) results.push(await once(round))
-  return results
-}
-
 /** Milliseconds since an arbitrary origin, monotonic. */
 export function now (): number {
   return performance.now()

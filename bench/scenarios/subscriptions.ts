@@ -27,7 +27,7 @@ export const subscriptions: Scenario = {
       const { rows } = await db.query<{ id: string }>('SELECT id FROM operation WHERE bulk_uuid = $1 ORDER BY request_index', [uuid])
       let completed = 0
       const completeOne = async (): Promise<void> => {
-        await db.query(`UPDATE operation SET status = 'COMPLETE', started_at = clock_timestamp(), finished_at = clock_timestamp() WHERE id = $1`,
+        await db.query('UPDATE operation SET status = \'COMPLETE\', started_at = clock_timestamp(), finished_at = clock_timestamp() WHERE id = $1',
           [rows[completed]!.id])
         completed++
       }

@@ -67,4 +67,3 @@ export interface CarrierSimulatorConfig {
   /** `CARRIER_LATENCY_MS`, default 0: how long each call to the carrier takes. */
   readonly latencyMs: number
 }
-

@@ -99,4 +99,3 @@ export function adapters (env: Env, dataDir: string): AdaptersConfig {
     faultRates: faultRates(env)
   })
 }
-

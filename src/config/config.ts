@@ -98,7 +98,6 @@ export interface Config {
   readonly adapters: AdaptersConfig
 }
 
-
 const TOPIC_PATTERN = /^(\*|[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*(\.\*)?)$/
 
 function topicPatterns (env: Env): readonly string[] | undefined {
@@ -111,7 +110,6 @@ function topicPatterns (env: Env): readonly string[] | undefined {
   }
   return Object.freeze(patterns)
 }
-
 
 function databaseUrl (env: Env): string | undefined {
   const raw = env.DATABASE_URL?.trim()

@@ -41,7 +41,6 @@ export function secret (env: Env, name: string): string | undefined {
   return raw
 }
 
-
 export function rate (env: Env, name: string): number {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return 0

@@ -39,7 +39,6 @@ export interface AsyncResponse {
   readonly errors: boolean
 }
 
-
 /** One item as it arrived: its data, or why its data could not even be read as an order. */
 export interface Candidate {
   readonly data: unknown

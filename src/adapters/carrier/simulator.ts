@@ -13,7 +13,6 @@ export const TRACKING_STATUS = Object.freeze({
   IN_TRANSIT: 'IN_TRANSIT',
   DELIVERED: 'DELIVERED'
 } as const)
-export type TrackingStatus = (typeof TRACKING_STATUS)[keyof typeof TRACKING_STATUS]
 
 /** How long a simulated parcel spends in each status before the next one. */
 export const SIMULATED_LEG_MS = 60_000

@@ -13,7 +13,7 @@ export interface ErpWebhookOptions {
 }
 
 /** The header naming the effect, as payment APIs spell it: the same on every attempt of one export. */
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
+const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
 
 /** HTTP statuses worth retrying besides 5xx: Request Timeout, Too Many Requests. */
 const RETRYABLE_STATUS = new Set([408, 429])

@@ -28,9 +28,6 @@ export const TEST_TOKENS = Object.freeze({
   UNAVAILABLE: 'tok_unavailable'
 } as const)
 
-/** The token to charge when an order names none. */
-export const DEFAULT_TEST_TOKEN = TEST_TOKENS.VISA
-
 /** Calls with one key that `tok_unavailable` fails before it captures (counted in the charge's row). */
 export const UNAVAILABLE_ATTEMPTS = 2
 

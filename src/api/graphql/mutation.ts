@@ -117,7 +117,7 @@ builder.mutationFields((t) => {
     }),
     retryOrder: t.field({
       type: AsyncResponseRef,
-      description: "Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. " +
+      description: 'Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. ' +
         'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
         'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
       args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },

@@ -38,9 +38,9 @@ export interface GatewayLimits {
 function useCsrfPrevention (): Plugin {
   const csrf = useCSRFPrevention({ requestHeaders: [...CSRF_PREVENTION_HEADERS] })
   return {
-    onRequestParse (payload) {
+    async onRequestParse (payload) {
       try {
-        csrf.onRequestParse?.(payload as never)
+        await csrf.onRequestParse?.(payload as never)
       } catch {
         const type = payload.request.headers.get('content-type')
         throw new GraphQLError(`a ${payload.request.method} request ${type ? `of content-type ${type} ` : 'without content-type '}` +

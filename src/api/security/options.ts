@@ -34,4 +34,3 @@ export interface LimitsConfig {
   /** `RATE_LIMIT_WINDOW_SECONDS`, default 60: the length of that window (fixed windows, shared by every gateway through PostgreSQL). */
   readonly rateLimitWindowSeconds: number
 }
-

@@ -7,7 +7,7 @@ import type { Query } from '../../platform/db/pool.ts'
  */
 export function claimIdempotencyKey (owner: string, key: string): Query {
   return {
-    text: `INSERT INTO idempotency_key (owner, key, request_hash) VALUES ($1, $2, '') ON CONFLICT (owner, key) DO NOTHING RETURNING key`,
+    text: 'INSERT INTO idempotency_key (owner, key, request_hash) VALUES ($1, $2, \'\') ON CONFLICT (owner, key) DO NOTHING RETURNING key',
     values: [owner, key]
   }
 }

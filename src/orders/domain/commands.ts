@@ -73,5 +73,3 @@ export type OrderCommand =
   | RecordCancellationEmailed
   | RecordStepFailed
   | RecordStepRetried
-
-export type OrderCommandType = OrderCommand['type']

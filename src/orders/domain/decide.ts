@@ -7,7 +7,7 @@ import { stockLines } from '../../inventory/domain/stock.ts'
 import type { OrderCommand } from './commands.ts'
 import { ORDER_ERROR_CODE, OrderError } from './errors.ts'
 import { CANCEL_REASON, type OrderEvent } from './events.ts'
-import { COMPENSATION, missingPrerequisites, isCompensation, ORDER_STATUS, ORDER_STEP, pendingSteps, requiredCompensations, STEP_PREREQUISITES, type Compensation, type Order, type OrderState, type OrderStep } from './order.ts'
+import { COMPENSATION, missingPrerequisites, isCompensation, ORDER_STATUS, ORDER_STEP, pendingSteps, requiredCompensations, type Compensation, type Order, type OrderState, type OrderStep } from './order.ts'
 import { DEFAULT_PAYMENT_TOKEN, orderTotal, validatePlaceOrder } from './placeOrder.ts'
 
 type CommandOf<T extends OrderCommand['type']> = Extract<OrderCommand, { readonly type: T }>

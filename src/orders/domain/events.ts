@@ -174,5 +174,3 @@ export type OrderEvent =
   | CancellationEmailed
   | StepFailed
   | StepRetried
-
-export type OrderEventType = OrderEvent['type']

@@ -1,8 +1,5 @@
 import { ORDER_TOPICS } from '../topics.ts'
-import { orderOperation, type OrderOperationData } from './orderOperation.ts'
-
-/** What a cancelOrder operation carries. */
-export type CancelOrderData = OrderOperationData
+import { orderOperation } from './orderOperation.ts'
 
 /** Order cancellation (src/orders/cancellation.ts), after everything accepted before it on that order. */
 export const CANCEL_ORDER = orderOperation(ORDER_TOPICS.cancelOrder.queue)

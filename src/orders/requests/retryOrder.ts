@@ -1,8 +1,5 @@
 import { ORDER_TOPICS } from '../topics.ts'
-import { orderOperation, type OrderOperationData } from './orderOperation.ts'
-
-/** What a retryOrder operation carries. */
-export type RetryOrderData = OrderOperationData
+import { orderOperation } from './orderOperation.ts'
 
 /**
  * Resumes an order's chain (src/orders/retry.ts): the steps (or compensations) that gave up are

@@ -53,16 +53,3 @@ export function selectOrderView (number: string, owner: string | null): Query {
 }
 
 /** Keyset position in an owner's orders, newest first. */
-export interface OrderCursor { readonly placedAt: string, readonly id: string }
-
-/** A page of an owner's orders (null: every owner's), newest first, optionally of one status. */
-export function listOrderViews (owner: string | null, status: string | null, after: OrderCursor | null, limit: number): Query {
-  return {
-    text: `SELECT view FROM orders
-      WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR status = $2) AND view IS NOT NULL
-        AND ($3::timestamptz IS NULL OR (placed_at, id) < ($3::timestamptz, $4::uuid))
-      ORDER BY placed_at DESC, id DESC
-      LIMIT $5`,
-    values: [owner, status, after?.placedAt ?? null, after?.id ?? null, limit]
-  }
-}

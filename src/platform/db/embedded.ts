@@ -160,7 +160,8 @@ async function findBinaries (): Promise<Binaries> {
   try {
     module = await import(name) as typeof module
   } catch {
-    throw new EmbeddedPostgresError(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name} is not installed): set DATABASE_URL to use your own PostgreSQL`)
+    throw new EmbeddedPostgresError(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name} is not installed; ` +
+      '`npm install --omit=dev` leaves it out): set DATABASE_URL to use your own PostgreSQL, or run `npm install`')
   }
   const nativeDir = path.dirname(path.dirname(module.postgres))
   // The package exports no package.json; it sits beside native/.

@@ -113,11 +113,3 @@ export function readStreams (streamIds: readonly string[]): Query {
     values: [streamIds]
   }
 }
-
-/** Every event of the streams whose id starts with `prefix`, from `afterPosition`, in position order (rebuilds). */
-export function readCategory (prefix: string, afterPosition: number, limit: number): Query {
-  return {
-    text: `SELECT ${EVENT_COLUMNS} FROM event WHERE stream_id LIKE $1 || '%' AND position > $2 ORDER BY position LIMIT $3`,
-    values: [prefix, afterPosition, limit]
-  }
-}

@@ -27,25 +27,25 @@ export function isTransient (error: unknown): boolean {
 
 /** Names of the conditions we meet most, and of SQLSTATE classes for the rest. */
 const CONDITIONS: Readonly<Record<string, string>> = {
-  '40001': 'serialization failure',
+  40001: 'serialization failure',
   '40P01': 'deadlock detected',
   '55P03': 'lock not available',
-  '53300': 'too many connections',
-  '57014': 'statement canceled or timed out',
+  53300: 'too many connections',
+  57014: 'statement canceled or timed out',
   '57P01': 'database server shutting down',
-  '23505': 'unique violation',
-  '23514': 'check violation',
-  '23503': 'foreign key violation',
-  '22003': 'numeric value out of range'
+  23505: 'unique violation',
+  23514: 'check violation',
+  23503: 'foreign key violation',
+  22003: 'numeric value out of range'
 }
 const CLASSES: Readonly<Record<string, string>> = {
   '08': 'connection exception',
-  '22': 'data exception',
-  '23': 'integrity constraint violation',
-  '40': 'transaction rollback',
-  '42': 'syntax error or access rule violation',
-  '53': 'insufficient resources',
-  '57': 'operator intervention',
+  22: 'data exception',
+  23: 'integrity constraint violation',
+  40: 'transaction rollback',
+  42: 'syntax error or access rule violation',
+  53: 'insufficient resources',
+  57: 'operator intervention',
   P0: 'error raised by the database'
 }
 

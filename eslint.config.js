@@ -1,0 +1,27 @@
+// The house's lint: neostandard (standard's style: no semicolons, a space before a function's
+// parentheses) for TypeScript, plus typescript-eslint's type-aware rules for what a reader cannot
+// see: promises left floating or misused, and switches over unions that miss a case.
+import neostandard from 'neostandard'
+import tseslint from 'typescript-eslint'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['node_modules/**', 'bench/results/**', '.data/**'] }),
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/await-thenable': 'error',
+      // `void promise` is how a promise is marked as deliberately not awaited (no-floating-promises).
+      'no-void': ['error', { allowAsStatement: true }],
+      // `for await (const value of subscription) { … return }` takes the first value of a stream.
+      'no-unreachable-loop': ['error', { ignore: ['ForOfStatement'] }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }]
+    }
+  }
+]
