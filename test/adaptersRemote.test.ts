@@ -1,6 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs/promises'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
@@ -15,6 +13,7 @@ import { loadConfig } from '../src/config/config.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool } from './helpers/database.ts'
+import { LoopbackReceiver, signatureValid } from './helpers/receiver.ts'
 
 /** The outside systems reached over the network or a shared file: the ERP (webhook and file) and SMTP. */
 
@@ -35,63 +34,21 @@ async function rejection (promise: Promise<unknown>): Promise<unknown> {
 
 const document = { orderNumber: 'ORD-00000042', total: '61.9700', currency: 'EUR', lines: [{ sku: 'SKU-MUG', quantity: 1 }] }
 
-interface Received {
-  readonly path: string
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-  /** Checked as the ERP would, with the secret and nothing of the gateway's code. */
-  readonly signatureValid: boolean
-}
-
 /** An ERP on loopback. Paths choose its answers: `/ok` 201 with a reference, `/dup` 409, `/down` 500, `/bad` 422, `/slow` never. */
-class Erp {
-  readonly received: Received[] = []
-  readonly #server: Server
-  #port = 0
-
-  constructor () {
-    this.#server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (chunk: Buffer) => chunks.push(chunk))
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8')
-        this.received.push({ path: req.url ?? '/', headers: req.headers, body, signatureValid: signatureValid(req.headers, body) })
-        switch (req.url) {
-          case '/ok': return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ reference: 'ERP-2026-0042' }))
-          case '/dup': return res.writeHead(409).end()
-          case '/down': return res.writeHead(500).end('maintenance')
-          case '/bad': return res.writeHead(422, { 'content-type': 'application/json' }).end('{"error":"unknown sku"}')
-          default: // `/slow`: no answer
-        }
-      })
-    })
-  }
-
-  async start (): Promise<void> {
-    await new Promise<void>(resolve => this.#server.listen(0, '127.0.0.1', resolve))
-    this.#port = (this.#server.address() as AddressInfo).port
-  }
-
-  url (at: string): string {
-    return `http://127.0.0.1:${this.#port}${at}`
-  }
-
-  async stop (): Promise<void> {
-    this.#server.closeAllConnections()
-    await new Promise(resolve => this.#server.close(resolve))
-  }
-}
-
-function signatureValid (headers: IncomingHttpHeaders, body: string): boolean {
-  const timestamp = String(headers['x-webhook-timestamp'])
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false
-  const expected = Buffer.from('sha256=' + createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex'))
-  const given = Buffer.from(String(headers['x-signature-256']))
-  return given.length === expected.length && timingSafeEqual(given, expected)
+function erpServer (): LoopbackReceiver {
+  return new LoopbackReceiver(({ path }) => {
+    switch (path) {
+      case '/ok': return { status: 201, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reference: 'ERP-2026-0042' }) }
+      case '/dup': return { status: 409 }
+      case '/down': return { status: 500, body: 'maintenance' }
+      case '/bad': return { status: 422, headers: { 'content-type': 'application/json' }, body: '{"error":"unknown sku"}' }
+      default: return null // `/slow`: no answer
+    }
+  })
 }
 
 describe('ERP webhook', () => {
-  const erp = new Erp()
+  const erp = erpServer()
   beforeAll(async () => await erp.start())
   afterAll(async () => await erp.stop())
   const exporter = (at: string, timeoutMs = 5000): ReturnType<typeof createErpWebhook> =>
@@ -102,8 +59,9 @@ describe('ERP webhook', () => {
     expect(config).toMatchObject({ webhookUrl: erp.url('/ok'), webhookSecret: SECRET })
     const webhook = createErpWebhook({ url: config.webhookUrl!, secret: config.webhookSecret!, timeoutMs: config.timeoutMs, now: () => new Date() }, log)
     expect(await webhook.exportOrder({ idempotencyKey: 'o-1:exportErp', attempt: 1, document })).toEqual({ erpReference: 'ERP-2026-0042' })
-    const [received] = erp.received.filter(r => r.path === '/ok')
-    expect(received).toMatchObject({ signatureValid: true, body: JSON.stringify(document) })
+    const [received] = erp.to('/ok')
+    expect(received).toMatchObject({ body: JSON.stringify(document) })
+    expect(signatureValid(SECRET, received!.headers, received!.body)).toBe(true)
     expect(received!.headers).toMatchObject({ 'idempotency-key': 'o-1:exportErp', 'content-type': 'application/json', 'x-webhook-attempt': '1' })
   })
 
@@ -128,7 +86,7 @@ describe('ERP webhook', () => {
     await new Promise(resolve => closed.close(resolve))
     const refused = createErpWebhook({ url: `http://127.0.0.1:${port}/`, secret: SECRET, timeoutMs: 5000, now: () => new Date() }, log)
     expect(await rejection(refused.exportOrder({ idempotencyKey: 'o-6:exportErp', attempt: 1, document }))).toBeInstanceOf(TransientOutsideError)
-    expect(erp.received.every(r => r.signatureValid)).toBe(true)
+    expect(erp.received.every(r => signatureValid(SECRET, r.headers, r.body))).toBe(true)
   })
 })
 

@@ -1,11 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { notifyIfFinished } from '../src/operations/webhooks/enqueue.ts'
 import { eventually, order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { freePort, isRunning, killAll, spawnMain, type Child } from './helpers/processes.ts'
+import { LoopbackReceiver, signatureValid, type Received } from './helpers/receiver.ts'
 
 const SECRET = 'test-webhook-secret-3f9a1c7e5b2d'
 const ENV = {
@@ -28,69 +26,21 @@ const NOTIFICATIONS = `query ($uuid: ID!) {
   }
 }`
 
-interface Delivery {
-  readonly path: string
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-  readonly json: any
-  /** Checked here as a receiver would, with the secret and nothing of the gateway's code. */
-  readonly signatureValid: boolean
-  readonly status: number
+/** A webhook receiver on loopback: `/flaky/…` answers 500 twice then 200, `/down/…` always 500, anything else 200. */
+function webhookReceiver (): LoopbackReceiver {
+  return new LoopbackReceiver(({ path }, seenBefore) => {
+    const status = path.startsWith('/down/') ? 500 : path.startsWith('/flaky/') && seenBefore < 2 ? 500 : 200
+    return { status, headers: { 'content-type': 'text/plain' }, body: status === 200 ? 'thanks' : 'not now' }
+  })
 }
 
-/**
- * A webhook receiver on loopback. Paths choose its answers: `/flaky/…` answers 500 twice then
- * 200, `/down/…` always 500, anything else 200.
- */
-class Receiver {
-  readonly deliveries: Delivery[] = []
-  readonly #server: Server
-  #port = 0
-
-  constructor () {
-    this.#server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (chunk: Buffer) => chunks.push(chunk))
-      req.on('end', () => {
-        const path = req.url ?? '/'
-        const body = Buffer.concat(chunks).toString('utf8')
-        const seen = this.deliveries.filter(d => d.path === path).length
-        const status = path.startsWith('/down/') ? 500 : path.startsWith('/flaky/') && seen < 2 ? 500 : 200
-        this.deliveries.push({ path, headers: req.headers, body, json: JSON.parse(body), signatureValid: verify(req.headers, body), status })
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'thanks' : 'not now')
-      })
-    })
-  }
-
-  async start (): Promise<void> {
-    await new Promise<void>(resolve => this.#server.listen(0, '127.0.0.1', resolve))
-    this.#port = (this.#server.address() as AddressInfo).port
-  }
-
-  url (path: string): string {
-    return `http://127.0.0.1:${this.#port}${path}`
-  }
-
-  to (path: string): Delivery[] {
-    return this.deliveries.filter(d => d.path === path)
-  }
-
-  async stop (): Promise<void> {
-    this.#server.closeAllConnections()
-    await new Promise(resolve => this.#server.close(resolve))
-  }
+/** A delivery as the tests look at it: its JSON body, and whether its signature checks out. */
+function delivery (received: Received): Received & { readonly json: any, readonly signatureValid: boolean } {
+  return { ...received, json: JSON.parse(received.body), signatureValid: signatureValid(SECRET, received.headers, received.body) }
 }
 
-/** The documented scheme: X-Signature-256 = sha256=hex(HMAC-SHA256(secret, "<X-Webhook-Timestamp>.<body>")). */
-function verify (headers: IncomingHttpHeaders, body: string): boolean {
-  const timestamp = String(headers['x-webhook-timestamp'])
-  if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false
-  const expected = Buffer.from('sha256=' + createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex'))
-  const given = Buffer.from(String(headers['x-signature-256'] ?? ''))
-  return given.length === expected.length && timingSafeEqual(given, expected)
-}
-
-const receiver = new Receiver()
+const receiver = webhookReceiver()
+const deliveriesTo = (path: string): Array<ReturnType<typeof delivery>> => receiver.to(path).map(delivery)
 let gateway: TestGateway
 let publicUrl: string
 const workers: Child[] = []
@@ -163,7 +113,7 @@ describe('webhooks on finish', () => {
     await new Promise(resolve => setTimeout(resolve, 2000))
 
     for (const [i, uuid] of bulks.entries()) {
-      const deliveries = receiver.to(`/ok/${i}`)
+      const deliveries = deliveriesTo(`/ok/${i}`)
       expect(deliveries).toHaveLength(1)
       const [delivery] = deliveries
       expect(delivery!.signatureValid).toBe(true)
@@ -219,7 +169,7 @@ describe('webhooks on finish', () => {
     const { rows } = await gateway.sql.query("SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'bulk.notify' AND data->>'notificationId' IN (SELECT id::text FROM bulk_notification WHERE bulk_uuid = $1)", [uuid])
     expect(rows[0].n).toBe(1)
     await new Promise(resolve => setTimeout(resolve, 1000))
-    expect(receiver.to('/race')).toHaveLength(1)
+    expect(deliveriesTo('/race')).toHaveLength(1)
   })
 
   it('notifies a bulk whose items were all rejected: it finished at acceptance', async () => {
@@ -227,7 +177,7 @@ describe('webhooks on finish', () => {
     const bulk = await settled(uuid)
     expect(bulk.notifications[0].state).toBe('DELIVERED')
     await new Promise(resolve => setTimeout(resolve, 1000))
-    const deliveries = receiver.to('/rejected')
+    const deliveries = deliveriesTo('/rejected')
     expect(deliveries).toHaveLength(1)
     expect(deliveries[0]!.signatureValid).toBe(true)
     expect(deliveries[0]!.json).toMatchObject({
@@ -254,7 +204,7 @@ describe('webhooks on finish', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b))
     expect(Date.parse(notification.settledAt)).toBeGreaterThanOrEqual(times[2])
 
-    const deliveries = receiver.to('/flaky/1')
+    const deliveries = deliveriesTo('/flaky/1')
     expect(deliveries.map(d => d.status)).toEqual([500, 500, 200])
     expect(deliveries.map(d => d.headers['x-webhook-attempt'])).toEqual(['1', '2', '3'])
     // One notification: the same id and body each time, signed afresh each time.
@@ -271,7 +221,7 @@ describe('webhooks on finish', () => {
     expect(notification.settledAt).not.toBeNull()
     // WEBHOOK_RETRY_LIMIT=2: the first attempt and two retries.
     expect(notification.attempts.map((a: any) => [a.attempt, a.httpStatus, a.delivered])).toEqual([[1, 500, false], [2, 500, false], [3, 500, false]])
-    expect(receiver.to('/down/1')).toHaveLength(3)
+    expect(deliveriesTo('/down/1')).toHaveLength(3)
   })
 
   it('notifies a finish that happened while no worker listened, when the next worker starts', async () => {
@@ -282,14 +232,14 @@ describe('webhooks on finish', () => {
     await new Promise(resolve => setTimeout(resolve, 1000))
     await gateway.sql.query('UPDATE bulk SET notify_url = $2 WHERE uuid = $1', [uuid, receiver.url('/late')])
     await new Promise(resolve => setTimeout(resolve, 1000))
-    expect(receiver.to('/late')).toHaveLength(0)
+    expect(deliveriesTo('/late')).toHaveLength(0)
 
     // A worker starting sweeps for finished bulks without a notification.
     const late = await startWorkerProcess()
     const bulk = await settled(uuid)
     expect(bulk.notifications[0].state).toBe('DELIVERED')
     await new Promise(resolve => setTimeout(resolve, 1000))
-    expect(receiver.to('/late')).toHaveLength(1)
+    expect(deliveriesTo('/late')).toHaveLength(1)
     late.process.kill('SIGTERM')
     expect((await late.exited).code).toBe(0)
   })
@@ -308,7 +258,7 @@ describe('webhooks on finish', () => {
       CREATE TRIGGER test_refuse BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION test_refuse();`)
     const uuid = await place([order(), order({ customerEmail: 'refused@example.com' })], receiver.url('/again'))
     const first = await settled(uuid)
-    expect(receiver.to('/again').map(d => d.json.status)).toEqual(['FINISHED_WITH_FAILURE'])
+    expect(deliveriesTo('/again').map(d => d.json.status)).toEqual(['FINISHED_WITH_FAILURE'])
 
     await gateway.sql.query('INSERT INTO test_allow VALUES (true)')
     const { errors } = await gateway.gql('mutation ($uuid: ID!) { retryBulk(uuid: $uuid) { status } }', { uuid })
@@ -316,7 +266,7 @@ describe('webhooks on finish', () => {
     const second = await settled(uuid, 2)
     await new Promise(resolve => setTimeout(resolve, 1000))
 
-    const deliveries = receiver.to('/again')
+    const deliveries = deliveriesTo('/again')
     expect(deliveries.map(d => d.json.status)).toEqual(['FINISHED_WITH_FAILURE', 'FINISHED_SUCCESSFULLY'])
     expect(deliveries.every(d => d.signatureValid)).toBe(true)
     expect(second.notifications.map((n: any) => n.state)).toEqual(['DELIVERED', 'DELIVERED'])

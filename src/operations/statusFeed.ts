@@ -1,7 +1,6 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga'
-import { ChannelListener } from '../platform/db/listener.ts'
-import { KeyedRerun } from '../platform/feeds/rerun.ts'
-import { toError, type Logger } from '../platform/log.ts'
+import { ChannelFeed } from '../platform/feeds/channelFeed.ts'
+import type { Logger } from '../platform/log.ts'
 
 /** The channel the operation triggers NOTIFY on (migrations/0002); the payload is a bulk uuid. */
 export const BULK_CHANGED_CHANNEL = 'bulk_changed'
@@ -31,42 +30,33 @@ interface Watcher<State> {
  */
 export class BulkStatusFeed<State extends object> {
   readonly #watchers = new Map<string, Set<Watcher<State>>>()
-  readonly #loads: KeyedRerun
   readonly #load: (uuid: string) => Promise<State | null>
-  readonly #log: Logger
-  readonly #listener: ChannelListener
-  #rescanTimer: NodeJS.Timeout | undefined
+  readonly #feed: ChannelFeed
 
   constructor (connectionString: string, load: (uuid: string) => Promise<State | null>, log: Logger) {
     this.#load = load
-    this.#log = log.child({ component: 'status-feed' })
-    // Loads of one bulk one at a time, one more after changes during a load; a failed one tried again.
-    this.#loads = new KeyedRerun(async (uuid) => await this.#refresh(uuid), {
-      retryDelayMs: () => RETRY_LOAD_MS,
-      maxRetries: Infinity,
-      onError: (uuid, error) => this.#log.warn('could not load a changed bulk; trying again', { uuid, error: toError(error) })
-    })
-    this.#listener = new ChannelListener({
+    this.#feed = new ChannelFeed({
       connectionString,
       channel: BULK_CHANGED_CHANNEL,
       applicationName: 'order-ops-gateway:status-feed',
-      log: this.#log,
-      onNotification: (uuid) => this.#changed(uuid),
-      onReconnect: () => { for (const uuid of this.#watchers.keys()) this.#changed(uuid) }
+      log: log.child({ component: 'status-feed' }),
+      refresh: async (uuid) => await this.#refresh(uuid),
+      wants: (uuid) => this.#watchers.has(uuid),
+      retryDelayMs: () => RETRY_LOAD_MS,
+      maxRetries: Infinity,
+      failureMessage: 'could not load a changed bulk; trying again',
+      rescan: () => { for (const uuid of this.#watchers.keys()) this.#feed.changed(uuid) },
+      rescanMs: RESCAN_MS
     })
   }
 
   async start (): Promise<void> {
-    await this.#listener.start()
-    this.#rescanTimer = setInterval(() => { for (const uuid of this.#watchers.keys()) this.#changed(uuid) }, RESCAN_MS)
-    this.#rescanTimer.unref()
+    await this.#feed.start()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.#rescanTimer)
-    await this.#loads.stop()
+    await this.#feed.stop()
     for (const watchers of this.#watchers.values()) for (const watcher of watchers) watcher.deliver(null)
-    await this.#listener.stop()
   }
 
   /**
@@ -89,7 +79,7 @@ export class BulkStatusFeed<State extends object> {
       let watchers = this.#watchers.get(uuid)
       if (!watchers) this.#watchers.set(uuid, watchers = new Set())
       watchers.add(watcher)
-      this.#changed(uuid)
+      this.#feed.changed(uuid)
       await stop
       watchers.delete(watcher)
       if (watchers.size === 0 && this.#watchers.get(uuid) === watchers) this.#watchers.delete(uuid)
@@ -99,10 +89,6 @@ export class BulkStatusFeed<State extends object> {
   /** Bulks watched in this process. */
   get watchedBulks (): number {
     return this.#watchers.size
-  }
-
-  #changed (uuid: string): void {
-    if (this.#watchers.has(uuid)) this.#loads.request(uuid)
   }
 
   /** Loads a bulk once for everyone who watches it now; a watcher added later asks for its own load. */

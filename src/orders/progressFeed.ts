@@ -1,10 +1,9 @@
 import { Repeater } from 'graphql-yoga'
-import { ChannelListener } from '../platform/db/listener.ts'
+import { ChannelFeed } from '../platform/feeds/channelFeed.ts'
 import type { OrderEvent } from './domain/events.ts'
 import type { RecordedEvent } from '../platform/events/store.ts'
-import { toError, type Logger } from '../platform/log.ts'
+import type { Logger } from '../platform/log.ts'
 import { evolveOrderView, ORDER_VIEW_STATUS, type OrderView } from './orderView.ts'
-import { KeyedRerun } from '../platform/feeds/rerun.ts'
 
 /** The channel the orders table's triggers NOTIFY on (migrations/0012); the payload is an order id. */
 export const ORDER_CHANGED_CHANNEL = 'order_changed'
@@ -61,41 +60,33 @@ interface Watched {
  */
 export class OrderProgressFeed {
   readonly #orders = new Map<string, Watched>()
-  readonly #loads: KeyedRerun
   readonly #source: OrderFeedSource
-  readonly #log: Logger
-  readonly #listener: ChannelListener
-  #rescanTimer: NodeJS.Timeout | undefined
+  readonly #feed: ChannelFeed
 
   constructor (connectionString: string, source: OrderFeedSource, log: Logger) {
     this.#source = source
-    this.#log = log.child({ component: 'order-feed' })
-    this.#loads = new KeyedRerun(async (orderId) => await this.#refresh(orderId), {
-      retryDelayMs: () => RETRY_LOAD_MS,
-      maxRetries: Infinity,
-      onError: (orderId, error) => this.#log.warn('could not read a changed order; trying again', { orderId, error: toError(error) })
-    })
-    this.#listener = new ChannelListener({
+    this.#feed = new ChannelFeed({
       connectionString,
       channel: ORDER_CHANGED_CHANNEL,
       applicationName: 'order-ops-gateway:order-feed',
-      log: this.#log,
-      onNotification: (orderId) => this.#changed(orderId),
-      onReconnect: () => this.#changedAll()
+      log: log.child({ component: 'order-feed' }),
+      refresh: async (orderId) => await this.#refresh(orderId),
+      wants: (orderId) => this.#orders.has(orderId),
+      retryDelayMs: () => RETRY_LOAD_MS,
+      maxRetries: Infinity,
+      failureMessage: 'could not read a changed order; trying again',
+      rescan: () => { for (const orderId of this.#orders.keys()) this.#feed.changed(orderId) },
+      rescanMs: RESCAN_MS
     })
   }
 
   async start (): Promise<void> {
-    await this.#listener.start()
-    this.#rescanTimer = setInterval(() => this.#changedAll(), RESCAN_MS)
-    this.#rescanTimer.unref()
+    await this.#feed.start()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.#rescanTimer)
-    await this.#loads.stop()
+    await this.#feed.stop()
     for (const { watchers } of this.#orders.values()) for (const watcher of watchers) watcher.end()
-    await this.#listener.stop()
   }
 
   /**
@@ -121,7 +112,7 @@ export class OrderProgressFeed {
       watched.watchers.add(watcher)
       // The view the feed holds is current up to the next read, which this asks for.
       if (watched.loaded && watched.view !== null) watcher.deliver(watched.view)
-      this.#changed(orderId)
+      this.#feed.changed(orderId)
       await stop
       watched.watchers.delete(watcher)
       if (watched.watchers.size === 0 && this.#orders.get(orderId) === watched) this.#orders.delete(orderId)
@@ -131,14 +122,6 @@ export class OrderProgressFeed {
   /** Orders watched in this process. */
   get watchedOrders (): number {
     return this.#orders.size
-  }
-
-  #changed (orderId: string): void {
-    if (this.#orders.has(orderId)) this.#loads.request(orderId)
-  }
-
-  #changedAll (): void {
-    for (const orderId of this.#orders.keys()) this.#changed(orderId)
   }
 
   /** Reads the order's new events once for everyone who watches it, and hands each its views. */

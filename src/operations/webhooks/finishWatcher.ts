@@ -1,5 +1,4 @@
-import { ChannelListener } from '../../platform/db/listener.ts'
-import { KeyedRerun } from '../../platform/feeds/rerun.ts'
+import { ChannelFeed } from '../../platform/feeds/channelFeed.ts'
 import { toError, type Logger } from '../../platform/log.ts'
 import { BULK_CHANGED_CHANNEL } from '../statusFeed.ts'
 
@@ -34,46 +33,36 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 export class FinishWatcher {
   readonly #options: FinishWatcherOptions
   readonly #log: Logger
-  readonly #checks: KeyedRerun
-  readonly #running = new Set<Promise<void>>()
-  readonly #listener: ChannelListener
+  readonly #feed: ChannelFeed
   #stopped = false
 
   constructor (options: FinishWatcherOptions) {
     this.#options = options
     this.#log = options.log.child({ component: 'finish-watcher' })
-    // A finished bulk changes no more: no later notification would bring a failed check back. Retry.
-    this.#checks = new KeyedRerun(async (uuid) => { await options.check(uuid) }, {
-      retryDelayMs: (attempt) => Math.min(1000 * 2 ** (attempt - 1), 30_000),
-      maxRetries: CHECK_RETRIES,
-      onError: (uuid, error, retry) => this.#log.warn('could not check a changed bulk', { uuid, retry, error: toError(error) })
-    })
-    this.#listener = new ChannelListener({
+    this.#feed = new ChannelFeed({
       connectionString: options.connectionString,
       channel: BULK_CHANGED_CHANNEL,
       applicationName: 'order-ops-gateway:finish-watcher',
       log: this.#log,
-      onNotification: (uuid) => this.#changed(uuid),
+      refresh: async (uuid) => { await options.check(uuid) },
+      // A finished bulk changes no more: no later notification would bring a failed check back. Retry.
+      retryDelayMs: (attempt) => Math.min(1000 * 2 ** (attempt - 1), 30_000),
+      maxRetries: CHECK_RETRIES,
+      failureMessage: 'could not check a changed bulk',
       // Notifications sent while we were away are lost: sweep for what finished meanwhile.
-      onReconnect: () => { void this.#track(this.#sweep()) }
+      rescan: async () => await this.#sweep()
     })
   }
 
   /** LISTENs, then sweeps once; resolves when the sweep is done. */
   async start (): Promise<void> {
-    await this.#listener.start()
-    await this.#track(this.#sweep())
+    await this.#feed.start()
+    await this.#feed.rescan()
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
-    await this.#checks.stop()
-    await this.#listener.stop()
-    await Promise.allSettled([...this.#running])
-  }
-
-  #changed (uuid: string): void {
-    this.#checks.request(uuid)
+    await this.#feed.stop()
   }
 
   /** Checks every finished bulk whose finish has no notification yet, one at a time. */
@@ -99,15 +88,6 @@ export class FinishWatcher {
     } catch (error) {
       // The reconnect that follows a lost connection sweeps again.
       this.#log.warn('sweep of finished bulks failed', { error: toError(error) })
-    }
-  }
-
-  async #track (work: Promise<void>): Promise<void> {
-    this.#running.add(work)
-    try {
-      await work
-    } finally {
-      this.#running.delete(work)
     }
   }
 }

@@ -1,0 +1,66 @@
+import type { PgBoss } from 'pg-boss'
+import type pg from 'pg'
+import type { TokenCache } from './access/tokenCache.ts'
+import { createApiToken, listApiTokens, revokeApiTokenById } from './access/tokens.ts'
+import type { Services } from './api/graphql/services.ts'
+import { findInventoryItem } from './inventory/read.ts'
+import { acceptOperations } from './operations/accept.ts'
+import { acknowledgeBulk, cancelBulk, retryBulk } from './operations/control.ts'
+import { isFinished } from './operations/domain/status.ts'
+import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type BulkView } from './operations/read.ts'
+import { resultsUrl } from './operations/results.ts'
+import type { BulkStatusFeed } from './operations/statusFeed.ts'
+import { listNotifications } from './operations/webhooks/read.ts'
+import type { OrderProgressFeed } from './orders/progressFeed.ts'
+import { findOrder, findOrderId, listOrders, readOrderEvents } from './orders/read.ts'
+
+export interface ServiceDeps {
+  readonly pool: pg.Pool
+  readonly boss: PgBoss
+  /** `MAX_BULK_SIZE`. */
+  readonly maxBulkSize: number
+  /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
+  readonly afterEnqueue: (jobs: number) => void
+  readonly tokens: TokenCache
+  readonly bulkFeed: BulkStatusFeed<BulkView>
+  readonly orderFeed: OrderProgressFeed
+  /** The gateway's public address, known once it listens (PUBLIC_URL, else the bound port). */
+  readonly publicUrl: () => string
+}
+
+/** What the GraphQL resolvers may ask of the features: each a call into the feature that owns it. */
+export function createServices (deps: ServiceDeps): Services {
+  const { pool, boss } = deps
+  const control = { pool, boss }
+  return {
+    placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
+    retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
+    cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
+    acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),
+    createApiToken: async (owner, role) => await createApiToken(pool, owner, role),
+    revokeApiToken: async (id) => {
+      const revoked = await revokeApiTokenById(pool, id)
+      deps.tokens.invalidate()
+      return revoked
+    },
+    bulk: async (viewer, uuid) => await findBulk(pool, viewer, uuid),
+    bulks: async (viewer, filter, page) => await listBulks(pool, viewer, filter, page),
+    apiTokens: async () => await listApiTokens(pool),
+    operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),
+    operation: async (viewer, id) => await findOperation(pool, viewer, id),
+    nextRetryAt: async (operation) => {
+      if (!operation.job_id) return null
+      const job = await boss.getJobById(operation.topic, operation.job_id)
+      return job?.state === 'retry' ? job.startAfter : null
+    },
+    watchBulk: (uuid) => deps.bulkFeed.watch(uuid, (view) => isFinished(view.status), sameBulkView),
+    resultsUrl: (bulkUuid) => resultsUrl(deps.publicUrl(), bulkUuid),
+    bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid),
+    order: async (viewer, orderNumber) => await findOrder(pool, viewer, orderNumber),
+    orders: async (viewer, status, page) => await listOrders(pool, viewer, status, page),
+    orderEvents: async (orderId) => await readOrderEvents(pool, orderId),
+    orderId: async (viewer, orderNumber) => await findOrderId(pool, viewer, orderNumber),
+    watchOrder: (orderId) => deps.orderFeed.watch(orderId),
+    inventory: async (sku) => await findInventoryItem(pool, sku)
+  }
+}
