@@ -4,7 +4,7 @@ import { execute, GraphQLError, subscribe, type ExecutionArgs, type GraphQLSchem
 import { REQUEST_ERROR_CODE } from '../operations/errors.ts'
 import { CloseCode } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
-import { createYoga, type Plugin } from 'graphql-yoga'
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
 import type { Principal } from '../access/principal.ts'
 import type { Context } from './graphql/builder.ts'
@@ -37,26 +37,8 @@ export interface GraphQLServer {
  */
 export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = [],
   authenticate: Authenticate = async () => null, limits: GatewayLimits): GraphQLServer {
-  // A POST without valid credentials is answered 401 before its body is read: an anonymous caller
-  // cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused.
-  // GET stays open for GraphiQL's page; a GET query is refused at execution like any other.
   const principals = new WeakMap<Request, Principal | null>()
-  const credentialsFirst: Plugin = {
-    async onRequest ({ request, endResponse, fetchAPI }) {
-      if (request.method !== 'POST') return
-      let principal: Principal | null
-      try {
-        principal = await authenticate(request.headers.get('authorization'))
-      } catch {
-        return // e.g. a JWKS that cannot be read: decided again at execution, answered as a masked error
-      }
-      principals.set(request, principal)
-      if (principal !== null) return
-      endResponse(new fetchAPI.Response(JSON.stringify({
-        errors: [{ message: 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } }]
-      }), { status: 401, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' } }))
-    }
-  }
+  const credentialsFirst = useCredentialsFirst(authenticate, principals)
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
@@ -90,9 +72,63 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, ...limits.webSocket.serverOptions })
   limits.webSocket.watch(wsServer)
 
-  // The graphql-ws recipe from graphql-yoga: run each WebSocket operation through yoga's
-  // envelop pipeline, so that the same plugins (masking, validation) apply as over HTTP.
-  const wsCleanup = useServer<Record<string, unknown> | undefined, { authorization?: string }>(limits.webSocket.guard({
+  const wsCleanup = serveGraphQLOverWebSocket(yoga, wsServer, authenticate, limits)
+
+  return {
+    server,
+    async listen (port, host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => { server.off('error', reject); resolve() })
+      })
+      return (server.address() as AddressInfo).port
+    },
+    async close (timeoutMs = 15_000) {
+      // Stop accepting; let requests under way finish (an accepted bulk must get its answer, or its
+      // client would retry and duplicate it), then close what is left after `timeoutMs`.
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      server.closeIdleConnections()
+      await wsCleanup.dispose()
+      wsServer.close()
+      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
+      await closed
+      clearTimeout(timer)
+    }
+  }
+}
+
+/**
+ * A POST without valid credentials is answered 401 before its body is read: an anonymous caller
+ * cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused.
+ * GET stays open for GraphiQL's page; a GET query is refused at execution like any other.
+ * The caller found is kept in `principals` for the request's context.
+ */
+function useCredentialsFirst (authenticate: Authenticate, principals: WeakMap<Request, Principal | null>): Plugin {
+  return {
+    async onRequest ({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return
+      let principal: Principal | null
+      try {
+        principal = await authenticate(request.headers.get('authorization'))
+      } catch {
+        return // e.g. a JWKS that cannot be read: decided again at execution, answered as a masked error
+      }
+      principals.set(request, principal)
+      if (principal !== null) return
+      endResponse(new fetchAPI.Response(JSON.stringify({
+        errors: [{ message: 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } }]
+      }), { status: 401, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' } }))
+    }
+  }
+}
+
+/**
+ * The graphql-ws recipe from graphql-yoga: each WebSocket operation runs through yoga's envelop
+ * pipeline, so that the same plugins (masking, validation, limits) apply as over HTTP.
+ */
+function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unknown>, Context>, wsServer: WebSocketServer,
+  authenticate: Authenticate, limits: GatewayLimits): ReturnType<typeof useServer> {
+  return useServer<Record<string, unknown> | undefined, { authorization?: string }>(limits.webSocket.guard({
     // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`. Without it the
     // socket is closed with 4401 Unauthorized, with a bad one 4403 Forbidden, before any subscription.
     onConnect: async (ctx) => {
@@ -131,26 +167,4 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
       return args
     }
   }), wsServer, limits.webSocket.keepAliveMs)
-
-  return {
-    server,
-    async listen (port, host) {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => { server.off('error', reject); resolve() })
-      })
-      return (server.address() as AddressInfo).port
-    },
-    async close (timeoutMs = 15_000) {
-      // Stop accepting; let requests under way finish (an accepted bulk must get its answer, or its
-      // client would retry and duplicate it), then close what is left after `timeoutMs`.
-      const closed = new Promise<void>(resolve => server.close(() => resolve()))
-      server.closeIdleConnections()
-      await wsCleanup.dispose()
-      wsServer.close()
-      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
-      await closed
-      clearTimeout(timer)
-    }
-  }
 }

@@ -150,28 +150,11 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
           throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
         }
         const problem = candidate.problem ?? await request.kind.check(candidate.data, client, request.viewerOwner)
-        const dataHash = createHash('sha256').update(canonicalJson(candidate.data)).digest('hex')
-        fingerprint.update(dataHash)
+        const item = itemOf(request.kind, index, candidate.data, problem)
+        fingerprint.update(item.operation.dataHash)
         if (problem !== null) invalid++
-        chunk.push({
-          id: randomUUID(),
-          index,
-          topic,
-          status: problem === null ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
-          data: candidate.data ?? null,
-          dataHash,
-          errorCode: problem === null ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
-          message: problem,
-          orderingKey: problem === null ? request.kind.orderingKey(candidate.data) : null,
-          numberOrder: request.kind.numberOrder
-        })
-        requestItems.push({
-          id: index,
-          orderNumber: null,
-          dataHash,
-          status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
-          errorMessage: problem
-        })
+        chunk.push(item.operation)
+        requestItems.push(item.requestItem)
         if (chunk.length >= CHUNK) await flush(false)
       }
       if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
@@ -198,6 +181,32 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   } catch (error) {
     if (error instanceof RollBack) return error.response
     throw error
+  }
+}
+
+/** An item's operation row and its line in the answer: OPEN and ACCEPTED, or REJECTED with its problem. */
+function itemOf (kind: OperationKind, index: number, data: unknown, problem: string | null): { operation: NewOperation, requestItem: RequestItem } {
+  const dataHash = createHash('sha256').update(canonicalJson(data)).digest('hex')
+  return {
+    operation: {
+      id: randomUUID(),
+      index,
+      topic: kind.topic,
+      status: problem === null ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
+      data: data ?? null,
+      dataHash,
+      errorCode: problem === null ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
+      message: problem,
+      orderingKey: problem === null ? kind.orderingKey(data) : null,
+      numberOrder: kind.numberOrder
+    },
+    requestItem: {
+      id: index,
+      orderNumber: null,
+      dataHash,
+      status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
+      errorMessage: problem
+    }
   }
 }
 

@@ -72,6 +72,7 @@ function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
   for (const data of inputs) yield { data }
 }
 
+/** The accepting mutations: each answers at once with a bulk uuid and the items' statuses. */
 builder.mutationFields((t) => {
   const common = {
     idempotencyKey: t.arg.string({
@@ -135,29 +136,33 @@ builder.mutationFields((t) => {
         ...common
       },
       resolve: async (_, { input, ...args }, context) => withoutOrderNumbers(await accept(context, ADJUST_STOCK, fromInput(input), args))
-    }),
-    retryBulk: t.field({
-      type: BulkRef,
-      description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
-      args: {
-        uuid: t.arg.id({ required: true, validate: uuidArg }),
-        errorCodes: t.arg.stringList(),
-        operationIds: t.arg.idList({ validate: z.array(uuidArg) })
-      },
-      resolve: async (_, { uuid, errorCodes, operationIds }, context) =>
-        await command(async () => await context.services.retryBulk(viewer(context), String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
-    }),
-    cancelBulk: t.field({
-      type: BulkRef,
-      description: 'Cancels the operations not yet begun (they become CANCELED and their jobs are cancelled); running ones finish. Idempotent.',
-      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-      resolve: async (_, { uuid }, context) => await command(async () => await context.services.cancelBulk(viewer(context), String(uuid)))
-    }),
-    acknowledgeBulk: t.field({
-      type: BulkRef,
-      description: 'Dismisses a finished bulk: `bulks(acknowledged: false)` no longer lists it.',
-      args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
-      resolve: async (_, { uuid }, context) => await command(async () => await context.services.acknowledgeBulk(viewer(context), String(uuid)))
     })
   }
 })
+
+/** Magento's bulk management: the caller's own bulks, once accepted. */
+builder.mutationFields((t) => ({
+  retryBulk: t.field({
+    type: BulkRef,
+    description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
+    args: {
+      uuid: t.arg.id({ required: true, validate: uuidArg }),
+      errorCodes: t.arg.stringList(),
+      operationIds: t.arg.idList({ validate: z.array(uuidArg) })
+    },
+    resolve: async (_, { uuid, errorCodes, operationIds }, context) =>
+      await command(async () => await context.services.retryBulk(viewer(context), String(uuid), errorCodes ?? null, operationIds?.map(String) ?? null))
+  }),
+  cancelBulk: t.field({
+    type: BulkRef,
+    description: 'Cancels the operations not yet begun (they become CANCELED and their jobs are cancelled); running ones finish. Idempotent.',
+    args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+    resolve: async (_, { uuid }, context) => await command(async () => await context.services.cancelBulk(viewer(context), String(uuid)))
+  }),
+  acknowledgeBulk: t.field({
+    type: BulkRef,
+    description: 'Dismisses a finished bulk: `bulks(acknowledged: false)` no longer lists it.',
+    args: { uuid: t.arg.id({ required: true, validate: uuidArg }) },
+    resolve: async (_, { uuid }, context) => await command(async () => await context.services.acknowledgeBulk(viewer(context), String(uuid)))
+  })
+}))

@@ -65,6 +65,37 @@ function isUncapturedCancellation (state: OrderState | undefined): boolean {
 const OUTSIDE_MESSAGE = new RegExp(`^((?:${OUTSIDE_SYSTEMS.join('|')}): .*?)(?:: | \\(|$)`)
 
 /**
+ * Calls the outside system for every job of the batch whose work is still due, all at once and
+ * outside any transaction, each with the step's idempotency key: the attempt of each job.
+ */
+async function attemptAll (jobs: ReadonlyArray<JobWithMetadata<ChainJob>>, before: Awaited<ReturnType<typeof loadOrders>>, topic: ChainTopic,
+  deps: ChainDeps, log: Logger): Promise<Map<string, Attempt>> {
+  const work = STEP_WORK[topic.work]
+  const attempts = new Map<string, Attempt>()
+  await Promise.all(jobs.map(async (job) => {
+    const state = before.get(job.data.orderId)?.state
+    const key = idempotencyKey(job.data.orderId, topic.work)
+    const attempt = attemptOf(job, before.get(job.data.orderId)?.view ?? null, topic)
+    try {
+      if (!isDue(state, topic)) {
+        // A capture of an order canceled meanwhile is not made now, but one made before (its answer lost,
+        // or its attempt rolled back) is recorded, so that the money is refunded.
+        const taken = topic.work === 'capturePayment' && isUncapturedCancellation(state) ? await deps.systems.payment.findCapture({ idempotencyKey: key }) : null
+        attempts.set(job.id, taken === null ? { kind: 'skip' } : { kind: 'done', outcome: { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } } })
+        return
+      }
+      const outcome = await work(state, { idempotencyKey: key, attempt }, deps.systems)
+      attempts.set(job.id, { kind: 'done', outcome })
+    } catch (error) {
+      const transient = error instanceof TransientOutsideError || isTransient(error)
+      log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt, error: detail(error) })
+      attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient, attempt })
+    }
+  }))
+  return attempts
+}
+
+/**
  * What a failed attempt is called where clients read it (Order.steps.lastError, StepFailed): the
  * outside system and what failed, never the detail that follows (an ERP's response body, a print
  * command's stderr, an SMTP server's reply: text from elsewhere), nor a database's message text
@@ -79,33 +110,12 @@ function messageOf (error: unknown): string {
 
 export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
   const log = deps.log.child({ queue: topic.queue })
-  const work = STEP_WORK[topic.work]
 
   return async (jobs: Array<JobWithMetadata<ChainJob>>): Promise<void> => {
     const orderIds = jobs.map(job => job.data.orderId)
     const before = await loadOrders(deps.pool, orderIds, { lock: false })
 
-    const attempts = new Map<string, Attempt>()
-    await Promise.all(jobs.map(async (job) => {
-      const state = before.get(job.data.orderId)?.state
-      const key = idempotencyKey(job.data.orderId, topic.work)
-      const attempt = attemptOf(job, before.get(job.data.orderId)?.view ?? null, topic)
-      try {
-        if (!isDue(state, topic)) {
-          // A capture of an order canceled meanwhile is not made now, but one made before (its answer lost,
-          // or its attempt rolled back) is recorded, so that the money is refunded.
-          const taken = topic.work === 'capturePayment' && isUncapturedCancellation(state) ? await deps.systems.payment.findCapture({ idempotencyKey: key }) : null
-          attempts.set(job.id, taken === null ? { kind: 'skip' } : { kind: 'done', outcome: { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } } })
-          return
-        }
-        const outcome = await work(state, { idempotencyKey: key, attempt }, deps.systems)
-        attempts.set(job.id, { kind: 'done', outcome })
-      } catch (error) {
-        const transient = error instanceof TransientOutsideError || isTransient(error)
-        log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt, error: detail(error) })
-        attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient, attempt })
-      }
-    }))
+    const attempts = await attemptAll(jobs, before, topic, deps, log)
 
     await transaction(deps.pool, async (tx) => {
       const orders = await loadOrders(tx, orderIds, { lock: true, known: before })
