@@ -113,7 +113,7 @@ async function latency (boss: PgBoss, samples: number, warmup: number): Promise<
     // An idle system: let the worker settle back into waiting before the next job.
     await new Promise(resolve => setTimeout(resolve, 20))
   }
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length }
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length, latencies }
 }
 
 try {

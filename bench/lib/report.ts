@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { formatCost, type DbCost } from './dbCost.ts'
 import type { BenchSettings } from './settings.ts'
 
 /** One line of the table and of the JSON file. */
@@ -15,6 +16,8 @@ export interface Row {
   readonly target: string
   /** null: not measured, or no target. */
   readonly pass: boolean | null
+  /** What the database did per order (per job for the baseline), summed over the measured runs. */
+  readonly cost?: { readonly figure: DbCost, readonly baseline: DbCost | null }
   /** Every run's numbers, for the JSON file. */
   readonly runs?: unknown
 }
@@ -34,8 +37,8 @@ export interface ScenarioContext {
 
 export function printTable (rows: readonly Row[]): void {
   const cells = rows.map(row => [row.scenario, row.figure, row.baseline, row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`, row.target,
-    row.pass === null ? '—' : row.pass ? 'pass' : 'FAIL'])
-  const header = ['scenario', 'figure', 'baseline (same run)', 'ratio', 'target', 'result']
+    row.pass === null ? '—' : row.pass ? 'pass' : 'FAIL', formatCost(row.cost?.figure), formatCost(row.cost?.baseline)])
+  const header = ['scenario', 'figure', 'baseline (same run)', 'ratio', 'target', 'result', 'database per order', 'baseline per job']
   const widths = header.map((title, i) => Math.max(title.length, ...cells.map(cell => cell[i]!.length)))
   const line = (values: readonly string[]): string => '| ' + values.map((value, i) => value.padEnd(widths[i]!)).join(' | ') + ' |'
   console.log(line(header))

@@ -17,7 +17,7 @@ export interface BenchSettings {
   readonly connections: number
   /** `BENCH_BACKLOG` (50000): operations of the processing backlog. */
   readonly backlog: number
-  /** `BENCH_LATENCY_SAMPLES` (100): orders placed one at a time in the latency scenario, per run. */
+  /** `BENCH_LATENCY_SAMPLES` (350): orders placed one at a time in the latency scenario, per run; the runs' samples are pooled (1,050 by default). */
   readonly latencySamples: number
   /** `BENCH_SUBSCRIBERS` (1000): graphql-ws subscribers of the subscriptions scenario. */
   readonly subscribers: number
@@ -50,7 +50,7 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     singleSeconds: int('BENCH_SINGLE_SECONDS', 8),
     connections: int('BENCH_CONNECTIONS', 16),
     backlog: int('BENCH_BACKLOG', 50_000, 1000),
-    latencySamples: int('BENCH_LATENCY_SAMPLES', 100),
+    latencySamples: int('BENCH_LATENCY_SAMPLES', 350),
     subscribers: int('BENCH_SUBSCRIBERS', 1000),
     subscriptionRounds: int('BENCH_SUBSCRIPTION_ROUNDS', 10),
     scaleOrders: int('BENCH_SCALE_ORDERS', 100_000, 1000),

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { costPer, readDbCost, settleStats, type DbCost } from '../lib/dbCost.ts'
 import { startGateway } from '../lib/gateway.ts'
 import { acceptBulks } from '../lib/load.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
@@ -18,6 +19,7 @@ export const fullChain: Scenario = {
     const url = await context.createDatabase()
     const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
     const rates: number[] = []
+    let before: DbCost | undefined
     const once = async (size: number, from: number): Promise<number> => {
       const { uuids } = await acceptBulks([gateway.endpoint!], context.token, size, 1000, 1, from)
       const worker = await startGateway({ databaseUrl: url, token: context.token, role: 'worker' })
@@ -29,12 +31,18 @@ export const fullChain: Scenario = {
     }
     try {
       await once(Math.max(200, Math.round(chainOrders / 10)), 0)
+      await settleStats(true)
+      before = await readDbCost(url)
       for (let i = 0; i < repeats; i++) rates.push(await once(chainOrders, 1_000_000 + i * chainOrders))
     } finally {
       await gateway.stop()
     }
+    // Acceptance, placement and every step of the chain, per order.
+    await settleStats(false)
+    const cost = { figure: costPer(before!, await readDbCost(url), chainOrders * repeats), baseline: null }
     const rate = median(rates)
     return [{
+      cost,
       scenario: `full chain placed → COMPLETED (${chainOrders.toLocaleString('en')} orders, 1 worker process)`,
       figure: `${Math.round(rate)} orders/s`,
       baseline: '—',

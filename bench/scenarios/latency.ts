@@ -1,10 +1,11 @@
 import pg from 'pg'
 import { runChild } from '../lib/child.ts'
+import { costPer, readDbCost, settleStats } from '../lib/dbCost.ts'
 import { startGateway } from '../lib/gateway.ts'
 import { graphqlClient } from '../lib/http.ts'
 import { order, PLACE_ORDER } from '../lib/orders.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
-import { median, now, percentile, round } from '../lib/stats.ts'
+import { now, percentile, round } from '../lib/stats.ts'
 
 const WARMUP = 10
 
@@ -52,33 +53,39 @@ export const latency: Scenario = {
       }
       return ms
     }
-    const runs: Array<{ p50: number, p99: number }> = []
-    const baselineRuns: Array<{ p50: number, p99: number }> = []
+    // Every run's samples are pooled, so that p99 rests on about ten samples above it, not one.
+    const samples: number[] = []
+    const baselineSamples: number[] = []
+    let before
     try {
       for (let i = 0; i < WARMUP; i++) await once(i)
+      await settleStats(true)
+      before = await Promise.all([readDbCost(url), readDbCost(baselineUrl)])
       for (let r = 0; r < repeats; r++) {
-        const samples: number[] = []
         for (let i = 0; i < latencySamples; i++) samples.push(await once(i))
-        runs.push({ p50: percentile(samples, 50), p99: percentile(samples, 99) })
-        baselineRuns.push(await runChild(BOSS, { mode: 'latency', url: baselineUrl, samples: latencySamples, warmup: WARMUP }))
+        baselineSamples.push(...(await runChild<{ latencies: number[] }>(BOSS, { mode: 'latency', url: baselineUrl, samples: latencySamples, warmup: WARMUP })).latencies)
       }
     } finally {
       await listener.end()
       await gateway.stop()
     }
-    const p50 = median(runs.map(run => run.p50))
-    const p99 = median(runs.map(run => run.p99))
-    const baseP50 = median(baselineRuns.map(run => run.p50))
-    const baseP99 = median(baselineRuns.map(run => run.p99))
+    // Placement and the whole post-order chain per order; the baseline's send and work per job.
+    await settleStats(false)
+    const cost = { figure: costPer(before[0], await readDbCost(url), samples.length), baseline: costPer(before[1], await readDbCost(baselineUrl), baselineSamples.length) }
+    const spread = (values: readonly number[]): string =>
+      `p50 ${round(percentile(values, 50), 1)}, p90 ${round(percentile(values, 90), 1)}, p99 ${round(percentile(values, 99), 1)}, max ${round(Math.max(...values), 1)} ms`
+    const p99 = percentile(samples, 99)
+    const baseP99 = percentile(baselineSamples, 99)
     return [{
-      scenario: `latency accept → COMPLETE (${latencySamples} one at a time)`,
-      figure: `p50 ${round(p50, 1)} ms, p99 ${round(p99, 1)} ms`,
-      baseline: `send → handler start: p50 ${round(baseP50, 1)} ms, p99 ${round(baseP99, 1)} ms`,
+      cost,
+      scenario: `latency accept → COMPLETE (${samples.length.toLocaleString('en')} one at a time)`,
+      figure: spread(samples),
+      baseline: `send → handler start: ${spread(baselineSamples)}`,
       // Inverted so that 1 means "as fast as the baseline": baseline p99 ÷ gateway p99.
       ratio: baseP99 / p99,
-      target: 'p99 < 50 ms',
-      pass: p99 < 50,
-      runs: { runs, baselineRuns }
+      target: 'p99 ≤ 1.5× baseline p99',
+      pass: p99 <= 1.5 * baseP99,
+      runs: { samples, baselineSamples }
     }]
   }
 }

@@ -1,4 +1,5 @@
 import { runChild } from '../lib/child.ts'
+import { costPer, readDbCost, settleStats, type DbCost } from '../lib/dbCost.ts'
 import { startGateway } from '../lib/gateway.ts'
 import { acceptBulks } from '../lib/load.ts'
 import { waitProcessed } from '../lib/progress.ts'
@@ -19,6 +20,7 @@ export const processing: Scenario = {
     const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
     const gatewayRate: number[] = []
     const baselineRate: number[] = []
+    let before: DbCost[] = []
     const once = async (size: number, from: number): Promise<number> => {
       const { uuids } = await acceptBulks([gateway.endpoint!], context.token, size, 5000, 1, from)
       // The placement consumer alone (WORKER_TOPICS), as the figure is placements/s: the post-order chain
@@ -36,6 +38,8 @@ export const processing: Scenario = {
       const warmup = Math.max(1000, Math.round(backlog / 10))
       await once(warmup, 0)
       await runChild(BOSS, { mode: 'drain', url: baselineUrl, jobs: warmup, analyze: true })
+      await settleStats(true)
+      before = [await readDbCost(url), await readDbCost(baselineUrl)]
       for (let i = 0; i < repeats; i++) {
         gatewayRate.push(await once(backlog, warmup + i * backlog))
         // The gateway ANALYZEs after a large bulk (src/platform/jobs/statistics.ts); the baseline does the same.
@@ -44,8 +48,12 @@ export const processing: Scenario = {
     } finally {
       await gateway.stop()
     }
+    // Acceptance and placement per order; the baseline's insert and no-op work per job.
+    await settleStats(false)
+    const cost = { figure: costPer(before[0]!, await readDbCost(url), backlog * repeats), baseline: costPer(before[1]!, await readDbCost(baselineUrl), backlog * repeats) }
     const ratio = median(gatewayRate) / median(baselineRate)
     return [{
+      cost,
       scenario: `processing (backlog of ${backlog.toLocaleString('en')})`,
       figure: `${Math.round(median(gatewayRate))} operations/s`,
       baseline: `no-op drain: ${Math.round(median(baselineRate))} jobs/s`,
