@@ -157,7 +157,7 @@ describe('the entry point, run as a process', () => {
       const { data } = await gateway.gql(PLACE_ORDER, { input: order() })
       const uuid = data.placeOrder.bulkUuid
       await waitForBulk(gateway, uuid)
-      const watch = spawnNode(['src/cli/watch-bulk.ts', uuid, gateway.wsUrl], { GATEWAY_TOKEN: gateway.adminToken })
+      const watch = spawnNode(['src/cli/client.ts', '--json', 'watch', uuid, '--url', gateway.httpUrl], { GATEWAY_TOKEN: gateway.adminToken })
       expect((await watch.exited).code).toBe(0)
       const printed = lines(watch.stdout()).map(line => JSON.parse(line))
       expect(printed).toEqual([expect.objectContaining({ uuid, status: 'FINISHED_SUCCESSFULLY', progress: 1 })])
