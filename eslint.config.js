@@ -1,6 +1,7 @@
 // The house's lint: neostandard (standard's style: no semicolons, a space before a function's
 // parentheses) for TypeScript, plus typescript-eslint's type-aware rules for what a reader cannot
 // see: promises left floating or misused, and switches over unions that miss a case.
+import globals from 'globals'
 import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
@@ -23,6 +24,11 @@ export default [
       'no-unreachable-loop': ['error', { ignore: ['ForOfStatement'] }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }]
     }
+  },
+  {
+    // The dashboard's script runs in the browser, as it is (no build step).
+    files: ['src/api/dashboard/public/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } }
   },
   {
     // Small, single-purpose files and functions (docs/architecture.md): a longer one says why in a comment.

@@ -7,6 +7,7 @@ import { createOutsideSystems } from './adapters/index.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { createJwtVerifier } from './api/auth/jwt.ts'
 import { schema } from './api/graphql/schema.ts'
+import { dashboardRoute } from './api/dashboard/route.ts'
 import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { createLimits } from './api/security/limits.ts'
@@ -185,8 +186,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
   const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
   const limits = createLimits(config.limits, pool)
-  const server = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit })],
-    authenticate, limits)
+  const routes = [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit }), dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
+  const server = createGraphQLServer(schema, services, log, routes, authenticate, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))

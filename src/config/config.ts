@@ -6,7 +6,7 @@ import { ConfigError } from '../platform/configError.ts'
 import type { RetryOverrides } from '../platform/jobs/retryPolicy.ts'
 import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
-import { integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
+import { httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
 import { jwt, limits } from './security.ts'
 
 /**
@@ -72,6 +72,8 @@ export interface Config {
    * port actually bound (see `publicBaseUrl`).
    */
   readonly publicUrl: string | undefined
+  /** `PGBOSS_DASHBOARD_URL`: where pg-boss's own dashboard runs; the gateway's dashboard links its queues page there. */
+  readonly pgBossDashboardUrl: string | undefined
   /** `WEBHOOK_SECRET`: the HMAC-SHA256 key webhooks are signed with. Unset: no webhook is sent (each attempt fails, saying so). */
   readonly webhookSecret: string | undefined
   /** `WEBHOOK_ALLOW_PRIVATE`, default false: let webhooks go to private, loopback and link-local addresses. */
@@ -187,6 +189,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     adminToken: adminToken(env),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     publicUrl: publicUrl(env),
+    pgBossDashboardUrl: httpUrl(env, 'PGBOSS_DASHBOARD_URL', 'http://localhost:8671'),
     webhookSecret: secret(env, 'WEBHOOK_SECRET'),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
     webhookAllowPrivate: oneOf(env, 'WEBHOOK_ALLOW_PRIVATE', ['true', 'false'], 'false') === 'true',
