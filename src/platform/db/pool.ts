@@ -29,6 +29,13 @@ export function createPool (connectionString: string, max: number, applicationNa
   const pool = new pg.Pool({ connectionString, max, application_name: applicationName })
   // An idle client's connection can drop (server restart); the pool replaces it. Log, never crash.
   pool.on('error', (error) => log.warn('idle database connection failed', { error }))
+  // A checked-out client's connection can drop too (pg_terminate_backend, a failover) while its
+  // holder awaits something else between two statements (a transaction reading an upload, the
+  // runner calling pg-boss): pg then emits 'error' on the client, which with no listener is an
+  // uncaught exception that ends the process. The holder learns of it from its next statement.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn('database connection lost while in use', { error }))
+  })
   return pool
 }
 
