@@ -19,9 +19,9 @@ export const BulkNotificationAttemptRef = builder.objectRef<AttemptView>('BulkNo
     attempt: t.exposeInt('attempt', { description: '1 for the first attempt.' }),
     url: t.exposeString('url', { description: 'Where it was POSTed.' }),
     attemptedAt: t.field({ type: 'DateTime', resolve: (a) => a.attemptedAt }),
-    durationMs: t.exposeInt('durationMs'),
+    durationMs: t.exposeInt('durationMs', { description: 'How long the attempt took; 0 when nothing was sent (the destination was refused).' }),
     httpStatus: t.exposeInt('httpStatus', { nullable: true, description: "The receiver's HTTP status; null when there was no answer." }),
-    error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (a non-2xx status, a timeout, a refused connection); null when it was delivered.' }),
+    error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (a non-2xx status, a timeout, a refused connection, a destination not sent to); null when it was delivered.' }),
     delivered: t.exposeBoolean('delivered')
   })
 })
