@@ -36,7 +36,7 @@ beforeAll(async () => {
     'mapped.webhook.test': ['::ffff:127.0.0.1'],
     'public4.webhook.test': [PUBLIC_V4]
   })
-  gateway = await startGateway({ env: { WEBHOOK_SECRET: 'test-webhook-secret-3f9a1c7e5b2d', WEBHOOK_RETRY_LIMIT: '2', WEBHOOK_RETRY_DELAY_SECONDS: '1', WEBHOOK_TIMEOUT_MS: '2000' } })
+  gateway = await startGateway({ env: { WEBHOOK_RETRY_LIMIT: '2', WEBHOOK_RETRY_DELAY_SECONDS: '1', WEBHOOK_TIMEOUT_MS: '2000' } })
 })
 
 afterAll(async () => {

@@ -72,7 +72,11 @@ export interface Config {
    * port actually bound (see `publicBaseUrl`).
    */
   readonly publicUrl: string | undefined
-  /** `WEBHOOK_SECRET`: the HMAC-SHA256 key webhooks are signed with. Unset: no webhook is sent (each attempt fails, saying so). */
+  /**
+   * `WEBHOOK_SECRET`, deprecated, default unset: webhooks are signed with their owner's own secret
+   * (rotateWebhookSecret); when this is set they also carry the older `X-Signature-256` made with it,
+   * for receivers that still check that one.
+   */
   readonly webhookSecret: string | undefined
   /** `WEBHOOK_ALLOW_PRIVATE`, default false: let webhooks go to private, loopback and link-local addresses. */
   readonly webhookAllowPrivate: boolean

@@ -29,7 +29,7 @@ export const BulkNotificationAttemptRef = builder.objectRef<AttemptView>('BulkNo
 export const BulkNotificationRef = builder.objectRef<NotificationView>('BulkNotification').implement({
   description: "The webhook sent to the bulk's notifyUrl for one finish (a bulk retried and finished again is notified again).",
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Also sent as X-Webhook-Id with every attempt, for the receiver to drop repeats.' }),
+    id: t.exposeID('id', { description: 'Also sent as `webhook-id` with every attempt, for the receiver to drop repeats.' }),
     url: t.exposeString('url'),
     state: t.field({ type: BulkNotificationStateEnum, resolve: (n) => n.state }),
     finishedAt: t.field({ type: 'DateTime', description: 'The finish it announces.', resolve: (n) => n.finishedAt }),
