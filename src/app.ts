@@ -150,9 +150,9 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
   await startChainWorkers(boss, chainTopics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, systems })
   log.info('workers started', { queues: [...consumed].join(',') })
   await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
-    pool, boss, log, topic: serviceTopics.notifyBulk, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
+    pool, boss, log, topic: serviceTopics.notifyBulk, legacySecret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
   }), deadNotificationHandler({ pool }))
-  if (config.webhookSecret === undefined) log.warn('WEBHOOK_SECRET is not set: webhooks to notifyUrl will not be sent')
+  if (config.webhookSecret !== undefined) log.info('WEBHOOK_SECRET is set: webhooks also carry the deprecated X-Signature-256 (docs/bulks.md#webhooks)')
   await startServiceWorker(boss, serviceTopics.retention, retentionHandler({
     db: pool, log, options: { retentionDays: config.retentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
   }))

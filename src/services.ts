@@ -11,6 +11,7 @@ import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type 
 import { resultsUrl } from './operations/results.ts'
 import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
+import { rotateWebhookSecret } from './operations/webhooks/secrets.ts'
 import type { OrderProgressFeed } from './orders/progressFeed.ts'
 import { findOrder, findOrderId, listOrders, readOrderEvents } from './orders/read.ts'
 
@@ -43,6 +44,7 @@ export function createServices (deps: ServiceDeps): Services {
       deps.tokens.invalidate()
       return revoked
     },
+    rotateWebhookSecret: async (owner, previousValidHours) => await rotateWebhookSecret(pool, owner, previousValidHours),
     bulk: async (viewer, uuid) => await findBulk(pool, viewer, uuid),
     bulks: async (viewer, filter, page) => await listBulks(pool, viewer, filter, page),
     apiTokens: async () => await listApiTokens(pool),

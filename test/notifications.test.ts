@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { notifyIfFinished } from '../src/operations/webhooks/enqueue.ts'
 import { eventually, order, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { freePort, isRunning, killAll, spawnMain, type Child } from './helpers/processes.ts'
-import { LoopbackReceiver, signatureValid, type Received } from './helpers/receiver.ts'
+import { LoopbackReceiver, signatureValid, standardVerified, type Received } from './helpers/receiver.ts'
 
-const SECRET = 'test-webhook-secret-3f9a1c7e5b2d'
+/** WEBHOOK_SECRET: set, so that webhooks carry the older X-Signature-256 too (the transition). */
+const LEGACY_SECRET = 'test-webhook-secret-3f9a1c7e5b2d'
 const ENV = {
-  WEBHOOK_SECRET: SECRET,
+  WEBHOOK_SECRET: LEGACY_SECRET,
   // The receivers of these tests listen on loopback, which webhooks refuse by default.
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_LIMIT: '2',
@@ -34,15 +35,22 @@ function webhookReceiver (): LoopbackReceiver {
   })
 }
 
-/** A delivery as the tests look at it: its JSON body, and whether its signature checks out. */
+/**
+ * A delivery as the tests look at it: its JSON body, and whether it is signed as documented: by the
+ * owner's Standard Webhooks secret (the admin's: every bulk here is the admin's), and by WEBHOOK_SECRET
+ * in the older scheme.
+ */
 function delivery (received: Received): Received & { readonly json: any, readonly signatureValid: boolean } {
-  return { ...received, json: JSON.parse(received.body), signatureValid: signatureValid(SECRET, received.headers, received.body) }
+  const signed = standardVerified(ownerSecret, received.headers, received.body) !== null && signatureValid(LEGACY_SECRET, received.headers, received.body)
+  return { ...received, json: JSON.parse(received.body), signatureValid: signed }
 }
 
 const receiver = webhookReceiver()
 const deliveriesTo = (path: string): Array<ReturnType<typeof delivery>> => receiver.to(path).map(delivery)
 let gateway: TestGateway
 let publicUrl: string
+/** The admin owner's webhook signing secret, as rotateWebhookSecret returned it. */
+let ownerSecret: string
 const workers: Child[] = []
 
 async function finishWatchers (): Promise<number> {
@@ -90,6 +98,8 @@ beforeAll(async () => {
   const port = await freePort()
   publicUrl = `http://127.0.0.1:${port}`
   gateway = await startGateway({ env: { ...ENV, PORT: String(port), PUBLIC_URL: publicUrl } })
+  const { data } = await gateway.gql('mutation { rotateWebhookSecret(previousValidHours: 0) { secret } }')
+  ownerSecret = data.rotateWebhookSecret.secret
   // Two processes with workers: the gateway's own, and this one.
   await startWorkerProcess()
   expect(await finishWatchers()).toBe(2)
@@ -137,6 +147,7 @@ describe('webhooks on finish', () => {
         resultsUrl: `${publicUrl}/bulks/${uuid}/results.jsonl`
       })
       expect(Object.keys(delivery!.json)[0]).toBe('event')
+      expect(delivery!.headers['webhook-id']).toBe(bulk.notifications[0].id)
       expect(delivery!.headers['x-webhook-id']).toBe(bulk.notifications[0].id)
       expect(bulk.notifications).toEqual([{
         id: expect.any(String),
@@ -208,6 +219,7 @@ describe('webhooks on finish', () => {
     expect(deliveries.map(d => d.status)).toEqual([500, 500, 200])
     expect(deliveries.map(d => d.headers['x-webhook-attempt'])).toEqual(['1', '2', '3'])
     // One notification: the same id and body each time, signed afresh each time.
+    expect(new Set(deliveries.map(d => d.headers['webhook-id']))).toEqual(new Set([notification.id]))
     expect(new Set(deliveries.map(d => d.headers['x-webhook-id']))).toEqual(new Set([notification.id]))
     expect(new Set(deliveries.map(d => d.body)).size).toBe(1)
     expect(deliveries.every(d => d.signatureValid)).toBe(true)
@@ -278,7 +290,7 @@ describe('webhooks on finish', () => {
 
 describe('webhook destinations', () => {
   it('refuses private, loopback and link-local addresses by default, saying why and nothing more', async () => {
-    const guarded = await startGateway({ env: { WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_LIMIT: '0', WEBHOOK_TIMEOUT_MS: '2000' } })
+    const guarded = await startGateway({ env: { WEBHOOK_RETRY_LIMIT: '0', WEBHOOK_TIMEOUT_MS: '2000' } })
     try {
       const uuids: string[] = []
       for (const url of ['http://127.0.0.1:5432/', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:80/', 'http://10.1.2.3/']) {
@@ -291,7 +303,7 @@ describe('webhook destinations', () => {
           return data.bulk.notifications[0]?.state === 'FAILED' ? data.bulk : undefined
         }, 30_000, 'the notification to fail')
         const [attempt] = bulk.notifications[0].attempts
-        expect(attempt).toMatchObject({ delivered: false, httpStatus: null })
+        expect(attempt).toMatchObject({ delivered: false, httpStatus: null, durationMs: 0 })
         expect(attempt.error).toBe('not sent: the host is a private, loopback or link-local address (set WEBHOOK_ALLOW_PRIVATE to allow)')
       }
     } finally {

@@ -74,7 +74,11 @@ export interface Config {
   readonly publicUrl: string | undefined
   /** `PGBOSS_DASHBOARD_URL`: where pg-boss's own dashboard runs; the gateway's dashboard links its queues page there. */
   readonly pgBossDashboardUrl: string | undefined
-  /** `WEBHOOK_SECRET`: the HMAC-SHA256 key webhooks are signed with. Unset: no webhook is sent (each attempt fails, saying so). */
+  /**
+   * `WEBHOOK_SECRET`, deprecated, default unset: webhooks are signed with their owner's own secret
+   * (rotateWebhookSecret); when this is set they also carry the older `X-Signature-256` made with it,
+   * for receivers that still check that one.
+   */
   readonly webhookSecret: string | undefined
   /** `WEBHOOK_ALLOW_PRIVATE`, default false: let webhooks go to private, loopback and link-local addresses. */
   readonly webhookAllowPrivate: boolean

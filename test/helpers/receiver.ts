@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Webhook, WebhookVerificationError } from 'standardwebhooks'
 
 /** One request a receiver got. */
 export interface Received {
@@ -57,7 +58,7 @@ export class LoopbackReceiver {
 }
 
 /**
- * The documented signature scheme, checked as a receiver would with the secret and nothing of the
+ * The older signature scheme (ERP export; bulk webhooks while WEBHOOK_SECRET is set), checked as a receiver would with the secret and nothing of the
  * gateway's code: X-Signature-256 = sha256=hex(HMAC-SHA256(secret, "<X-Webhook-Timestamp>.<body>")),
  * the timestamp within 5 minutes of now.
  */
@@ -67,4 +68,22 @@ export function signatureValid (secret: string, headers: IncomingHttpHeaders, bo
   const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex'))
   const given = Buffer.from(String(headers['x-signature-256'] ?? ''))
   return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/**
+ * The Standard Webhooks signature checked as a receiver would, with the specification's own library
+ * and the owner's secret: the parsed body when `webhook-signature` verifies (one of its signatures,
+ * over webhook-id, webhook-timestamp within 5 minutes, and the body), else null.
+ */
+export function standardVerified (secret: string, headers: IncomingHttpHeaders, body: string): unknown {
+  try {
+    return new Webhook(secret).verify(body, {
+      'webhook-id': String(headers['webhook-id'] ?? ''),
+      'webhook-timestamp': String(headers['webhook-timestamp'] ?? ''),
+      'webhook-signature': String(headers['webhook-signature'] ?? '')
+    })
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return null
+    throw error
+  }
 }

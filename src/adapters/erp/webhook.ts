@@ -23,9 +23,9 @@ const ALREADY_RECEIVED = 409
 const QUOTED_BODY = 300
 
 /**
- * The ERP export as a signed HTTP POST of the order document (JSON), signed as our bulk webhooks are
- * (src/platform/signature.ts: `X-Signature-256: sha256=HMAC(secret, "<X-Webhook-Timestamp>.<body>")`),
- * so that one receiver-side check serves both, and a captured request cannot be replayed later.
+ * The ERP export as a signed HTTP POST of the order document (JSON), in the older signature scheme that bulk
+ * webhooks also carry while WEBHOOK_SECRET is set (src/platform/signature.ts:
+ * `X-Signature-256: sha256=HMAC(secret, "<X-Webhook-Timestamp>.<body>")`), so a captured request cannot be replayed later.
  * `Idempotency-Key` lets the ERP drop a repeat: delivery is at least once.
  *
  * 2xx, or 409 (the key was received already): exported; the reference is the answer's JSON

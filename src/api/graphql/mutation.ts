@@ -79,7 +79,10 @@ builder.mutationFields((t) => {
       description: 'The same key with the same payload returns the first response and enqueues nothing (also sent as the Idempotency-Key header). Kept at least 24 h.',
       validate: idempotencyKeyArg
     }),
-    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg })
+    notifyUrl: t.arg.string({
+      description: "POSTed a summary when the bulk finishes, signed with the caller's webhook secret (Standard Webhooks; see rotateWebhookSecret).",
+      validate: notifyUrlArg
+    })
   }
   return {
     placeOrder: t.field({

@@ -6,6 +6,7 @@ import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../../o
 import type { AcceptRequest, AsyncResponse } from '../../operations/accept.ts'
 import type { InventoryItemView } from '../../inventory/read.ts'
 import type { NotificationView } from '../../operations/webhooks/read.ts'
+import type { WebhookSecretRow } from '../../operations/sql/webhookSecrets.ts'
 import type { OrderKey } from '../../orders/sql/list.ts'
 import type { OrderEventRecord, OrderListItem } from '../../orders/read.ts'
 import type { OrderView, OrderViewStatus } from '../../orders/orderView.ts'
@@ -19,6 +20,8 @@ export interface Services {
   acknowledgeBulk (viewer: Viewer, uuid: string): Promise<BulkView>
   createApiToken (owner: string, role: Role): Promise<CreatedToken>
   revokeApiToken (id: string): Promise<ApiTokenRow | null>
+  /** A new webhook signing secret for the owner (the only time it is returned). */
+  rotateWebhookSecret (owner: string, previousValidHours: number): Promise<WebhookSecretRow>
   // queries (a bulk's nested reads take no viewer: the bulk was read through one)
   bulk (viewer: Viewer, uuid: string): Promise<BulkView | null>
   bulks (viewer: Viewer, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]>

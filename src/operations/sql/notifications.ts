@@ -90,8 +90,16 @@ export function selectUnnotifiedFinishedBulks (afterUuid: string, limit: number)
   }
 }
 
+/** A notification to deliver, with the owner of its bulk (whose secret signs it). */
+export interface DeliverableNotificationRow extends NotificationRow {
+  owner: string
+}
+
 export function selectNotification (id: string): Query {
-  return { text: 'SELECT * FROM bulk_notification WHERE id = $1', values: [id] }
+  return {
+    text: 'SELECT n.*, b.owner FROM bulk_notification n JOIN bulk b ON b.uuid = n.bulk_uuid WHERE n.id = $1',
+    values: [id]
+  }
 }
 
 /** One attempt; an attempt recorded already (the same job attempt run twice) is kept as it was. */

@@ -2,15 +2,16 @@ import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { bossDb, run, transaction } from '../../platform/db/pool.ts'
 import { affectedBy } from '../../platform/jobs/boss.ts'
-import { toError, type Logger } from '../../platform/log.ts'
+import type { Logger } from '../../platform/log.ts'
 import type { ServiceTopicDefinition } from '../../platform/jobs/serviceTopics.ts'
 import type { NotifyBulkJob } from '../topics.ts'
 import { BULK_FINISHED_EVENT } from './enqueue.ts'
 import {
-  insertAttempt, NOTIFICATION_STATE, selectNotification, settleNotifications, type NotificationRow
+  insertAttempt, NOTIFICATION_STATE, selectNotification, settleNotifications, type DeliverableNotificationRow
 } from '../sql/notifications.ts'
-import { refusedDestination } from './destination.ts'
-import { sign, WEBHOOK_HEADER } from '../../platform/signature.ts'
+import { sign, STANDARD_WEBHOOK_HEADER, standardSignature, WEBHOOK_HEADER } from '../../platform/signature.ts'
+import { signingSecretsOf } from './secrets.ts'
+import { postWebhook } from './send.ts'
 
 export interface DeliveryDeps {
   readonly pool: pg.Pool
@@ -18,8 +19,11 @@ export interface DeliveryDeps {
   readonly log: Logger
   /** The `bulk.notify` topic as configured (its retry limit decides the last attempt). */
   readonly topic: ServiceTopicDefinition
-  /** WEBHOOK_SECRET; without it nothing is sent (an unsigned webhook could not be trusted). */
-  readonly secret: string | undefined
+  /**
+   * WEBHOOK_SECRET (deprecated): when set, webhooks also carry the older X-Signature-256 made with it,
+   * for receivers not yet verifying the owner's Standard Webhooks signature.
+   */
+  readonly legacySecret: string | undefined
   /** WEBHOOK_TIMEOUT_MS: the most one attempt may take, answer included. */
   readonly timeoutMs: number
   /** WEBHOOK_ALLOW_PRIVATE: send to private, loopback and link-local addresses too. */
@@ -47,14 +51,14 @@ interface Outcome {
  * attempt, as the operation runner does.
  *
  * Delivery is at least once: a worker that dies after the POST and before its commit leaves the
- * job to be retried, and the receiver gets the same notification again (same X-Webhook-Id).
+ * job to be retried, and the receiver gets the same notification again (same webhook-id).
  */
 export function notificationHandler (deps: DeliveryDeps) {
   const log = deps.log.child({ queue: deps.topic.queue })
   const now = deps.now ?? (() => new Date())
 
   return async (job: JobWithMetadata<NotifyBulkJob>): Promise<void> => {
-    const [notification] = await run<NotificationRow>(deps.pool, selectNotification(job.data.notificationId))
+    const [notification] = await run<DeliverableNotificationRow>(deps.pool, selectNotification(job.data.notificationId))
     // Deleted with its bulk (retention), or settled by an attempt pg-boss had given up on: nothing to send.
     if (!notification || notification.state !== NOTIFICATION_STATE.PENDING) return
 
@@ -103,58 +107,44 @@ export function deadNotificationHandler (deps: { readonly pool: pg.Pool }) {
   }
 }
 
-async function post (notification: NotificationRow, attempt: number, deps: DeliveryDeps, now: () => Date, abandoned: AbortSignal): Promise<Outcome> {
-  const attemptedAt = now()
-  const started = performance.now()
-  const done = (httpStatus: number | null, error: string | null): Outcome => ({
-    attemptedAt,
-    durationMs: Math.round(performance.now() - started),
-    httpStatus,
-    error,
-    delivered: error === null
-  })
-  if (deps.secret === undefined) return done(null, 'not sent: WEBHOOK_SECRET is not set on the worker that tried')
-  const refused = await refusedDestination(notification.url, deps.allowPrivate)
-  if (refused !== null) return done(null, `not sent: ${refused}`)
-
-  const body = JSON.stringify(notification.payload)
-  const timestamp = Math.floor(attemptedAt.getTime() / 1000)
-  try {
-    const response = await fetch(notification.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'order-ops-gateway-webhook/1',
-        [WEBHOOK_HEADER.ID]: notification.id,
-        [WEBHOOK_HEADER.EVENT]: BULK_FINISHED_EVENT,
-        [WEBHOOK_HEADER.ATTEMPT]: String(attempt),
-        [WEBHOOK_HEADER.TIMESTAMP]: String(timestamp),
-        [WEBHOOK_HEADER.SIGNATURE]: sign(deps.secret, timestamp, body)
-      },
-      body,
-      // A redirect is not followed: the receiver is the URL the client gave, nothing else.
-      redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(deps.timeoutMs), abandoned])
-    })
-    // The answer's body is not needed; release the connection.
-    await response.body?.cancel().catch(() => {})
-    if (response.status >= 200 && response.status < 300) return done(response.status, null)
-    const redirect = response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''
-    return done(response.status, `HTTP ${response.status}${redirect}`)
-  } catch (error) {
-    return done(null, describeFetchError(error, deps.timeoutMs))
+/** The headers of one attempt: Standard Webhooks signed with the owner's secrets, and the older scheme while WEBHOOK_SECRET is set. */
+function headersOf (notification: DeliverableNotificationRow, attempt: number, timestamp: number, body: string,
+  secrets: readonly string[], legacySecret: string | undefined): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'order-ops-gateway-webhook/1',
+    [STANDARD_WEBHOOK_HEADER.ID]: notification.id,
+    [STANDARD_WEBHOOK_HEADER.TIMESTAMP]: String(timestamp),
+    [STANDARD_WEBHOOK_HEADER.SIGNATURE]: standardSignature(secrets, notification.id, timestamp, body),
+    [WEBHOOK_HEADER.EVENT]: BULK_FINISHED_EVENT,
+    [WEBHOOK_HEADER.ATTEMPT]: String(attempt),
+    ...(legacySecret === undefined
+      ? {}
+      : {
+          [WEBHOOK_HEADER.ID]: notification.id,
+          [WEBHOOK_HEADER.TIMESTAMP]: String(timestamp),
+          [WEBHOOK_HEADER.SIGNATURE]: sign(legacySecret, timestamp, body)
+        })
   }
 }
 
-/**
- * What the caller may read of a failed attempt (Bulk.notifications): the kind of failure, not the
- * socket's own message, which would tell what listens where on the receiving side.
- */
-function describeFetchError (thrown: unknown, timeoutMs: number): string {
-  const error = toError(thrown)
-  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`
-  if (error.name === 'AbortError') return 'attempt abandoned (it ran past its expiry)'
-  const code = (error as { cause?: { code?: unknown } }).cause?.code
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host does not resolve'
-  return 'the connection failed'
+async function post (notification: DeliverableNotificationRow, attempt: number, deps: DeliveryDeps, now: () => Date, abandoned: AbortSignal): Promise<Outcome> {
+  const secrets = await signingSecretsOf(deps.pool, notification.owner)
+  const attemptedAt = now()
+  const started = performance.now()
+  const body = JSON.stringify(notification.payload)
+  const timestamp = Math.floor(attemptedAt.getTime() / 1000)
+  const headers = headersOf(notification, attempt, timestamp, body, secrets, deps.legacySecret)
+  const sent = await postWebhook(notification.url, headers, body, { timeoutMs: deps.timeoutMs, allowPrivate: deps.allowPrivate, abandoned })
+  if (!sent.sent) {
+    // Refused before any connection: nothing about the destination (what listens there, how fast) shows.
+    return { attemptedAt, durationMs: 0, httpStatus: null, error: sent.error, delivered: false }
+  }
+  return {
+    attemptedAt,
+    durationMs: Math.round(performance.now() - started),
+    httpStatus: sent.httpStatus,
+    error: sent.error,
+    delivered: sent.error === null
+  }
 }

@@ -19,9 +19,9 @@ export const BulkNotificationAttemptRef = builder.objectRef<AttemptView>('BulkNo
     attempt: t.exposeInt('attempt', { description: '1 for the first attempt.' }),
     url: t.exposeString('url', { description: 'Where it was POSTed.' }),
     attemptedAt: t.field({ type: 'DateTime', resolve: (a) => a.attemptedAt }),
-    durationMs: t.exposeInt('durationMs'),
+    durationMs: t.exposeInt('durationMs', { description: 'How long the attempt took; 0 when nothing was sent (the destination was refused).' }),
     httpStatus: t.exposeInt('httpStatus', { nullable: true, description: "The receiver's HTTP status; null when there was no answer." }),
-    error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (a non-2xx status, a timeout, a refused connection); null when it was delivered.' }),
+    error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (a non-2xx status, a timeout, a refused connection, a destination not sent to); null when it was delivered.' }),
     delivered: t.exposeBoolean('delivered')
   })
 })
@@ -29,7 +29,7 @@ export const BulkNotificationAttemptRef = builder.objectRef<AttemptView>('BulkNo
 export const BulkNotificationRef = builder.objectRef<NotificationView>('BulkNotification').implement({
   description: "The webhook sent to the bulk's notifyUrl for one finish (a bulk retried and finished again is notified again).",
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Also sent as X-Webhook-Id with every attempt, for the receiver to drop repeats.' }),
+    id: t.exposeID('id', { description: 'Also sent as `webhook-id` with every attempt, for the receiver to drop repeats.' }),
     url: t.exposeString('url'),
     state: t.field({ type: BulkNotificationStateEnum, resolve: (n) => n.state }),
     finishedAt: t.field({ type: 'DateTime', description: 'The finish it announces.', resolve: (n) => n.finishedAt }),
