@@ -10,6 +10,7 @@ import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
+import { restRoute } from './api/rest/restRoute.ts'
 import { createLimits } from './api/security/limits.ts'
 import { publicBaseUrl, type Config } from './config/config.ts'
 import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
@@ -36,7 +37,7 @@ import { ensureServiceQueues, startServiceWorker } from './platform/jobs/service
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
 import { selectTopics } from './platform/jobs/topicFilter.ts'
 import type { Logger } from './platform/log.ts'
-import { createServices } from './services.ts'
+import { createRestServices, createServices } from './services.ts'
 import { topicsWith } from './topics.ts'
 
 /** The feeds' own reads: they serve subscribers already authorized for the bulk or order. */
@@ -186,7 +187,15 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
   const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
   const limits = createLimits(config.limits, pool)
-  const routes = [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit }), dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
+  // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
+  const rest = restRoute({
+    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }),
+    log,
+    authenticate,
+    rateLimit: limits.rateLimit,
+    maxBodyBytes: config.limits.maxBodyBytes
+  })
+  const routes = [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit }), rest, dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
   const server = createGraphQLServer(schema, services, log, routes, authenticate, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)

@@ -3,11 +3,14 @@ import type pg from 'pg'
 import type { TokenCache } from './access/tokenCache.ts'
 import { createApiToken, listApiTokens, revokeApiTokenById } from './access/tokens.ts'
 import type { Services } from './api/graphql/services.ts'
+import type { RestServices } from './api/rest/services.ts'
 import { findInventoryItem } from './inventory/read.ts'
 import { acceptOperations } from './operations/accept.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './operations/control.ts'
 import { isFinished } from './operations/domain/status.ts'
-import { findBulk, findOperation, listBulks, listOperations, sameBulkView, type BulkView } from './operations/read.ts'
+import {
+  findBulk, findBulkWithOperations, findBulkWithOwnerRole, findOperation, listBulks, listOperations, sameBulkView, searchOperations, type BulkView
+} from './operations/read.ts'
 import { resultsUrl } from './operations/results.ts'
 import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
@@ -64,5 +67,17 @@ export function createServices (deps: ServiceDeps): Services {
     orderId: async (viewer, orderNumber) => await findOrderId(pool, viewer, orderNumber),
     watchOrder: (orderId) => deps.orderFeed.watch(orderId),
     inventory: async (sku) => await findInventoryItem(pool, sku)
+  }
+}
+
+/** What the REST routes (src/api/rest/) may ask of the features. */
+export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'maxBulkSize' | 'afterEnqueue'>): RestServices {
+  const { pool, boss } = deps
+  return {
+    accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
+    bulk: async (viewer, uuid) => await findBulkWithOwnerRole(pool, viewer, uuid),
+    bulkWithOperations: async (viewer, uuid, limit) => await findBulkWithOperations(pool, viewer, uuid, limit),
+    operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),
+    searchOperations: async (viewer, search) => await searchOperations(pool, viewer, search)
   }
 }

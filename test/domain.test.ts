@@ -36,6 +36,13 @@ describe('validatePlaceOrder', () => {
     const result = validatePlaceOrder({ ...valid, currency: 'X', customerEmail: 'x' })
     expect(!result.ok && result.message.split('; ')).toHaveLength(2)
   })
+
+  it('names the fields as an edge that takes another shape asks (Magento\'s order entity)', () => {
+    const names = (field: string, item?: number): string => item === undefined ? `entity.${field}` : `entity.items[${item + 1}].${field}`
+    const result = validatePlaceOrder({ ...valid, currency: 'X', items: [{ sku: '', quantity: 0, unitPrice: '1' }] }, names)
+    expect(!result.ok && result.message).toBe('entity.currency must be an ISO 4217 code such as EUR or USD, got "X"; ' +
+      'entity.items[1].items.sku must not be empty; entity.items[1].items.quantity must be greater than 0, got 0')
+  })
 })
 
 describe('orderTotal', () => {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
+import type { Role } from '../access/principal.ts'
 import { insertBulkWithOperations, insertOperations, setOperationCount, type NewBulk, type NewOperation } from './sql/bulks.ts'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
@@ -65,6 +66,8 @@ export interface AcceptRequest {
   readonly kind: OperationKind
   /** Who the bulk belongs to. */
   readonly owner: string
+  /** The role the caller has (kept with the bulk: Magento's user_type). */
+  readonly ownerRole: Role
   /** Whose orders the items may name (null: everyone's, for admins). */
   readonly viewerOwner: string | null
   readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
@@ -121,7 +124,7 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       }
       // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
       const bulk = (operationCount: number): NewBulk => ({
-        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl
+        uuid: bulkUuid, owner: request.owner, ownerRole: request.ownerRole, description: request.description, operationCount, notifyUrl: request.notifyUrl
       })
       let bulkWritten = false
       let countWritten = false

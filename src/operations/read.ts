@@ -1,11 +1,13 @@
-import type { Viewer } from '../access/principal.ts'
+import type { Role, Viewer } from '../access/principal.ts'
+import type pg from 'pg'
 import type { Db } from '../platform/db/pool.ts'
-import { run } from '../platform/db/pool.ts'
+import { run, transaction } from '../platform/db/pool.ts'
 import type { BulkStatus, OperationCounts } from './domain/status.ts'
 import {
-  selectBulk, selectBulksPage, selectOperation, selectOperationsPage,
+  readOnlySnapshot, selectBulk, selectBulksPage, selectBulkWithOwnerRole, selectOperation, selectOperationsPage,
   type BulkFilter, type BulkKey, type BulkRow, type OperationFilter, type OperationRow
 } from './sql/bulks.ts'
+import { countOperationSearch, selectOperationSearchPage, type OperationSearch, type SearchedOperationRow } from './sql/operationSearch.ts'
 
 /** A bulk as the read side serves it. */
 export interface BulkView {
@@ -50,6 +52,41 @@ export function toBulkView (row: BulkRow): BulkView {
 export async function findBulk (db: Db, viewer: Viewer, uuid: string): Promise<BulkView | null> {
   const [row] = await run<BulkRow>(db, selectBulk(uuid, viewer.owner))
   return row ? toBulkView(row) : null
+}
+
+/** A bulk with the role of the caller that started it (null for bulks from before that was kept). */
+export interface BulkWithOwnerRole extends BulkView {
+  readonly ownerRole: Role | null
+}
+
+/** A bulk the viewer may see, with its starter's role (Magento's user_type), or null as findBulk. */
+export async function findBulkWithOwnerRole (db: Db, viewer: Viewer, uuid: string): Promise<BulkWithOwnerRole | null> {
+  const [row] = await run<BulkRow & { owner_role: Role | null }>(db, selectBulkWithOwnerRole(uuid, viewer.owner))
+  return row ? { ...toBulkView(row), ownerRole: row.owner_role } : null
+}
+
+/**
+ * A bulk the viewer may see (as findBulkWithOwnerRole) and its first `limit` operations in request
+ * order, read from one snapshot: the counts and the operations agree. Null for another owner's.
+ */
+export async function findBulkWithOperations (pool: pg.Pool, viewer: Viewer, uuid: string, limit: number): Promise<{ bulk: BulkWithOwnerRole, operations: OperationRow[] } | null> {
+  return await transaction(pool, async (client) => {
+    await run(client, readOnlySnapshot())
+    const [row] = await run<BulkRow & { owner_role: Role | null }>(client, selectBulkWithOwnerRole(uuid, viewer.owner))
+    if (!row) return null
+    const operations = await run<OperationRow>(client, selectOperationsPage(uuid, { status: null, errorCode: null }, null, null, limit, false))
+    return { bulk: { ...toBulkView(row), ownerRole: row.owner_role }, operations }
+  })
+}
+
+/** The operations of the viewer's bulks that match a search: one page of them, and how many match in all. */
+export async function searchOperations (db: Db, viewer: Viewer, search: Omit<OperationSearch, 'owner'>): Promise<{ total: number, operations: SearchedOperationRow[] }> {
+  const query = { ...search, owner: viewer.owner }
+  const [[count], operations] = await Promise.all([
+    run<{ total: number }>(db, countOperationSearch(query)),
+    run<SearchedOperationRow>(db, selectOperationSearchPage(query))
+  ])
+  return { total: count?.total ?? 0, operations }
 }
 
 export interface Page<K> {

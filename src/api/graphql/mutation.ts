@@ -9,6 +9,7 @@ import { placeOrderLines } from '../../orders/requests/jsonl.ts'
 import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
 import { uuidArg } from './query.ts'
+import { idempotencyKeySchema } from '../idempotencyKey.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
@@ -22,7 +23,7 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
   }
 })
 
-const idempotencyKeyArg = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+const idempotencyKeyArg = idempotencyKeySchema
 const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
 const descriptionArg = z.string().max(1000)
 
@@ -51,6 +52,7 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
   return command(async () => await context.services.placeOrders({
     kind,
     owner: principal(context).owner,
+    ownerRole: principal(context).role,
     viewerOwner: viewer(context).owner,
     items,
     description: args.description ?? null,

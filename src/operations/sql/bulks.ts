@@ -7,6 +7,8 @@ import { OPERATION_STATUS as S } from '../domain/status.ts'
 /** An operation row as the bulk queries return it. */
 export interface OperationRow {
   id: string
+  /** Its place among every operation ever accepted (a global, increasing integer: Magento's operation id). */
+  seq: number
   job_id: string | null
   bulk_uuid: string
   request_index: number
@@ -65,6 +67,8 @@ export interface NewOperation {
 export interface NewBulk {
   readonly uuid: string
   readonly owner: string
+  /** The role of the caller that started it (Magento's user_type). */
+  readonly ownerRole: string
   readonly description: string | null
   readonly operationCount: number
   readonly notifyUrl: string | null
@@ -113,10 +117,10 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
 export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
   return {
     text: `WITH new_bulk AS (
-        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $3, $4, $5, $6)
+        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, owner_role) VALUES ($1, $3, $4, $5, $6, $7)
       )
       INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
-    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl]
+    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole]
   }
 }
 
@@ -130,6 +134,21 @@ export function selectBulk (uuid: string, owner: string | null): Query {
     text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
     values: [uuid, owner]
   }
+}
+
+/** A bulk as selectBulk reads it, with the role of the caller that started it (null before migration 0017). */
+export function selectBulkWithOwnerRole (uuid: string, owner: string | null): Query {
+  return {
+    text: `SELECT s.*, s.created_at::text AS created_at_key, b.owner_role
+      FROM bulk_summary s JOIN bulk b ON b.uuid = s.uuid
+      WHERE s.uuid = $1 AND ($2::text IS NULL OR s.owner = $2)`,
+    values: [uuid, owner]
+  }
+}
+
+/** First in a transaction: its reads see one snapshot, and it writes nothing (reads that must agree). */
+export function readOnlySnapshot (): Query {
+  return { text: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY', values: [] }
 }
 
 export interface OperationFilter {

@@ -55,7 +55,20 @@ const MAX_QUANTITY = 1_000_000
 const MAX_PRICE_DIGITS = 12
 const MAX_TOTAL_UNITS = 10n ** 16n * 10_000n
 
-export function validatePlaceOrder (input: PlaceOrderInput): Validation {
+/** A field of PlaceOrderInput a problem can be about; the `items.` ones are about one item. */
+export type PlaceOrderField = 'customerEmail' | 'currency' | 'items' | 'items.sku' | 'items.quantity' | 'items.unitPrice' | 'paymentToken' |
+  'shippingAddress.name' | 'shippingAddress.street' | 'shippingAddress.city' | 'shippingAddress.postcode' | 'shippingAddress.country'
+
+/**
+ * How a problem names its field, `item` being the index of the item for the `items.` fields. By
+ * default as PlaceOrderInput spells it (`items[2].quantity`); an edge that takes orders in another
+ * shape (Magento's order entity, src/api/rest/) names the fields as its clients sent them.
+ */
+export type FieldNames = (field: PlaceOrderField, item?: number) => string
+
+const OWN_NAMES: FieldNames = (field, item) => item === undefined ? field : field.replace('items.', `items[${item}].`)
+
+export function validatePlaceOrder (input: PlaceOrderInput, name: FieldNames = OWN_NAMES): Validation {
   const problems: string[] = []
   const text = (field: string, value: string): void => {
     if (value.trim() === '') problems.push(`${field} must not be empty`)
@@ -63,41 +76,43 @@ export function validatePlaceOrder (input: PlaceOrderInput): Validation {
   }
 
   if (!EMAIL.test(input.customerEmail) || input.customerEmail.length > 254) {
-    problems.push(`customerEmail must be an email address, got "${clip(input.customerEmail)}"`)
+    problems.push(`${name('customerEmail')} must be an email address, got "${clip(input.customerEmail)}"`)
   }
   if (!CURRENCIES.has(input.currency)) {
-    problems.push(`currency must be an ISO 4217 code such as EUR or USD, got "${clip(input.currency)}"`)
+    problems.push(`${name('currency')} must be an ISO 4217 code such as EUR or USD, got "${clip(input.currency)}"`)
   }
-  if (input.items.length === 0) problems.push('items must contain at least one item')
-  if (input.items.length > MAX_ITEMS) problems.push(`items must contain at most ${MAX_ITEMS} items`)
+  if (input.items.length === 0) problems.push(`${name('items')} must contain at least one item`)
+  if (input.items.length > MAX_ITEMS) problems.push(`${name('items')} must contain at most ${MAX_ITEMS} items`)
   input.items.forEach((item, i) => {
-    text(`items[${i}].sku`, item.sku)
+    text(name('items.sku', i), item.sku)
+    const quantity = name('items.quantity', i)
     if (!Number.isInteger(item.quantity) || item.quantity <= 0) {
-      problems.push(`items[${i}].quantity must be greater than 0, got ${item.quantity}`)
+      problems.push(`${quantity} must be greater than 0, got ${item.quantity}`)
     } else if (item.quantity > MAX_QUANTITY) {
-      problems.push(`items[${i}].quantity must be at most ${MAX_QUANTITY}, got ${item.quantity}`)
+      problems.push(`${quantity} must be at most ${MAX_QUANTITY}, got ${item.quantity}`)
     }
+    const unitPrice = name('items.unitPrice', i)
     if (!DECIMAL.test(item.unitPrice) || item.unitPrice.startsWith('-')) {
-      problems.push(`items[${i}].unitPrice must be 0 or more, got "${clip(item.unitPrice)}"`)
+      problems.push(`${unitPrice} must be 0 or more, got "${clip(item.unitPrice)}"`)
     } else if ((item.unitPrice.split('.')[1] ?? '').length > 4) {
-      problems.push(`items[${i}].unitPrice must have at most 4 decimals, got "${clip(item.unitPrice)}"`)
+      problems.push(`${unitPrice} must have at most 4 decimals, got "${clip(item.unitPrice)}"`)
     } else if (BigInt(item.unitPrice.split('.')[0]!) >= 10n ** BigInt(MAX_PRICE_DIGITS)) {
-      problems.push(`items[${i}].unitPrice must be less than 10^${MAX_PRICE_DIGITS}, got "${clip(item.unitPrice)}"`)
+      problems.push(`${unitPrice} must be less than 10^${MAX_PRICE_DIGITS}, got "${clip(item.unitPrice)}"`)
     }
   })
   if (problems.length === 0 && totalUnits(input.items) >= MAX_TOTAL_UNITS) {
     problems.push('the order total must be less than 10^16')
   }
   if (input.paymentToken != null && !PAYMENT_TOKEN.test(input.paymentToken)) {
-    problems.push(`paymentToken must look like tok_visa (tok_ and up to 60 letters, digits or underscores), got "${clip(input.paymentToken)}"`)
+    problems.push(`${name('paymentToken')} must look like tok_visa (tok_ and up to 60 letters, digits or underscores), got "${clip(input.paymentToken)}"`)
   }
   const address = input.shippingAddress
-  text('shippingAddress.name', address.name)
-  text('shippingAddress.street', address.street)
-  text('shippingAddress.city', address.city)
-  text('shippingAddress.postcode', address.postcode)
+  text(name('shippingAddress.name'), address.name)
+  text(name('shippingAddress.street'), address.street)
+  text(name('shippingAddress.city'), address.city)
+  text(name('shippingAddress.postcode'), address.postcode)
   if (!COUNTRIES.has(address.country)) {
-    problems.push(`shippingAddress.country must be an ISO 3166-1 alpha-2 code such as DE or US, got "${clip(address.country)}"`)
+    problems.push(`${name('shippingAddress.country')} must be an ISO 3166-1 alpha-2 code such as DE or US, got "${clip(address.country)}"`)
   }
   return problems.length === 0 ? { ok: true } : { ok: false, message: problems.join('; ') }
 }

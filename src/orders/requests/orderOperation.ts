@@ -7,6 +7,12 @@ export interface OrderOperationData { readonly orderNumber: string }
 
 const ORDER_NUMBER = /^ORD-\d{8,}$/
 
+/** Why `value` is not an order number, naming the field it came in (`field`), or null. Pure. */
+export function orderNumberProblem (value: unknown, field: string): string | null {
+  if (typeof value === 'string' && ORDER_NUMBER.test(value)) return null
+  return `${field} must be an order number such as ORD-00000042, got ${typeof value === 'string' ? `"${value.slice(0, 40)}"` : JSON.stringify(value)?.slice(0, 40) ?? 'nothing'}`
+}
+
 /**
  * An operation on an order already accepted for placement, on `topic`: the item names an order the
  * caller placed (another owner's is "no order", as a missing one). Its ordering key is the order
@@ -17,7 +23,8 @@ export function orderOperation (topic: string): OperationKind {
     topic,
     check: async (data: unknown, db, owner) => {
       const number = (data as OrderOperationData).orderNumber
-      if (!ORDER_NUMBER.test(number)) return `number must be an order number such as ORD-00000042, got "${number.slice(0, 40)}"`
+      const problem = orderNumberProblem(number, 'number')
+      if (problem !== null) return problem
       return (await run(db, selectPlacementExists(number, owner))).length > 0 ? null : `no order ${number}`
     },
     orderingKey: (data: unknown) => (data as OrderOperationData).orderNumber,
