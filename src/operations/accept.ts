@@ -5,6 +5,7 @@ import { insertBulkWithOperations, insertOperations, setOperationCount, type New
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
+import type { BulkKind } from './domain/kind.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
@@ -52,6 +53,8 @@ export interface Candidate {
  */
 export interface OperationKind {
   readonly topic: string
+  /** What a bulk of these operations is (Bulk.kind). */
+  readonly bulkKind: BulkKind
   /** Why an item cannot be accepted, or null. Runs inside the acceptance transaction, as its owner. */
   readonly check: (data: unknown, db: pg.PoolClient, owner: string | null) => Promise<string | null>
   /** The order the item is about, when it names one. */
@@ -65,6 +68,8 @@ export interface AcceptRequest {
   readonly kind: OperationKind
   /** Who the bulk belongs to. */
   readonly owner: string
+  /** The credential that sent it (credentialOf: `token:<id>`, `jwt:<subject>`), shown to admins. */
+  readonly createdBy?: string | null
   /** Whose orders the items may name (null: everyone's, for admins). */
   readonly viewerOwner: string | null
   readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
@@ -121,7 +126,7 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       }
       // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
       const bulk = (operationCount: number): NewBulk => ({
-        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl
+        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl, kind: request.kind.bulkKind, createdBy: request.createdBy ?? null
       })
       let bulkWritten = false
       let countWritten = false

@@ -2,6 +2,7 @@ import type { Viewer } from '../access/principal.ts'
 import type { Db } from '../platform/db/pool.ts'
 import { run } from '../platform/db/pool.ts'
 import type { BulkStatus, OperationCounts } from './domain/status.ts'
+import type { BulkKind } from './domain/kind.ts'
 import {
   selectBulk, selectBulksPage, selectOperation, selectOperationsPage,
   type BulkFilter, type BulkKey, type BulkRow, type OperationFilter, type OperationRow
@@ -19,6 +20,9 @@ export interface BulkView {
   readonly finishedAt: Date | null
   readonly acknowledgedAt: Date | null
   readonly owner: string
+  readonly kind: BulkKind
+  /** The credential that sent it (`token:<id>`, `jwt:<subject>`); null for bulks from before it was recorded. */
+  readonly createdBy: string | null
   /** Its position in the list of bulks (for cursors). */
   readonly key: BulkKey
 }
@@ -42,6 +46,8 @@ export function toBulkView (row: BulkRow): BulkView {
     finishedAt: row.finished_at,
     acknowledgedAt: row.acknowledged_at,
     owner: row.owner,
+    kind: row.kind as BulkKind,
+    createdBy: row.created_by,
     key: { createdAt: row.created_at_key, uuid: row.uuid }
   }
 }

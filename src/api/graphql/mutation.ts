@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql'
+import { credentialOf } from '../../access/principal.ts'
 import { z } from 'zod'
 import { PLACE_ORDER } from '../../orders/requests/placeOrder.ts'
 import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
@@ -8,7 +9,7 @@ import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/error
 import { placeOrderLines } from '../../orders/requests/jsonl.ts'
 import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
-import { uuidArg } from './query.ts'
+import { orderNumberArg, uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
@@ -51,6 +52,7 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
   return command(async () => await context.services.placeOrders({
     kind,
     owner: principal(context).owner,
+    createdBy: credentialOf(principal(context)),
     viewerOwner: viewer(context).owner,
     items,
     description: args.description ?? null,
@@ -66,6 +68,10 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
  */
 function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {
   return { ...response, requestItems: response.requestItems.map(item => ({ ...item, orderNumber: null })) }
+}
+
+function * orderNumbers (numbers: readonly string[]): Generator<Candidate> {
+  for (const orderNumber of numbers) yield { data: { orderNumber } }
 }
 
 function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
@@ -113,7 +119,7 @@ builder.mutationFields((t) => {
     cancelOrder: t.field({
       type: AsyncResponseRef,
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
-      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     retryOrder: t.field({
@@ -121,7 +127,7 @@ builder.mutationFields((t) => {
       description: 'Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. ' +
         'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
         'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
-      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     adjustStock: t.field({
@@ -136,6 +142,31 @@ builder.mutationFields((t) => {
         ...common
       },
       resolve: async (_, { input, ...args }, context) => withoutOrderNumbers(await accept(context, ADJUST_STOCK, fromInput(input), args))
+    })
+  }
+})
+
+/** cancelOrder and retryOrder for many orders: one bulk of N (Magento's /async/bulk beside every write route). */
+builder.mutationFields((t) => {
+  const common = {
+    description: t.arg.string({ validate: descriptionArg }),
+    errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+    idempotencyKey: t.arg.string({ description: 'As for placeOrders.', validate: idempotencyKeyArg }),
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg }),
+    numbers: t.arg.stringList({ required: true, description: 'Order numbers, one operation each.', validate: z.array(orderNumberArg) })
+  }
+  return {
+    cancelOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'cancelOrder for many orders as one bulk: one operation per number, each run as cancelOrder runs (after anything accepted before it on its order); unknown numbers are REJECTED (see errorPolicy).',
+      args: common,
+      resolve: async (_, { numbers, ...args }, context) => await accept(context, CANCEL_ORDER, orderNumbers(numbers), args)
+    }),
+    retryOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'retryOrder for many orders as one bulk: one operation per number, each run as retryOrder runs; unknown numbers are REJECTED (see errorPolicy).',
+      args: common,
+      resolve: async (_, { numbers, ...args }, context) => await accept(context, RETRY_ORDER, orderNumbers(numbers), args)
     })
   }
 })

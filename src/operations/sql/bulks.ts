@@ -43,6 +43,8 @@ export interface BulkRow {
   finished_at: Date | null
   status: string
   owner: string
+  kind: string
+  created_by: string | null
   /** created_at as PostgreSQL prints it, for cursors. */
   created_at_key: string
 }
@@ -68,6 +70,9 @@ export interface NewBulk {
   readonly description: string | null
   readonly operationCount: number
   readonly notifyUrl: string | null
+  readonly kind: string
+  /** The credential that sent it (`token:<id>`, `jwt:<subject>`), if known. */
+  readonly createdBy: string | null
 }
 
 /** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
@@ -113,10 +118,10 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
 export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
   return {
     text: `WITH new_bulk AS (
-        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url) VALUES ($1, $3, $4, $5, $6)
+        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, kind, created_by) VALUES ($1, $3, $4, $5, $6, $7, $8)
       )
       INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
-    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl]
+    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.kind, bulk.createdBy]
   }
 }
 
@@ -168,6 +173,9 @@ export interface BulkFilter {
   readonly createdAfter: Date | null
   readonly createdBefore: Date | null
   readonly acknowledged: boolean | null
+  /** Only this owner's bulks (for admins, who see everyone's). */
+  readonly owner: string | null
+  readonly kind: string | null
 }
 
 /**
@@ -183,7 +191,8 @@ export interface BulkKey { readonly createdAt: string, readonly uuid: string }
 export function selectBulksPage (owner: string | null, filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
   return {
     text: `SELECT *, created_at::text AS created_at_key FROM bulk_summary
-      WHERE ($10::text IS NULL OR owner = $10) AND ($1::text IS NULL OR status = $1)
+      WHERE ($10::text IS NULL OR owner = $10) AND ($11::text IS NULL OR owner = $11) AND ($12::text IS NULL OR kind = $12)
+        AND ($1::text IS NULL OR status = $1)
         AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
         AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
         AND ($5::timestamptz IS NULL OR (created_at, uuid) < ($5, $6::uuid))
@@ -191,7 +200,7 @@ export function selectBulksPage (owner: string | null, filter: BulkFilter, after
       ORDER BY created_at ${inverted ? 'ASC' : 'DESC'}, uuid ${inverted ? 'ASC' : 'DESC'}
       LIMIT $9`,
     values: [filter.status, filter.createdAfter, filter.createdBefore, filter.acknowledged,
-      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner]
+      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner, filter.owner, filter.kind]
   }
 }
 

@@ -2,6 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay'
 import type { BulkView } from '../../../operations/read.ts'
 import type { OperationRow } from '../../../operations/sql/bulks.ts'
 import { BULK_STATUS, type OperationCounts } from '../../../operations/domain/status.ts'
+import { BULK_KIND } from '../../../operations/domain/kind.ts'
 import { builder, viewer } from '../builder.ts'
 import { decodeCursor, encodeCursor } from '../cursors.ts'
 import { OperationRef, OperationStatusEnum } from './operation.ts'
@@ -9,6 +10,16 @@ import { OperationRef, OperationStatusEnum } from './operation.ts'
 export const BulkStatusEnum = builder.enumType('BulkStatus', {
   description: 'Derived from the operations, exactly: a final status only when every operation is final; CANCELED when the bulk ended by cancellation.',
   values: Object.values(BULK_STATUS)
+})
+
+export const BulkKindEnum = builder.enumType('BulkKind', {
+  description: 'What a bulk does; every operation of a bulk is of its kind.',
+  values: {
+    PLACEMENT: { value: BULK_KIND.PLACEMENT, description: 'placeOrder, placeOrders, placeOrdersFromFile.' },
+    CANCELLATION: { value: BULK_KIND.CANCELLATION, description: 'cancelOrder, cancelOrders.' },
+    ADJUSTMENT: { value: BULK_KIND.ADJUSTMENT, description: 'adjustStock.' },
+    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' }
+  }
 })
 
 export const OperationCountsRef = builder.objectRef<OperationCounts>('OperationCounts').implement({
@@ -30,6 +41,18 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
   fields: (t) => ({
     uuid: t.exposeID('uuid'),
     description: t.exposeString('description', { nullable: true }),
+    kind: t.field({ type: BulkKindEnum, resolve: (bulk) => bulk.kind }),
+    // Admins only: a field of a bulk the caller can see, so an error names the field and nulls only it.
+    owner: t.exposeString('owner', {
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'Who the bulk belongs to: the API token\'s owner, or `jwt:<subject>` (admins only).'
+    }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'The credential that sent it: `token:<API token id>` or `jwt:<subject>`; null for bulks from before it was recorded (admins only).'
+    }),
     status: t.field({ type: BulkStatusEnum, resolve: (bulk) => bulk.status }),
     operationCount: t.exposeInt('operationCount'),
     counts: t.field({ type: OperationCountsRef, resolve: (bulk) => bulk.counts }),
