@@ -77,6 +77,8 @@ export interface AcceptRequest {
   readonly notifyUrl: string | null
   readonly errorPolicy: BulkErrorPolicy
   readonly idempotencyKey: string | null
+  /** Operations not begun by then end EXPIRED instead of running late (null or absent: no deadline). */
+  readonly notAfter?: Date | null
 }
 
 export interface AcceptDeps {
@@ -113,8 +115,10 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   const topic = request.kind.topic
   const bulkUuid = randomUUID()
   // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
+  // notAfter only when given, so that keys recorded before deadlines existed still match.
+  const deadline = request.notAfter ? { notAfter: request.notAfter.toISOString() } : {}
   const fingerprint = createHash('sha256').update(canonicalJson({
-    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy
+    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy, ...deadline
   }))
   let enqueued = 0
 
@@ -126,7 +130,7 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       }
       // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
       const bulk = (operationCount: number): NewBulk => ({
-        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl, kind: request.kind.bulkKind, createdBy: request.createdBy ?? null
+        uuid: bulkUuid, owner: request.owner, description: request.description, operationCount, notifyUrl: request.notifyUrl, kind: request.kind.bulkKind, createdBy: request.createdBy ?? null, notAfter: request.notAfter ?? null
       })
       let bulkWritten = false
       let countWritten = false

@@ -23,6 +23,8 @@ export interface BulkView {
   readonly kind: BulkKind
   /** The credential that sent it (`token:<id>`, `jwt:<subject>`); null for bulks from before it was recorded. */
   readonly createdBy: string | null
+  /** Its operations not begun by then end EXPIRED; null: no deadline. */
+  readonly notAfter: Date | null
   /** Its position in the list of bulks (for cursors). */
   readonly key: BulkKey
 }
@@ -39,7 +41,8 @@ export function toBulkView (row: BulkRow): BulkView {
       retriablyFailed: row.retriably_failed,
       notRetriablyFailed: row.not_retriably_failed,
       rejected: row.rejected,
-      canceled: row.canceled
+      canceled: row.canceled,
+      expired: row.expired
     },
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -48,6 +51,7 @@ export function toBulkView (row: BulkRow): BulkView {
     owner: row.owner,
     kind: row.kind as BulkKind,
     createdBy: row.created_by,
+    notAfter: row.not_after,
     key: { createdAt: row.created_at_key, uuid: row.uuid }
   }
 }
@@ -86,5 +90,5 @@ export function sameBulkView (a: BulkView, b: BulkView): boolean {
     a.startedAt?.getTime() === b.startedAt?.getTime() &&
     a.counts.open === b.counts.open && a.counts.complete === b.counts.complete &&
     a.counts.retriablyFailed === b.counts.retriablyFailed && a.counts.notRetriablyFailed === b.counts.notRetriablyFailed &&
-    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled
+    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled && a.counts.expired === b.counts.expired
 }

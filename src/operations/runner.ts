@@ -1,6 +1,6 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { completeOperations, deferOperations, failOperation, startOperations } from './sql/bulks.ts'
+import { completeOperations, deferOperations, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { Logger } from '../platform/log.ts'
@@ -141,8 +141,11 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
 
   return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
     const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
+    const claims = jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))
+    // Operations whose bulk's notAfter has passed end EXPIRED, unrun; their jobs are then idle (below).
+    await run(deps.pool, expireOperations(claims))
     // Outside the job transaction, so that status queries see the operations begin at once.
-    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(claims))
     // One order for every transaction's writes (bulk, then index), so that two workers cannot deadlock
     // on the rows they touch, the bulk_progress shards included.
     claimed.sort((a, b) => a.bulk_uuid.localeCompare(b.bulk_uuid) || a.request_index - b.request_index)
@@ -160,7 +163,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
         if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
       // Jobs whose operation was not claimed: it waits for an earlier operation on the same order
-      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, or
+      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, expired, or
       // carried by a newer job after retryBulk). Either way this job is done, if it still can be;
       // cancelBulk may have cancelled it already.
       const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))

@@ -26,6 +26,8 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
 const idempotencyKeyArg = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
 const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
 const descriptionArg = z.string().max(1000)
+const notAfterArg = z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future')
+const NOT_AFTER_DESCRIPTION = 'A deadline: operations not begun by then end EXPIRED and are never run (nor retried after it). Must be in the future; none by default.'
 
 /** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
 async function command<T> (work: () => Promise<T>): Promise<T> {
@@ -42,6 +44,7 @@ interface AcceptArgs {
   readonly errorPolicy?: AcceptRequest['errorPolicy'] | null
   readonly idempotencyKey?: string | null
   readonly notifyUrl?: string | null
+  readonly notAfter?: Date | null
 }
 
 function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
@@ -58,7 +61,8 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
     description: args.description ?? null,
     errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
     idempotencyKey: args.idempotencyKey ?? headerKey,
-    notifyUrl: args.notifyUrl ?? null
+    notifyUrl: args.notifyUrl ?? null,
+    notAfter: args.notAfter ?? null
   }))
 }
 
@@ -85,7 +89,8 @@ builder.mutationFields((t) => {
       description: 'The same key with the same payload returns the first response and enqueues nothing (also sent as the Idempotency-Key header). Kept at least 24 h.',
       validate: idempotencyKeyArg
     }),
-    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg })
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg }),
+    notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg })
   }
   return {
     placeOrder: t.field({
@@ -153,6 +158,7 @@ builder.mutationFields((t) => {
     errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
     idempotencyKey: t.arg.string({ description: 'As for placeOrders.', validate: idempotencyKeyArg }),
     notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg }),
+    notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg }),
     numbers: t.arg.stringList({ required: true, description: 'Order numbers, one operation each.', validate: z.array(orderNumberArg) })
   }
   return {

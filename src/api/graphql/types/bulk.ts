@@ -30,7 +30,8 @@ export const OperationCountsRef = builder.objectRef<OperationCounts>('OperationC
     retriablyFailed: t.exposeInt('retriablyFailed'),
     notRetriablyFailed: t.exposeInt('notRetriablyFailed'),
     rejected: t.exposeInt('rejected'),
-    canceled: t.exposeInt('canceled')
+    canceled: t.exposeInt('canceled'),
+    expired: t.exposeInt('expired', { description: 'Not begun by the bulk\'s notAfter deadline, and never run.' })
   })
 })
 
@@ -60,9 +61,15 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
       description: 'Fraction of operations that are final (0 to 1).',
       resolve: ({ counts, operationCount }) => operationCount === 0
         ? 1
-        : (counts.complete + counts.notRetriablyFailed + counts.rejected + counts.canceled) / operationCount
+        : (counts.complete + counts.notRetriablyFailed + counts.rejected + counts.canceled + counts.expired) / operationCount
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (bulk) => bulk.createdAt }),
+    notAfter: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The deadline it was accepted with: operations not begun by then end EXPIRED instead of running late; null: none.',
+      resolve: (bulk) => bulk.notAfter
+    }),
     startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first operation began.', resolve: (bulk) => bulk.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last operation finished; null until the bulk has.', resolve: (bulk) => bulk.finishedAt }),
     acknowledged: t.boolean({ description: 'Dismissed by acknowledgeBulk.', resolve: (bulk) => bulk.acknowledgedAt !== null }),
