@@ -8,6 +8,7 @@ import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { BulkKind } from './domain/kind.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
+import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -85,6 +86,8 @@ export interface AcceptDeps {
   readonly pool: pg.Pool
   readonly boss: PgBoss
   readonly maxBulkSize: number
+  /** Per-owner limits and priorities (default DEFAULT_FAIRNESS). */
+  readonly fairness?: FairnessOptions
   /** Called after commit with the number of jobs enqueued (statistics upkeep). */
   readonly afterEnqueue?: (jobs: number) => void
 }
@@ -121,6 +124,8 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
     topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy, ...deadline
   }))
   let enqueued = 0
+  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
+  const group = jobGroup(request.owner)
 
   try {
     const response = await transaction(deps.pool, async (client) => {
@@ -140,6 +145,9 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       let invalid = 0
       const flush = async (last: boolean): Promise<void> => {
         if (chunk.length === 0) return
+        // The bulk's size: known at its first chunk only when that is its last; larger otherwise.
+        const size = bulkWritten || !last ? Number.POSITIVE_INFINITY : requestItems.length
+        if (!bulkWritten) await admitBulk(client, fairness, request.owner, bulkUuid, size)
         const insert = bulkWritten ? insertOperations(bulkUuid, chunk) : insertBulkWithOperations(bulk(last ? requestItems.length : 0), chunk)
         countWritten ||= !bulkWritten && last
         bulkWritten = true
@@ -147,7 +155,8 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
         for (const op of chunk) requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
         const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
         if (accepted.length > 0) {
-          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id } })), { db: bossDb(client) })
+          const priority = jobPriority(fairness, size)
+          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id }, group, priority })), { db: bossDb(client) })
           enqueued += accepted.length
         }
         chunk = []

@@ -1,4 +1,4 @@
-import type { JobWithMetadata, PgBoss } from 'pg-boss'
+import type { JobInsert, JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import { completeOperations, deferOperations, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
@@ -170,8 +170,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (idle.length > 0) {
         const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(idle.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
         if (waiting.length > 0) {
-          const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
-          await deps.boss.insert(topic.queue, waiting.map(op => ({ id: op.job_id, data: { operationId: op.id }, startAfter })), { db: bossDb(tx) })
+          await deps.boss.insert(topic.queue, laterJobs(waiting, idle), { db: bossDb(tx) })
         }
         await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       }
@@ -179,6 +178,19 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
   }
+}
+
+/**
+ * The new jobs of operations that wait for an earlier one on the same order: a second from now, in
+ * the same owner's group as the jobs they replace (fairness: src/operations/fairness.ts).
+ */
+function laterJobs (waiting: ReadonlyArray<{ id: string, job_id: string }>, replaced: ReadonlyArray<JobWithMetadata<OperationJob>>): JobInsert[] {
+  const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
+  const groupOf = new Map(replaced.map(job => [job.data.operationId, job.groupId]))
+  return waiting.map(op => {
+    const groupId = groupOf.get(op.id)
+    return { id: op.job_id, data: { operationId: op.id }, startAfter, ...(groupId ? { group: { id: groupId } } : {}) }
+  })
 }
 
 /** Runs `work` behind a savepoint, released either way so that savepoints never nest. */
