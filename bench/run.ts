@@ -19,8 +19,9 @@ import { statusAtScale } from './scenarios/statusAtScale.ts'
 import { fullChain } from './scenarios/fullChain.ts'
 import { statistics } from './scenarios/statistics.ts'
 import { scaleOut } from './scenarios/scaleOut.ts'
+import { fairness } from './scenarios/fairness.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))

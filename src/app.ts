@@ -145,7 +145,11 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
   const { config, log, pool, boss, topics, chainTopics, serviceTopics } = core
   const consumed = new Set(selectTopics([...topics, ...chainTopics], config.workerTopics).map(topic => topic.queue))
   await startWorkers(boss, topics.filter(topic => consumed.has(topic.queue)), { pool, boss, log },
-    { concurrency: config.workerConcurrency, batchSize: config.workerBatchSize })
+    {
+      concurrency: config.workerConcurrency,
+      batchSize: config.workerBatchSize,
+      groupConcurrency: config.fairness.maxOperationsInFlight === 0 ? undefined : config.fairness.maxOperationsInFlight
+    })
   const systems = createOutsideSystems(config.adapters, { pool, log })
   stack.push(async () => await systems.close())
   await startChainWorkers(boss, chainTopics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, systems })
@@ -181,7 +185,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await tokens.stop())
 
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
+    pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined

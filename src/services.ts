@@ -6,6 +6,7 @@ import type { Services } from './api/graphql/services.ts'
 import type { RestServices } from './api/rest/services.ts'
 import { findInventoryItem } from './inventory/read.ts'
 import { acceptOperations } from './operations/accept.ts'
+import type { FairnessOptions } from './operations/fairness.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './operations/control.ts'
 import { isFinished } from './operations/domain/status.ts'
 import {
@@ -23,6 +24,8 @@ export interface ServiceDeps {
   readonly boss: PgBoss
   /** `MAX_BULK_SIZE`. */
   readonly maxBulkSize: number
+  /** Per-owner limits and priorities (OWNER_MAX_OPEN_BULKS, SINGLE_OPERATIONS_FIRST). */
+  readonly fairness: FairnessOptions
   /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
   readonly afterEnqueue: (jobs: number) => void
   readonly tokens: TokenCache
@@ -37,7 +40,7 @@ export function createServices (deps: ServiceDeps): Services {
   const { pool, boss } = deps
   const control = { pool, boss }
   return {
-    placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
+    placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
     acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),

@@ -22,7 +22,7 @@ afterAll(async () => {
 /** A bulk with one operation per entry: its status, and whether it has begun. */
 async function statusOf (operations: ReadonlyArray<[status: string, started: boolean]>): Promise<{ status: string, finished: boolean }> {
   const uuid = randomUUID()
-  await pool.query("INSERT INTO bulk (uuid, owner, operation_count) VALUES ($1, 'test', $2)", [uuid, operations.length])
+  await pool.query("INSERT INTO bulk (uuid, owner, operation_count, kind) VALUES ($1, 'test', $2, 'placement')", [uuid, operations.length])
   for (const [index, [status, started]] of operations.entries()) {
     await pool.query(`INSERT INTO operation (id, bulk_uuid, request_index, topic, status, data, data_hash, started_at, finished_at)
       VALUES ($1, $2, $3, 'order.place', $4, '{}', '', $5, $6)`,

@@ -140,7 +140,7 @@ describe('webhooks on finish', () => {
         description: null,
         status: failed ? 'FINISHED_WITH_FAILURE' : 'FINISHED_SUCCESSFULLY',
         operationCount: 8,
-        counts: { open: 0, complete: failed ? 7 : 8, retriablyFailed: 0, notRetriablyFailed: 0, rejected: failed ? 1 : 0, canceled: 0 },
+        counts: { open: 0, complete: failed ? 7 : 8, retriablyFailed: 0, notRetriablyFailed: 0, rejected: failed ? 1 : 0, canceled: 0, expired: 0 },
         createdAt: expect.any(String),
         startedAt: expect.any(String),
         finishedAt: bulk.finishedAt,

@@ -35,6 +35,11 @@ export interface Principal {
   readonly rateLimitKey: string
 }
 
+/** The credential a principal used, as recorded on what it creates (Bulk.createdBy): `token:<id>` or `jwt:<subject>`. */
+export function credentialOf (principal: Principal): string {
+  return principal.via.kind === 'token' ? `token:${principal.via.tokenId}` : `jwt:${principal.via.subject}`
+}
+
 /**
  * Whose data a query may see: one owner's, or everyone's (admins). Every read and command of
  * bulks takes this and filters in SQL; what another owner has is answered as if it did not exist.

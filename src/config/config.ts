@@ -6,7 +6,8 @@ import { ConfigError } from '../platform/configError.ts'
 import type { RetryOverrides } from '../platform/jobs/retryPolicy.ts'
 import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
-import { httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
+import { flag, httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
+import { DEFAULT_FAIRNESS, type FairnessOptions } from '../operations/fairness.ts'
 import { jwt, limits } from './security.ts'
 
 /**
@@ -102,6 +103,11 @@ export interface Config {
   readonly jwt: JwtConfig | undefined
   /** The outside systems of the post-order chain and their local stand-ins (src/adapters/). */
   readonly adapters: AdaptersConfig
+  /**
+   * Fairness between owners (src/operations/fairness.ts): `OWNER_MAX_OPERATIONS_IN_FLIGHT` (default
+   * 1000, 0: no limit), `OWNER_MAX_OPEN_BULKS` (default 0: no limit), `SINGLE_OPERATIONS_FIRST` (default true).
+   */
+  readonly fairness: FairnessOptions
 }
 
 const TOPIC_PATTERN = /^(\*|[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*(\.\*)?)$/
@@ -205,7 +211,12 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',
     limits: limits(env),
     jwt: jwt(env),
-    adapters: adapters(env, dataDir)
+    adapters: adapters(env, dataDir),
+    fairness: Object.freeze({
+      maxOperationsInFlight: integer(env, 'OWNER_MAX_OPERATIONS_IN_FLIGHT', DEFAULT_FAIRNESS.maxOperationsInFlight, 0, 1_000_000),
+      maxOpenBulks: integer(env, 'OWNER_MAX_OPEN_BULKS', DEFAULT_FAIRNESS.maxOpenBulks, 0, 1_000_000),
+      singleOperationsFirst: flag(env, 'SINGLE_OPERATIONS_FIRST', DEFAULT_FAIRNESS.singleOperationsFirst)
+    })
   })
 }
 

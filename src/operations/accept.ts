@@ -6,8 +6,10 @@ import { insertBulkWithOperations, insertOperations, setOperationCount, type New
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
+import type { BulkKind } from './domain/kind.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
+import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -53,6 +55,8 @@ export interface Candidate {
  */
 export interface OperationKind {
   readonly topic: string
+  /** What a bulk of these operations is (Bulk.kind). */
+  readonly bulkKind: BulkKind
   /** Why an item cannot be accepted, or null. Runs inside the acceptance transaction, as its owner. */
   readonly check: (data: unknown, db: pg.PoolClient, owner: string | null) => Promise<string | null>
   /** The order the item is about, when it names one. */
@@ -68,6 +72,8 @@ export interface AcceptRequest {
   readonly owner: string
   /** The role the caller has (kept with the bulk: Magento's user_type). */
   readonly ownerRole: Role
+  /** The credential that sent it (credentialOf: `token:<id>`, `jwt:<subject>`), shown to admins. */
+  readonly createdBy?: string | null
   /** Whose orders the items may name (null: everyone's, for admins). */
   readonly viewerOwner: string | null
   readonly items: Iterable<Candidate> | AsyncIterable<Candidate>
@@ -75,12 +81,16 @@ export interface AcceptRequest {
   readonly notifyUrl: string | null
   readonly errorPolicy: BulkErrorPolicy
   readonly idempotencyKey: string | null
+  /** Operations not begun by then end EXPIRED instead of running late (null or absent: no deadline). */
+  readonly notAfter?: Date | null
 }
 
 export interface AcceptDeps {
   readonly pool: pg.Pool
   readonly boss: PgBoss
   readonly maxBulkSize: number
+  /** Per-owner limits and priorities (default DEFAULT_FAIRNESS). */
+  readonly fairness?: FairnessOptions
   /** Called after commit with the number of jobs enqueued (statistics upkeep). */
   readonly afterEnqueue?: (jobs: number) => void
 }
@@ -111,10 +121,14 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   const topic = request.kind.topic
   const bulkUuid = randomUUID()
   // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
+  // notAfter only when given, so that keys recorded before deadlines existed still match.
+  const deadline = request.notAfter ? { notAfter: request.notAfter.toISOString() } : {}
   const fingerprint = createHash('sha256').update(canonicalJson({
-    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy
+    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy, ...deadline
   }))
   let enqueued = 0
+  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
+  const group = jobGroup(request.owner)
 
   try {
     const response = await transaction(deps.pool, async (client) => {
@@ -124,7 +138,15 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       }
       // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
       const bulk = (operationCount: number): NewBulk => ({
-        uuid: bulkUuid, owner: request.owner, ownerRole: request.ownerRole, description: request.description, operationCount, notifyUrl: request.notifyUrl
+        uuid: bulkUuid,
+        owner: request.owner,
+        ownerRole: request.ownerRole,
+        description: request.description,
+        operationCount,
+        notifyUrl: request.notifyUrl,
+        kind: request.kind.bulkKind,
+        createdBy: request.createdBy ?? null,
+        notAfter: request.notAfter ?? null
       })
       let bulkWritten = false
       let countWritten = false
@@ -134,6 +156,9 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       let invalid = 0
       const flush = async (last: boolean): Promise<void> => {
         if (chunk.length === 0) return
+        // The bulk's size: known at its first chunk only when that is its last; larger otherwise.
+        const size = bulkWritten || !last ? Number.POSITIVE_INFINITY : requestItems.length
+        if (!bulkWritten) await admitBulk(client, fairness, request.owner, bulkUuid, size)
         const insert = bulkWritten ? insertOperations(bulkUuid, chunk) : insertBulkWithOperations(bulk(last ? requestItems.length : 0), chunk)
         countWritten ||= !bulkWritten && last
         bulkWritten = true
@@ -141,7 +166,8 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
         for (const op of chunk) requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
         const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
         if (accepted.length > 0) {
-          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id } })), { db: bossDb(client) })
+          const priority = jobPriority(fairness, size)
+          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id }, group, priority })), { db: bossDb(client) })
           enqueued += accepted.length
         }
         chunk = []

@@ -17,7 +17,9 @@ export const REQUEST_ERROR_CODE = Object.freeze({
   /** The idempotency key was used for a different request. */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** Only a finished bulk can be acknowledged. */
-  BULK_NOT_FINISHED: 'BULK_NOT_FINISHED'
+  BULK_NOT_FINISHED: 'BULK_NOT_FINISHED',
+  /** The caller has OWNER_MAX_OPEN_BULKS bulks running already. */
+  TOO_MANY_OPEN_BULKS: 'TOO_MANY_OPEN_BULKS'
 } as const)
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODE)[keyof typeof REQUEST_ERROR_CODE]
 

@@ -3,6 +3,7 @@ import type pg from 'pg'
 import type { Db } from '../platform/db/pool.ts'
 import { run, transaction } from '../platform/db/pool.ts'
 import type { BulkStatus, OperationCounts } from './domain/status.ts'
+import type { BulkKind } from './domain/kind.ts'
 import {
   readOnlySnapshot, selectBulk, selectBulksPage, selectBulkWithOwnerRole, selectOperation, selectOperationsPage,
   type BulkFilter, type BulkKey, type BulkRow, type OperationFilter, type OperationRow
@@ -21,6 +22,11 @@ export interface BulkView {
   readonly finishedAt: Date | null
   readonly acknowledgedAt: Date | null
   readonly owner: string
+  readonly kind: BulkKind
+  /** The credential that sent it (`token:<id>`, `jwt:<subject>`); null for bulks from before it was recorded. */
+  readonly createdBy: string | null
+  /** Its operations not begun by then end EXPIRED; null: no deadline. */
+  readonly notAfter: Date | null
   /** Its position in the list of bulks (for cursors). */
   readonly key: BulkKey
 }
@@ -37,13 +43,17 @@ export function toBulkView (row: BulkRow): BulkView {
       retriablyFailed: row.retriably_failed,
       notRetriablyFailed: row.not_retriably_failed,
       rejected: row.rejected,
-      canceled: row.canceled
+      canceled: row.canceled,
+      expired: row.expired
     },
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     acknowledgedAt: row.acknowledged_at,
     owner: row.owner,
+    kind: row.kind as BulkKind,
+    createdBy: row.created_by,
+    notAfter: row.not_after,
     key: { createdAt: row.created_at_key, uuid: row.uuid }
   }
 }
@@ -117,5 +127,5 @@ export function sameBulkView (a: BulkView, b: BulkView): boolean {
     a.startedAt?.getTime() === b.startedAt?.getTime() &&
     a.counts.open === b.counts.open && a.counts.complete === b.counts.complete &&
     a.counts.retriablyFailed === b.counts.retriablyFailed && a.counts.notRetriablyFailed === b.counts.notRetriablyFailed &&
-    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled
+    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled && a.counts.expired === b.counts.expired
 }

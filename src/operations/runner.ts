@@ -1,6 +1,6 @@
-import type { JobWithMetadata, PgBoss } from 'pg-boss'
+import type { JobInsert, JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { completeOperations, deferOperations, failOperation, startOperations } from './sql/bulks.ts'
+import { completeOperations, deferOperations, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { Logger } from '../platform/log.ts'
@@ -141,8 +141,11 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
 
   return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
     const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
+    const claims = jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))
+    // Operations whose bulk's notAfter has passed end EXPIRED, unrun; their jobs are then idle (below).
+    await run(deps.pool, expireOperations(claims))
     // Outside the job transaction, so that status queries see the operations begin at once.
-    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
+    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(claims))
     // One order for every transaction's writes (bulk, then index), so that two workers cannot deadlock
     // on the rows they touch, the bulk_progress shards included.
     claimed.sort((a, b) => a.bulk_uuid.localeCompare(b.bulk_uuid) || a.request_index - b.request_index)
@@ -160,15 +163,14 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
         if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
       // Jobs whose operation was not claimed: it waits for an earlier operation on the same order
-      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, or
+      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, expired, or
       // carried by a newer job after retryBulk). Either way this job is done, if it still can be;
       // cancelBulk may have cancelled it already.
       const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))
       if (idle.length > 0) {
         const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(idle.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
         if (waiting.length > 0) {
-          const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
-          await deps.boss.insert(topic.queue, waiting.map(op => ({ id: op.job_id, data: { operationId: op.id }, startAfter })), { db: bossDb(tx) })
+          await deps.boss.insert(topic.queue, laterJobs(waiting, idle), { db: bossDb(tx) })
         }
         await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       }
@@ -176,6 +178,19 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
   }
+}
+
+/**
+ * The new jobs of operations that wait for an earlier one on the same order: a second from now, in
+ * the same owner's group as the jobs they replace (fairness: src/operations/fairness.ts).
+ */
+function laterJobs (waiting: ReadonlyArray<{ id: string, job_id: string }>, replaced: ReadonlyArray<JobWithMetadata<OperationJob>>): JobInsert[] {
+  const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
+  const groupOf = new Map(replaced.map(job => [job.data.operationId, job.groupId]))
+  return waiting.map(op => {
+    const groupId = groupOf.get(op.id)
+    return { id: op.job_id, data: { operationId: op.id }, startAfter, ...(groupId ? { group: { id: groupId } } : {}) }
+  })
 }
 
 /** Runs `work` behind a savepoint, released either way so that savepoints never nest. */

@@ -9,6 +9,8 @@ export interface WorkerOptions {
   readonly concurrency?: number | undefined
   /** Overrides each topic's batch size. */
   readonly batchSize?: number | undefined
+  /** Jobs of one group (owner) running at once on each topic, across all processes (OWNER_MAX_OPERATIONS_IN_FLIGHT); undefined: no limit. */
+  readonly groupConcurrency?: number | undefined
 }
 
 /** Starts this process's consumers: one batch worker per topic and one per dead letter queue. */
@@ -21,7 +23,8 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       // A full batch means more is waiting: fetch again at once rather than after a poll interval.
       burstWhenBatchFull: true,
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
-      notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
+      notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
+      ...(options.groupConcurrency !== undefined ? { groupConcurrency: options.groupConcurrency } : {})
     }, operationHandler(topic, topic.process, deps))
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql'
+import { credentialOf } from '../../access/principal.ts'
 import { z } from 'zod'
 import { PLACE_ORDER } from '../../orders/requests/placeOrder.ts'
 import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
@@ -8,7 +9,7 @@ import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/error
 import { placeOrderLines } from '../../orders/requests/jsonl.ts'
 import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
-import { uuidArg } from './query.ts'
+import { orderNumberArg, uuidArg } from './query.ts'
 import { idempotencyKeySchema } from '../idempotencyKey.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
@@ -26,6 +27,8 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
 const idempotencyKeyArg = idempotencyKeySchema
 const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
 const descriptionArg = z.string().max(1000)
+const notAfterArg = z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future')
+const NOT_AFTER_DESCRIPTION = 'A deadline: operations not begun by then end EXPIRED and are never run (nor retried after it). Must be in the future; none by default.'
 
 /** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
 async function command<T> (work: () => Promise<T>): Promise<T> {
@@ -42,6 +45,7 @@ interface AcceptArgs {
   readonly errorPolicy?: AcceptRequest['errorPolicy'] | null
   readonly idempotencyKey?: string | null
   readonly notifyUrl?: string | null
+  readonly notAfter?: Date | null
 }
 
 function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
@@ -53,12 +57,14 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
     kind,
     owner: principal(context).owner,
     ownerRole: principal(context).role,
+    createdBy: credentialOf(principal(context)),
     viewerOwner: viewer(context).owner,
     items,
     description: args.description ?? null,
     errorPolicy: args.errorPolicy ?? BULK_ERROR_POLICY.REJECT_FAILED_ROWS,
     idempotencyKey: args.idempotencyKey ?? headerKey,
-    notifyUrl: args.notifyUrl ?? null
+    notifyUrl: args.notifyUrl ?? null,
+    notAfter: args.notAfter ?? null
   }))
 }
 
@@ -68,6 +74,10 @@ function accept (context: Context, kind: OperationKind, items: AcceptRequest['it
  */
 function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {
   return { ...response, requestItems: response.requestItems.map(item => ({ ...item, orderNumber: null })) }
+}
+
+function * orderNumbers (numbers: readonly string[]): Generator<Candidate> {
+  for (const orderNumber of numbers) yield { data: { orderNumber } }
 }
 
 function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
@@ -84,7 +94,8 @@ builder.mutationFields((t) => {
     notifyUrl: t.arg.string({
       description: "POSTed a summary when the bulk finishes, signed with the caller's webhook secret (Standard Webhooks; see rotateWebhookSecret).",
       validate: notifyUrlArg
-    })
+    }),
+    notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg })
   }
   return {
     placeOrder: t.field({
@@ -118,7 +129,7 @@ builder.mutationFields((t) => {
     cancelOrder: t.field({
       type: AsyncResponseRef,
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
-      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     retryOrder: t.field({
@@ -126,7 +137,7 @@ builder.mutationFields((t) => {
       description: 'Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. ' +
         'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
         'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
-      args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
       resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     adjustStock: t.field({
@@ -141,6 +152,32 @@ builder.mutationFields((t) => {
         ...common
       },
       resolve: async (_, { input, ...args }, context) => withoutOrderNumbers(await accept(context, ADJUST_STOCK, fromInput(input), args))
+    })
+  }
+})
+
+/** cancelOrder and retryOrder for many orders: one bulk of N (Magento's /async/bulk beside every write route). */
+builder.mutationFields((t) => {
+  const common = {
+    description: t.arg.string({ validate: descriptionArg }),
+    errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+    idempotencyKey: t.arg.string({ description: 'As for placeOrders.', validate: idempotencyKeyArg }),
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg }),
+    notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg }),
+    numbers: t.arg.stringList({ required: true, description: 'Order numbers, one operation each.', validate: z.array(orderNumberArg) })
+  }
+  return {
+    cancelOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'cancelOrder for many orders as one bulk: one operation per number, each run as cancelOrder runs (after anything accepted before it on its order); unknown numbers are REJECTED (see errorPolicy).',
+      args: common,
+      resolve: async (_, { numbers, ...args }, context) => await accept(context, CANCEL_ORDER, orderNumbers(numbers), args)
+    }),
+    retryOrders: t.field({
+      type: AsyncResponseRef,
+      description: 'retryOrder for many orders as one bulk: one operation per number, each run as retryOrder runs; unknown numbers are REJECTED (see errorPolicy).',
+      args: common,
+      resolve: async (_, { numbers, ...args }, context) => await accept(context, RETRY_ORDER, orderNumbers(numbers), args)
     })
   }
 })

@@ -6,7 +6,7 @@ import type { OrderKey } from '../../orders/sql/list.ts'
 import type { OrderView } from '../../orders/orderView.ts'
 import { builder, viewer } from './builder.ts'
 import { decodeCursor, encodeCursor } from './cursors.ts'
-import { BulkRef, BulkStatusEnum } from './types/bulk.ts'
+import { BulkKindEnum, BulkRef, BulkStatusEnum } from './types/bulk.ts'
 import { InventoryItemRef } from './types/inventoryItem.ts'
 import { OperationRef } from './types/operation.ts'
 import { OrderRef, OrderStatusEnum } from './types/order.ts'
@@ -38,12 +38,14 @@ builder.queryField('bulk', (t) => t.field({
 
 builder.queryField('bulks', (t) => t.connection({
   type: BulkRef,
-  description: "The caller's bulks (an admin's: everyone's), newest first, optionally filtered; `acknowledged: false` lists what still needs attention.",
+  description: "The caller's bulks (an admin's: everyone's), newest first, optionally filtered; `acknowledged: false` lists what still needs attention, `owner` one owner's (for admins).",
   args: {
     status: t.arg({ type: BulkStatusEnum }),
     createdAfter: t.arg({ type: 'DateTime' }),
     createdBefore: t.arg({ type: 'DateTime' }),
-    acknowledged: t.arg.boolean()
+    acknowledged: t.arg.boolean(),
+    owner: t.arg.string({ description: "Only this owner's bulks (`bulks` lists only the caller's own unless the caller is an admin).", validate: z.string().max(300) }),
+    kind: t.arg({ type: BulkKindEnum })
   },
   resolve: async (_, args, context) => await resolveCursorConnection<Promise<BulkView[]>>(
     { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), defaultSize: 20, maxSize: 100 },
@@ -53,7 +55,9 @@ builder.queryField('bulks', (t) => t.connection({
         status: args.status ?? null,
         createdAfter: args.createdAfter ?? null,
         createdBefore: args.createdBefore ?? null,
-        acknowledged: args.acknowledged ?? null
+        acknowledged: args.acknowledged ?? null,
+        owner: args.owner ?? null,
+        kind: args.kind ?? null
       },
       { after: decodeCursor('bulk', after, isBulkKey), before: decodeCursor('bulk', before, isBulkKey), limit, inverted })
   )

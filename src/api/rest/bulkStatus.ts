@@ -116,7 +116,8 @@ function countOf (bulk: BulkWithOwnerRole, status: OperationStatus): number {
     NOT_RETRIABLY_FAILED: counts.notRetriablyFailed,
     OPEN: counts.open,
     REJECTED: counts.rejected,
-    CANCELED: counts.canceled
+    CANCELED: counts.canceled,
+    EXPIRED: counts.expired
   }
   return byStatus[status]
 }

@@ -15,7 +15,10 @@ export const MAGENTO_OPERATION_STATUS = Object.freeze({
   NOT_RETRIABLY_FAILED: 3,
   OPEN: 4,
   REJECTED: 5,
-  CANCELED: 6
+  /** Ours: Magento has no canceled operation. */
+  CANCELED: 6,
+  /** Ours: not begun by its bulk's notAfter deadline, never run. */
+  EXPIRED: 7
 } as const satisfies Record<OperationStatus, number>)
 
 /** Our operation status of a Magento number, or undefined. */

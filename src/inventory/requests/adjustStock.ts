@@ -2,6 +2,7 @@ import type { StockAdjustmentData } from '../adjustStock.ts'
 import { MAX_STOCK_CHANGE } from '../domain/inventory.ts'
 import { INVENTORY_TOPICS } from '../topics.ts'
 import type { OperationKind } from '../../operations/accept.ts'
+import { BULK_KIND } from '../../operations/domain/kind.ts'
 
 /** What inventory.sku holds (migrations/0012). */
 const MAX_SKU_LENGTH = 500
@@ -25,6 +26,7 @@ export function stockAdjustmentProblem (data: unknown): string | null {
  */
 export const ADJUST_STOCK: OperationKind = {
   topic: INVENTORY_TOPICS.adjustStock.queue,
+  bulkKind: BULK_KIND.ADJUSTMENT,
   check: async (data: unknown) => stockAdjustmentProblem(data),
   orderingKey: (data: unknown) => `sku:${(data as StockAdjustmentData).sku}`,
   numberOrder: false

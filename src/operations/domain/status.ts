@@ -14,7 +14,9 @@ export const OPERATION_STATUS = Object.freeze({
   /** Invalid at acceptance; never enqueued. */
   REJECTED: 'REJECTED',
   /** Its bulk was canceled before the operation began. */
-  CANCELED: 'CANCELED'
+  CANCELED: 'CANCELED',
+  /** Its bulk's notAfter deadline passed before the operation began (or before its retry): never run. */
+  EXPIRED: 'EXPIRED'
 } as const)
 export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_STATUS]
 
@@ -23,7 +25,7 @@ export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_S
  * (migrations/0005), exactly, unlike Magento's, which counts OPEN operations as processed (#36911):
  * NOT_STARTED until an operation has begun; IN_PROGRESS while any is OPEN or RETRIABLY_FAILED;
  * once all are final, CANCELED if any was canceled, else FINISHED_SUCCESSFULLY if all are
- * COMPLETE, else FINISHED_WITH_FAILURE.
+ * COMPLETE, else FINISHED_WITH_FAILURE (EXPIRED operations included).
  */
 export const BULK_STATUS = Object.freeze({
   NOT_STARTED: 'NOT_STARTED',
@@ -41,6 +43,7 @@ export interface OperationCounts {
   readonly notRetriablyFailed: number
   readonly rejected: number
   readonly canceled: number
+  readonly expired: number
 }
 
 /** A bulk whose operations are all final. */
@@ -61,5 +64,7 @@ export const OPERATION_ERROR_CODE = Object.freeze({
   /** A failure that retrying cannot fix. */
   PERMANENT_FAILURE: 'PERMANENT_FAILURE',
   /** The bulk was canceled before the operation began. */
-  CANCELED: 'CANCELED'
+  CANCELED: 'CANCELED',
+  /** An EXPIRED operation: its bulk's notAfter passed before a worker began it. */
+  DEADLINE_PASSED: 'DEADLINE_PASSED'
 } as const)

@@ -2,7 +2,7 @@ import type { Query } from '../../platform/db/pool.ts'
 
 // Times are clock_timestamp(), not now(): a worker's job transaction begins before it claims its
 // operations, and now() (the transaction's start) would put an operation's end before its start.
-import { OPERATION_STATUS as S } from '../domain/status.ts'
+import { OPERATION_ERROR_CODE as E, OPERATION_STATUS as S } from '../domain/status.ts'
 
 /** An operation row as the bulk queries return it. */
 export interface OperationRow {
@@ -39,12 +39,16 @@ export interface BulkRow {
   not_retriably_failed: number
   rejected: number
   canceled: number
+  expired: number
   started: number
   started_at: Date | null
   /** Set once every operation is final. */
   finished_at: Date | null
   status: string
   owner: string
+  kind: string
+  created_by: string | null
+  not_after: Date | null
   /** created_at as PostgreSQL prints it, for cursors. */
   created_at_key: string
 }
@@ -72,6 +76,11 @@ export interface NewBulk {
   readonly description: string | null
   readonly operationCount: number
   readonly notifyUrl: string | null
+  readonly kind: string
+  /** The credential that sent it (`token:<id>`, `jwt:<subject>`), if known. */
+  readonly createdBy: string | null
+  /** Operations not begun by then end EXPIRED (null: no deadline). */
+  readonly notAfter: Date | null
 }
 
 /** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
@@ -117,10 +126,11 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
 export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
   return {
     text: `WITH new_bulk AS (
-        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, owner_role) VALUES ($1, $3, $4, $5, $6, $7)
+        INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, owner_role, kind, created_by, not_after)
+          VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10)
       )
       INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
-    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole]
+    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole, bulk.kind, bulk.createdBy, bulk.notAfter]
   }
 }
 
@@ -187,6 +197,9 @@ export interface BulkFilter {
   readonly createdAfter: Date | null
   readonly createdBefore: Date | null
   readonly acknowledged: boolean | null
+  /** Only this owner's bulks (for admins, who see everyone's). */
+  readonly owner: string | null
+  readonly kind: string | null
 }
 
 /**
@@ -202,7 +215,8 @@ export interface BulkKey { readonly createdAt: string, readonly uuid: string }
 export function selectBulksPage (owner: string | null, filter: BulkFilter, after: BulkKey | null, before: BulkKey | null, limit: number, inverted: boolean): Query {
   return {
     text: `SELECT *, created_at::text AS created_at_key FROM bulk_summary
-      WHERE ($10::text IS NULL OR owner = $10) AND ($1::text IS NULL OR status = $1)
+      WHERE ($10::text IS NULL OR owner = $10) AND ($11::text IS NULL OR owner = $11) AND ($12::text IS NULL OR kind = $12)
+        AND ($1::text IS NULL OR status = $1)
         AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
         AND ($4::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $4)
         AND ($5::timestamptz IS NULL OR (created_at, uuid) < ($5, $6::uuid))
@@ -210,7 +224,7 @@ export function selectBulksPage (owner: string | null, filter: BulkFilter, after
       ORDER BY created_at ${inverted ? 'ASC' : 'DESC'}, uuid ${inverted ? 'ASC' : 'DESC'}
       LIMIT $9`,
     values: [filter.status, filter.createdAfter, filter.createdBefore, filter.acknowledged,
-      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner]
+      after?.createdAt ?? null, after?.uuid ?? null, before?.createdAt ?? null, before?.uuid ?? null, limit, owner, filter.owner, filter.kind]
   }
 }
 
@@ -279,6 +293,26 @@ export function unacknowledgeBulk (uuid: string): Query {
 /** The bulk's operation count, once a streamed bulk has been counted. */
 export function setOperationCount (uuid: string, operationCount: number): Query {
   return { text: 'UPDATE bulk SET operation_count = $2 WHERE uuid = $1', values: [uuid, operationCount] }
+}
+
+/**
+ * Ends EXPIRED the claimed operations whose bulk's deadline has passed and that have not begun: OPEN
+ * ones no worker started, and RETRIABLY_FAILED ones waiting for their retry (as cancelPendingOperations
+ * takes them). They are not run; their jobs are then done (the runner's idle jobs). Returns their ids.
+ */
+export function expireOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
+  return {
+    text: `UPDATE operation o
+      SET status = '${S.EXPIRED}', error_code = '${E.DEADLINE_PASSED}',
+          result_message = 'not begun by its deadline, notAfter ' || to_char(b.not_after AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          finished_at = clock_timestamp(), updated_at = clock_timestamp()
+      FROM bulk b
+      WHERE (o.id, o.job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND b.uuid = o.bulk_uuid AND b.not_after <= clock_timestamp()
+        AND ((o.status = '${S.OPEN}' AND o.started_at IS NULL) OR o.status = '${S.RETRIABLY_FAILED}')
+      RETURNING o.id`,
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
+  }
 }
 
 /**

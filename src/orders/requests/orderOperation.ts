@@ -1,6 +1,7 @@
 import { run } from '../../platform/db/pool.ts'
 import { selectPlacementExists } from '../sql/orders.ts'
 import type { OperationKind } from '../../operations/accept.ts'
+import type { BulkKind } from '../../operations/domain/kind.ts'
 
 /** What an operation on an existing order carries (cancelOrder, retryOrder). */
 export interface OrderOperationData { readonly orderNumber: string }
@@ -18,9 +19,10 @@ export function orderNumberProblem (value: unknown, field: string): string | nul
  * caller placed (another owner's is "no order", as a missing one). Its ordering key is the order
  * number, so it runs after the placement and anything else accepted before it on that order.
  */
-export function orderOperation (topic: string): OperationKind {
+export function orderOperation (topic: string, bulkKind: BulkKind): OperationKind {
   return {
     topic,
+    bulkKind,
     check: async (data: unknown, db, owner) => {
       const number = (data as OrderOperationData).orderNumber
       const problem = orderNumberProblem(number, 'number')

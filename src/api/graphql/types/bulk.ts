@@ -2,6 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay'
 import type { BulkView } from '../../../operations/read.ts'
 import type { OperationRow } from '../../../operations/sql/bulks.ts'
 import { BULK_STATUS, type OperationCounts } from '../../../operations/domain/status.ts'
+import { BULK_KIND } from '../../../operations/domain/kind.ts'
 import { builder, viewer } from '../builder.ts'
 import { decodeCursor, encodeCursor } from '../cursors.ts'
 import { OperationRef, OperationStatusEnum } from './operation.ts'
@@ -9,6 +10,16 @@ import { OperationRef, OperationStatusEnum } from './operation.ts'
 export const BulkStatusEnum = builder.enumType('BulkStatus', {
   description: 'Derived from the operations, exactly: a final status only when every operation is final; CANCELED when the bulk ended by cancellation.',
   values: Object.values(BULK_STATUS)
+})
+
+export const BulkKindEnum = builder.enumType('BulkKind', {
+  description: 'What a bulk does; every operation of a bulk is of its kind.',
+  values: {
+    PLACEMENT: { value: BULK_KIND.PLACEMENT, description: 'placeOrder, placeOrders, placeOrdersFromFile.' },
+    CANCELLATION: { value: BULK_KIND.CANCELLATION, description: 'cancelOrder, cancelOrders.' },
+    ADJUSTMENT: { value: BULK_KIND.ADJUSTMENT, description: 'adjustStock.' },
+    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' }
+  }
 })
 
 export const OperationCountsRef = builder.objectRef<OperationCounts>('OperationCounts').implement({
@@ -19,7 +30,8 @@ export const OperationCountsRef = builder.objectRef<OperationCounts>('OperationC
     retriablyFailed: t.exposeInt('retriablyFailed'),
     notRetriablyFailed: t.exposeInt('notRetriablyFailed'),
     rejected: t.exposeInt('rejected'),
-    canceled: t.exposeInt('canceled')
+    canceled: t.exposeInt('canceled'),
+    expired: t.exposeInt('expired', { description: 'Not begun by the bulk\'s notAfter deadline, and never run.' })
   })
 })
 
@@ -30,6 +42,18 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
   fields: (t) => ({
     uuid: t.exposeID('uuid'),
     description: t.exposeString('description', { nullable: true }),
+    kind: t.field({ type: BulkKindEnum, resolve: (bulk) => bulk.kind }),
+    // Admins only: a field of a bulk the caller can see, so an error names the field and nulls only it.
+    owner: t.exposeString('owner', {
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'Who the bulk belongs to: the API token\'s owner, or `jwt:<subject>` (admins only).'
+    }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'The credential that sent it: `token:<API token id>` or `jwt:<subject>`; null for bulks from before it was recorded (admins only).'
+    }),
     status: t.field({ type: BulkStatusEnum, resolve: (bulk) => bulk.status }),
     operationCount: t.exposeInt('operationCount'),
     counts: t.field({ type: OperationCountsRef, resolve: (bulk) => bulk.counts }),
@@ -37,9 +61,15 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
       description: 'Fraction of operations that are final (0 to 1).',
       resolve: ({ counts, operationCount }) => operationCount === 0
         ? 1
-        : (counts.complete + counts.notRetriablyFailed + counts.rejected + counts.canceled) / operationCount
+        : (counts.complete + counts.notRetriablyFailed + counts.rejected + counts.canceled + counts.expired) / operationCount
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (bulk) => bulk.createdAt }),
+    notAfter: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The deadline it was accepted with: operations not begun by then end EXPIRED instead of running late; null: none.',
+      resolve: (bulk) => bulk.notAfter
+    }),
     startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first operation began.', resolve: (bulk) => bulk.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last operation finished; null until the bulk has.', resolve: (bulk) => bulk.finishedAt }),
     acknowledged: t.boolean({ description: 'Dismissed by acknowledgeBulk.', resolve: (bulk) => bulk.acknowledgedAt !== null }),

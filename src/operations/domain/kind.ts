@@ -1,0 +1,15 @@
+/**
+ * What a bulk does, stored in `bulk.kind` (migrations/0018, which mirrors these values in a CHECK)
+ * and exposed as the GraphQL enum BulkKind. Every operation of a bulk is of its kind.
+ */
+export const BULK_KIND = Object.freeze({
+  /** placeOrder, placeOrders, placeOrdersFromFile. */
+  PLACEMENT: 'placement',
+  /** cancelOrder, cancelOrders. */
+  CANCELLATION: 'cancellation',
+  /** adjustStock. */
+  ADJUSTMENT: 'adjustment',
+  /** retryOrder, retryOrders. */
+  RETRY: 'retry'
+} as const)
+export type BulkKind = (typeof BULK_KIND)[keyof typeof BULK_KIND]
