@@ -153,7 +153,7 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
   }), deadNotificationHandler({ pool }))
   if (config.webhookSecret === undefined) log.warn('WEBHOOK_SECRET is not set: webhooks to notifyUrl will not be sent')
   await startServiceWorker(boss, serviceTopics.retention, retentionHandler({
-    db: pool, log, options: { retentionDays: config.retentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
+    db: pool, log, options: { retentionDays: config.retentionDays, failedRetentionDays: config.failedRetentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
   }))
   await scheduleRetention(boss, config.retentionCron)
 }
