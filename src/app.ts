@@ -25,6 +25,7 @@ import { startWorkers } from './operations/workers.ts'
 import type { TopicDefinition } from './operations/runner.ts'
 import { chainTopicsWith, type ChainTopic } from './orders/chain/topics.ts'
 import { startChainWorkers } from './orders/chain/workers.ts'
+import { GIVE_UP_TOPIC, giveUpHandler, type GiveUpJob } from './orders/chain/giveUp.ts'
 import { OrderProgressFeed } from './orders/progressFeed.ts'
 import { placementEnded, readOrderEvents } from './orders/read.ts'
 import { rebuildIfIncomplete } from './orders/rebuild.ts'
@@ -135,7 +136,7 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   const chainTopics = chainTopicsWith({ ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency })
   await ensureQueues(boss, chainTopics, ownsPolicy)
   const serviceTopics = serviceTopicsWith(config)
-  await ensureServiceQueues(boss, Object.values(serviceTopics), [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
+  await ensureServiceQueues(boss, [...Object.values(serviceTopics), GIVE_UP_TOPIC], [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
     config.retentionDays, ownsPolicy)
   return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, publicUrl: publicBaseUrl(config) }
 }
@@ -152,14 +153,16 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
     })
   const systems = createOutsideSystems(config.adapters, { pool, log })
   stack.push(async () => await systems.close())
-  await startChainWorkers(boss, chainTopics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, systems })
+  await startChainWorkers(boss, chainTopics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, systems, giveUpAfterSeconds: config.orderGiveUpAfterSeconds })
   log.info('workers started', { queues: [...consumed].join(',') })
+  const giveUp = giveUpHandler({ pool, boss, log })
+  await startServiceWorker<GiveUpJob>(boss, GIVE_UP_TOPIC, async (job) => { await giveUp([job]) }, giveUp)
   await startServiceWorker(boss, serviceTopics.notifyBulk, notificationHandler({
     pool, boss, log, topic: serviceTopics.notifyBulk, legacySecret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate
   }), deadNotificationHandler({ pool }))
   if (config.webhookSecret !== undefined) log.info('WEBHOOK_SECRET is set: webhooks also carry the deprecated X-Signature-256 (docs/bulks.md#webhooks)')
   await startServiceWorker(boss, serviceTopics.retention, retentionHandler({
-    db: pool, log, options: { retentionDays: config.retentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
+    db: pool, log, options: { retentionDays: config.retentionDays, failedRetentionDays: config.failedRetentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
   }))
   await scheduleRetention(boss, config.retentionCron)
 }

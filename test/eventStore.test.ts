@@ -254,8 +254,8 @@ describe('event store: aggregates', () => {
 
     const after = await load()
     expect(after.map(s => s.state)).toEqual([
-      { known: true, available: 5, reserved: 0 },
-      { known: true, available: 4, reserved: 0 }
+      { known: true, available: 5, reserved: 0, shipped: 0 },
+      { known: true, available: 4, reserved: 0, shipped: 0 }
     ])
   })
 })

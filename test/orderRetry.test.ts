@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { givenUpWork } from '../src/orders/changes.ts'
+import { dueWork, givenUpWork } from '../src/orders/changes.ts'
 import type { OrderEvent } from '../src/orders/domain/events.ts'
 import { ORDER_ERROR_CODE } from '../src/orders/domain/errors.ts'
 import { decide } from '../src/orders/domain/decide.ts'
@@ -88,16 +88,18 @@ describe('StepRetried, without a database', () => {
     expect(() => decide(retry, fold([...paid, { type: 'OrderCanceled', data: { reason: 'REQUESTED', canceledAt: at } }])))
       .toThrow(expect.objectContaining({ code: ORDER_ERROR_CODE.ORDER_CANCELED }))
     expect(() => decide({ ...retry, data: { step: 'releaseStock' } }, fold(paid))).toThrow(expect.objectContaining({ code: ORDER_ERROR_CODE.ORDER_NOT_CANCELED }))
-    // The aggregate's state ignores it, as it ignores StepFailed.
+    // The aggregate keeps what gave up only until it is retried.
     expect(fold([...paid, gaveUp, retried])).toEqual(fold(paid))
   })
 
-  it('counts a step as given up from its final StepFailed until a StepRetried', () => {
+  it('counts a step as given up from its final StepFailed until a StepRetried, and no job is due for it meanwhile', () => {
     const transient: OrderEvent = { type: 'StepFailed', data: { ...failure, final: false } }
-    expect(givenUpWork([...paid, transient])).toEqual(new Set())
-    expect(givenUpWork([...paid, transient, gaveUp])).toEqual(new Set(['exportToErp']))
-    expect(givenUpWork([...paid, gaveUp, retried])).toEqual(new Set())
-    expect(givenUpWork([...paid, gaveUp, retried, gaveUp])).toEqual(new Set(['exportToErp']))
+    expect(givenUpWork(fold([...paid, transient]))).toEqual([])
+    expect(givenUpWork(fold([...paid, transient, gaveUp]))).toEqual(['exportToErp'])
+    expect(dueWork(fold([...paid, transient, gaveUp]))).not.toContain('exportToErp')
+    expect(givenUpWork(fold([...paid, gaveUp, retried]))).toEqual([])
+    expect(dueWork(fold([...paid, gaveUp, retried]))).toContain('exportToErp')
+    expect(givenUpWork(fold([...paid, gaveUp, retried, gaveUp]))).toEqual(['exportToErp'])
   })
 
   it('shows the step PENDING again, its attempts and last error kept', () => {

@@ -7,7 +7,7 @@ const PLACE = `mutation ($input: [PlaceOrderInput!]!, $notifyUrl: String, $idemp
 }`
 
 const DAY = 86_400_000
-const OPTIONS = { retentionDays: 60, idempotencyTtlHours: 24 }
+const OPTIONS = { retentionDays: 60, failedRetentionDays: 180, idempotencyTtlHours: 24 }
 
 let gateway: TestGateway
 beforeAll(async () => {
@@ -43,6 +43,15 @@ async function age (uuid: string, days: number, { operations = true } = {}): Pro
   }
 }
 
+/** Waits until every order the bulk's placements created is final (retention keeps a bulk with a live order). */
+async function ordersFinal (uuid: string): Promise<void> {
+  await eventually(async () => {
+    const { rows } = await gateway.sql.query(`SELECT count(*)::int AS n FROM orders o JOIN operation op ON op.id = o.operation_id
+      WHERE op.bulk_uuid = $1 AND o.status IN ('PLACED', 'CANCELING')`, [uuid])
+    return rows[0].n === 0 ? true : undefined
+  }, 60_000, `the orders of bulk ${uuid} to be final`)
+}
+
 async function count (sql: string, uuid: string): Promise<number> {
   const { rows } = await gateway.sql.query(`SELECT count(*)::int AS n FROM ${sql}`, [uuid])
   return rows[0].n
@@ -68,6 +77,7 @@ describe('retention', () => {
     await waitForBulk(gateway, recent)
     await waitForBulk(gateway, retriedLately)
     await waitForBulk(gateway, stuck, ['IN_PROGRESS'])
+    await ordersFinal(old)
     await eventually(async () => await count('bulk_notification WHERE bulk_uuid = $1', old) === 1 ? true : undefined, 10_000, 'the notification')
     const { rows: orders } = await gateway.sql.query(
       'SELECT o.id FROM orders o JOIN operation op ON op.id = o.operation_id WHERE op.bulk_uuid = $1', [old])
@@ -103,6 +113,7 @@ describe('retention', () => {
     for (const size of sizes) bulks.push(await place(Array.from({ length: size }, () => order())))
     for (const uuid of bulks) {
       await waitForBulk(gateway, uuid)
+      await ordersFinal(uuid)
       await age(uuid, 90)
     }
     const result = await runRetention(gateway.app.pool, { ...OPTIONS, batchOperations: 3 })
@@ -131,6 +142,7 @@ describe('retention', () => {
 
     const uuid = await place([order()])
     await waitForBulk(gateway, uuid)
+    await ordersFinal(uuid)
     await age(uuid, 61)
     // What the cron sends, sent now.
     await gateway.app.boss.send('bulk.retention', {})
@@ -142,5 +154,103 @@ describe('retention', () => {
       expect({ name, retentionSeconds: queue?.retentionSeconds, deleteAfterSeconds: queue?.deleteAfterSeconds })
         .toEqual({ name, retentionSeconds: 60 * DAY / 1000, deleteAfterSeconds: 7 * DAY / 1000 })
     }
+  })
+})
+
+describe('retention and live orders (issue 13, items 4 and 5)', () => {
+  const PLACE_ONE = `mutation ($input: [PlaceOrderInput!]!) {
+    placeOrders(input: $input) { bulkUuid requestItems { orderNumber } }
+  }`
+  const RETRY_BULK = 'mutation ($uuid: ID!) { retryBulk(uuid: $uuid) { status } }'
+  const unknownSku = (sku: string): Record<string, unknown> => order({ items: [{ sku, quantity: 1, unitPrice: '1' }] })
+
+  /** Waits until a backend waits for a lock while running a statement that starts with `prefix`. */
+  async function waitingOn (prefix: string): Promise<void> {
+    await eventually(async () => {
+      const { rows } = await gateway.sql.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1 || '%'", [prefix])
+      return rows.length > 0 ? true : undefined
+    }, 10_000, `a statement starting "${prefix}" to wait for a lock`)
+  }
+
+  /** Accepts an order operation as `token` and answers its operation once its bulk has finished. */
+  async function orderOperation (mutation: 'cancelOrder' | 'retryOrder', number: string, token: string): Promise<any> {
+    const { data } = await gateway.gql(`mutation ($number: String!) { ${mutation}(number: $number) { bulkUuid requestItems { status errorMessage } } }`, { number }, token)
+    const answer = data[mutation]
+    if (answer.requestItems[0].status === 'REJECTED') return answer.requestItems[0]
+    return (await waitForBulk(gateway, answer.bulkUuid)).operations.edges[0].node
+  }
+
+  it('keeps the bulk of an order that is not final, however old', async () => {
+    // tok_unavailable fails its first capture, and the retry waits an hour: the order stays PLACED.
+    const uuid = await place([order({ paymentToken: 'tok_unavailable' })])
+    await waitForBulk(gateway, uuid)
+    await eventually(async () => {
+      const { rows } = await gateway.sql.query('SELECT o.view FROM orders o JOIN operation op ON op.id = o.operation_id WHERE op.bulk_uuid = $1', [uuid])
+      return rows[0]?.view.steps.find((s: any) => s.name === 'capturePayment').status === 'RETRYING' ? true : undefined
+    }, 30_000, 'the capture to wait for its retry')
+    await age(uuid, 400)
+    await runRetention(gateway.app.pool, OPTIONS)
+    expect(await remains(uuid)).toMatchObject({ bulk: 1, operations: 1 })
+  })
+
+  it('keeps a bulk with a failed operation FAILED_RETENTION_DAYS, longer than a successful one', async () => {
+    const failed = await place([unknownSku('NOPE-RETENTION')])
+    const succeeded = await place([order()])
+    expect((await waitForBulk(gateway, failed)).status).toBe('FINISHED_WITH_FAILURE')
+    await waitForBulk(gateway, succeeded)
+    await ordersFinal(succeeded)
+    await age(failed, 61)
+    await age(succeeded, 61)
+    await runRetention(gateway.app.pool, OPTIONS)
+    expect((await remains(failed)).bulk).toBe(1)
+    expect((await remains(succeeded)).bulk).toBe(0)
+    await age(failed, 120)
+    await runRetention(gateway.app.pool, OPTIONS)
+    expect((await remains(failed)).bulk).toBe(0)
+  })
+
+  it('lets the owner, and only the owner, act on an order whose bulk is gone: ownership comes from the order', async () => {
+    const shop = await gateway.createToken('shop-retention')
+    const mallory = await gateway.createToken('mallory-retention')
+    const { data } = await gateway.gql(PLACE_ONE, { input: [order()] }, shop)
+    const uuid = data.placeOrders.bulkUuid
+    const number = data.placeOrders.requestItems[0].orderNumber
+    await waitForBulk(gateway, uuid)
+    await ordersFinal(uuid)
+    await age(uuid, 61)
+    await runRetention(gateway.app.pool, OPTIONS)
+    expect((await remains(uuid)).bulk).toBe(0)
+
+    // Accepted, and decided on the order: it is completed.
+    expect(await orderOperation('retryOrder', number, shop)).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', errorCode: 'ORDER_COMPLETED' })
+    expect(await orderOperation('cancelOrder', number, shop)).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', errorCode: 'ORDER_COMPLETED' })
+    expect(await orderOperation('cancelOrder', number, mallory)).toEqual({ status: 'REJECTED', errorMessage: `no order ${number}` })
+  })
+
+  it('does not delete a bulk that retryBulk reopens while retention runs (guarded on the bulk row)', async () => {
+    const uuid = await place([unknownSku('NOPE-RACE')])
+    await waitForBulk(gateway, uuid)
+    await age(uuid, 200)
+    const locker = await gateway.sql.connect()
+    try {
+      // Holds the failed operation's row: retryBulk takes the bulk's lock, then waits here.
+      await locker.query('BEGIN')
+      await locker.query('SELECT id FROM operation WHERE bulk_uuid = $1 FOR UPDATE', [uuid])
+      const retry = gateway.gql(RETRY_BULK, { uuid })
+      await waitingOn('WITH failed AS')
+      // Retention reads the bulk as expired (the retry has not committed), then waits for the bulk's row.
+      const retention = runRetention(gateway.app.pool, OPTIONS)
+      await waitingOn('WITH candidates AS')
+      await locker.query('ROLLBACK')
+      const [{ data, errors }] = await Promise.all([retry, retention])
+      expect(errors).toBeUndefined()
+      expect(data.retryBulk.status).toBe('IN_PROGRESS')
+    } finally {
+      locker.release()
+    }
+    expect(await remains(uuid)).toMatchObject({ bulk: 1, operations: 1 })
+    // The retry ran (and failed again: the SKU is still unknown).
+    const bulk = await waitForBulk(gateway, uuid)
+    expect(bulk.operations.edges[0].node).toMatchObject({ attempts: 2, errorCode: 'UNKNOWN_SKU' })
   })
 })

@@ -90,6 +90,16 @@ export interface Config {
   readonly webhookRetryDelaySeconds: number | undefined
   /** `RETENTION_DAYS`, default 60 (Magento's): finished bulks older than this are deleted with their operations. */
   readonly retentionDays: number
+  /**
+   * `FAILED_RETENTION_DAYS`, default 3 × RETENTION_DAYS (180), at least RETENTION_DAYS: how long a
+   * finished bulk with a failed operation (NOT_RETRIABLY_FAILED) is kept, for retryBulk and for a look.
+   */
+  readonly failedRetentionDays: number
+  /**
+   * `ORDER_GIVE_UP_AFTER_SECONDS`, default 86400 (a day): how long an order whose forward step gave
+   * up waits for retryOrder before it is canceled (STEP_GAVE_UP), if its stock has not shipped.
+   */
+  readonly orderGiveUpAfterSeconds: number
   /** `IDEMPOTENCY_TTL_HOURS`, default 24 (the least the contract promises): idempotency keys older than this are deleted. */
   readonly idempotencyTtlHours: number
   /** `RETENTION_CRON`, default `23 * * * *` (hourly, UTC): when pg-boss runs the retention job. */
@@ -175,6 +185,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     throw new ConfigError(`PGBOSS_SCHEMA must be a lower-case SQL identifier (letters, digits, _), got "${bossSchema}"`)
   }
   const dataDir = path.resolve(env.DATA_DIR?.trim() || '.data')
+  const retentionDays = integer(env, 'RETENTION_DAYS', 60, 1, 36_500)
   return Object.freeze({
     roles: Object.freeze([...roles]),
     databaseUrl: databaseUrl(env),
@@ -205,7 +216,9 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     webhookAllowPrivate: oneOf(env, 'WEBHOOK_ALLOW_PRIVATE', ['true', 'false'], 'false') === 'true',
     webhookRetryLimit: optionalInteger(env, 'WEBHOOK_RETRY_LIMIT', 0, 100),
     webhookRetryDelaySeconds: optionalInteger(env, 'WEBHOOK_RETRY_DELAY_SECONDS', 0, 86_400),
-    retentionDays: integer(env, 'RETENTION_DAYS', 60, 1, 36_500),
+    retentionDays,
+    failedRetentionDays: integer(env, 'FAILED_RETENTION_DAYS', Math.min(3 * retentionDays, 36_500), retentionDays, 36_500),
+    orderGiveUpAfterSeconds: integer(env, 'ORDER_GIVE_UP_AFTER_SECONDS', 86_400, 0, 365 * 86_400),
     // Keys are kept at least 24 h: the contract of idempotencyKey (issue 3).
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24, 876_000),
     retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',

@@ -7,7 +7,7 @@
 import { run, type Db } from '../platform/db/pool.ts'
 import type { InventoryCommand } from './domain/commands.ts'
 import type { InventoryEvent } from './domain/events.ts'
-import { decide, evolve, inventoryStreamId, type InventoryState } from './domain/inventory.ts'
+import { decide, evolve, inventoryEventTime, inventoryStreamId, type InventoryState } from './domain/inventory.ts'
 import { appendEvents, type EventMetadata } from '../platform/events/store.ts'
 import type { VersionedEvent } from '../platform/events/sql.ts'
 import { lockInventory, upsertInventory, type InventoryRow } from './sql/inventory.ts'
@@ -16,15 +16,6 @@ interface Sku {
   state: InventoryState
   version: number
   updatedAt: string
-}
-
-/** The time an inventory event records. */
-function eventTime (event: InventoryEvent): string {
-  switch (event.type) {
-    case 'InventoryAdjusted': return event.data.adjustedAt
-    case 'InventoryReserved': return event.data.reservedAt
-    case 'InventoryReleased': return event.data.releasedAt
-  }
 }
 
 export class InventoryChanges {
@@ -41,12 +32,12 @@ export class InventoryChanges {
     if (this.#skus.size > 0) throw new Error('InventoryChanges.lock: lock every SKU at once, so that the lock order stays SKU order')
     const rows = await run<InventoryRow>(db, lockInventory(wanted))
     for (const row of rows) {
-      this.#skus.set(row.sku, { state: { known: true, available: row.available, reserved: row.reserved }, version: row.version, updatedAt: row.updated_at })
+      this.#skus.set(row.sku, { state: { known: true, available: row.available, reserved: row.reserved, shipped: row.shipped }, version: row.version, updatedAt: row.updated_at })
       this.#states.set(row.sku, this.#skus.get(row.sku)!.state)
     }
     for (const sku of wanted) {
       if (this.#skus.has(sku)) continue
-      this.#skus.set(sku, { state: { known: false, available: 0, reserved: 0 }, version: 0, updatedAt: '' })
+      this.#skus.set(sku, { state: { known: false, available: 0, reserved: 0, shipped: 0 }, version: 0, updatedAt: '' })
       this.#states.set(sku, this.#skus.get(sku)!.state)
     }
   }
@@ -71,7 +62,7 @@ export class InventoryChanges {
       sku.version += 1
       sku.state = evolve(sku.state, event)
       this.#states.set(skuName, sku.state)
-      sku.updatedAt = eventTime(event)
+      sku.updatedAt = inventoryEventTime(event)
       this.#events.push({ streamId: inventoryStreamId(skuName), streamVersion: sku.version, type: event.type, data: event.data, metadata })
     }
     if (events.length > 0) this.#changed.add(skuName)
@@ -87,7 +78,7 @@ export class InventoryChanges {
     await appendEvents(tx, this.#events)
     const rows = [...this.#changed].map(name => {
       const { state, version, updatedAt } = this.#sku(name)
-      return { sku: name, available: state.available, reserved: state.reserved, version, updated_at: updatedAt }
+      return { sku: name, available: state.available, reserved: state.reserved, shipped: state.shipped, version, updated_at: updatedAt }
     })
     if (rows.length > 0) await run(tx, upsertInventory(rows))
   }

@@ -4,10 +4,14 @@ import { selectInventory, type InventoryRow } from './sql/inventory.ts'
 /** A SKU's stock as the read side serves it. */
 export interface InventoryItemView {
   readonly sku: string
-  /** Units that may still be reserved. */
+  /** Units in the warehouse: available + reserved. */
+  readonly onHand: number
+  /** Units on hand that may still be reserved. */
   readonly available: number
-  /** Units held by orders. */
+  /** Units on hand held by orders. */
   readonly reserved: number
+  /** Units that left the warehouse with orders' shipments. */
+  readonly shipped: number
   /** The time of the latest change. */
   readonly updatedAt: Date
 }
@@ -17,5 +21,7 @@ export async function findInventoryItem (db: Db, sku: string): Promise<Inventory
   const [row] = await run<InventoryRow>(db, selectInventory(sku))
   if (!row) return null
   // int8 columns arrive as numbers (src/platform/db/pool.ts); updated_at as pg parses timestamptz (or its text).
-  return { sku: row.sku, available: Number(row.available), reserved: Number(row.reserved), updatedAt: new Date(row.updated_at) }
+  const available = Number(row.available)
+  const reserved = Number(row.reserved)
+  return { sku: row.sku, onHand: available + reserved, available, reserved, shipped: Number(row.shipped), updatedAt: new Date(row.updated_at) }
 }

@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss'
 import type { Viewer } from '../access/principal.ts'
 import type pg from 'pg'
 import {
-  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, reopenFailedOperations, unacknowledgeBulk
+  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, markBulkReopened, reopenFailedOperations
 } from './sql/bulks.ts'
 import { findBulk, type BulkView } from './read.ts'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
@@ -40,7 +40,9 @@ function byTopic<T extends { topic: string }> (rows: readonly T[]): Map<string, 
  * REJECTED, COMPLETE or CANCELED), optionally only those with the given error codes or ids. Each
  * gets a fresh job, enqueued in the transaction that reopens it; a retry still scheduled by
  * pg-boss is cancelled in the same transaction, so that exactly one job carries each operation.
- * The bulk goes back to IN_PROGRESS and finishes again.
+ * The bulk goes back to IN_PROGRESS and finishes again. What each kind of operation does when
+ * run again is its processor's (docs/bulks.md, "What a retry does"): it decides again on the state
+ * as it is now.
  */
 export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
@@ -52,7 +54,8 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
       if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
       await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
     }
-    if (reopened.length > 0) await run(client, unacknowledgeBulk(uuid))
+    // In the transaction that holds the bulk's lock: retention, waiting on it, then sees the bulk reopened.
+    if (reopened.length > 0) await run(client, markBulkReopened(uuid))
   })
   return await found(deps, viewer, uuid)
 }

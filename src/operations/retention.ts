@@ -8,6 +8,8 @@ import { deleteExpiredBulks, deleteExpiredIdempotencyKeys, selectTableExists } f
 export interface RetentionOptions {
   /** RETENTION_DAYS: finished bulks older than this are deleted. */
   readonly retentionDays: number
+  /** FAILED_RETENTION_DAYS: a finished bulk with a failed operation is kept this long instead. */
+  readonly failedRetentionDays: number
   /** IDEMPOTENCY_TTL_HOURS: idempotency keys older than this are deleted. */
   readonly idempotencyTtlHours: number
   /** The clock. */
@@ -30,7 +32,8 @@ const HOUR_MS = 3_600_000
 /**
  * Deletes what is past its retention, in batches (one statement, so one short transaction, each):
  * idempotency keys older than IDEMPOTENCY_TTL_HOURS, then finished bulks older than RETENTION_DAYS
- * with their operations (Magento keeps bulk logs 60 days). Unfinished bulks are kept, however old.
+ * (FAILED_RETENTION_DAYS for one with a failed operation) with their operations (Magento keeps
+ * bulk logs 60 days). Unfinished bulks, and bulks with an order still live, are kept, however old.
  * What the scheduled job runs; safe to run at any time, and twice at once.
  */
 export async function runRetention (db: Db, options: RetentionOptions): Promise<RetentionResult> {
@@ -52,11 +55,12 @@ export async function runRetention (db: Db, options: RetentionOptions): Promise<
   let bulks = 0
   let operations = 0
   const cutoff = new Date(now - options.retentionDays * DAY_MS)
+  const failedCutoff = new Date(now - Math.max(options.failedRetentionDays, options.retentionDays) * DAY_MS)
   for (;;) {
     // Deleting operations sets their orders' operation_id to NULL, row by row in no particular order,
     // while a chain step may lock some of those orders in id order: a deadlock aborts one side, and
     // when it is this batch it runs again.
-    const [result] = await retryOnDeadlock(async () => await run<{ bulks: number, operations: number }>(db, deleteExpiredBulks(cutoff, 1000, batchOperations)))
+    const [result] = await retryOnDeadlock(async () => await run<{ bulks: number, operations: number }>(db, deleteExpiredBulks(cutoff, failedCutoff, 1000, batchOperations)))
     if (result!.bulks === 0) break
     bulks += result!.bulks
     operations += result!.operations

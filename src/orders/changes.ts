@@ -11,7 +11,7 @@ import type { OrderOperationData } from './requests/orderOperation.ts'
 import type { OrderCommand } from './domain/commands.ts'
 import type { OrderEvent } from './domain/events.ts'
 import { decide } from './domain/decide.ts'
-import { evolve, initialState, orderStreamId, ORDER_STATUS, pendingCompensations, pendingSteps, readySteps, type OrderState, type OrderStep } from './domain/order.ts'
+import { evolve, initialState, openWork, orderStreamId, ORDER_STATUS, ORDER_STEP, pendingSteps, type OrderState } from './domain/order.ts'
 import { appendEvents, readStreams, type EventMetadata } from '../platform/events/store.ts'
 import type { ClaimedOperation } from '../operations/runner.ts'
 import type { VersionedEvent } from '../platform/events/sql.ts'
@@ -64,12 +64,21 @@ export async function loadOrders (db: Db, ids: readonly string[], options: { loc
   return loaded
 }
 
-/** The work an order's state makes due: the steps that may run now and the compensations it needs. */
+/**
+ * The work an order's state makes due, each with a job: the steps that may run now, the
+ * compensations it needs, and the capture step of an order canceled mid-payment (openWork), but
+ * not what gave up (no job carries it until retryOrder: StepRetried makes it due again).
+ */
 export function dueWork (state: OrderState): ChainWork[] {
   if (state.status === ORDER_STATUS.NOT_PLACED) return []
   // reserveStock is done by the placement itself (src/orders/placement.ts); it never has a job.
-  const steps = readySteps(state).filter((step): step is Exclude<OrderStep, 'reserveStock'> => step !== 'reserveStock')
-  return [...steps, ...pendingCompensations(state)]
+  return openWork(state).filter((work): work is ChainWork => work !== ORDER_STEP.RESERVE_STOCK && state.givenUp[work] === undefined)
+}
+
+/** The work retryOrder may give a job again: open, and given up (its latest StepFailed final). */
+export function givenUpWork (state: OrderState): ChainWork[] {
+  if (state.status === ORDER_STATUS.NOT_PLACED) return []
+  return openWork(state).filter((work): work is ChainWork => work !== ORDER_STEP.RESERVE_STOCK && state.givenUp[work] !== undefined)
 }
 
 /** An operation on an existing order (cancelOrder, retryOrder) and the order its number names. */
@@ -89,24 +98,6 @@ export async function loadNamedOrders (db: Db, operations: readonly ClaimedOpera
     const id = ids.get(number)
     return [op.id, { number, record: id === undefined ? undefined : orders.get(id) }]
   }))
-}
-
-/**
- * The work an order's stream shows given up on: its latest StepFailed was final and no StepRetried
- * followed it. A step tried again (StepRetried) is not given up until it gives up again, so a
- * second retryOrder while its job runs enqueues nothing more.
- */
-export function givenUpWork (events: readonly OrderEvent[]): Set<string> {
-  const givenUp = new Set<string>()
-  for (const event of events) {
-    if (event.type === 'StepFailed') {
-      if (event.data.final) givenUp.add(event.data.step)
-      else givenUp.delete(event.data.step)
-    } else if (event.type === 'StepRetried') {
-      givenUp.delete(event.data.step)
-    }
-  }
-  return givenUp
 }
 
 /** What one transaction decides on orders, committed by `commit`. */

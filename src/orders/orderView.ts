@@ -7,7 +7,7 @@
  * Times come from the events' own data (each event carries the time it was decided), never from
  * the store's recorded_at, so that a replay yields the very same rows.
  */
-import type { OrderEvent, OrderLine, ShippingAddress } from './domain/events.ts'
+import { CANCEL_REASON, type OrderEvent, type OrderLine, type ShippingAddress } from './domain/events.ts'
 import { COMPENSATION, ORDER_STEPS, type Compensation, type OrderStep } from './domain/order.ts'
 
 export const ORDER_VIEW_STATUS = Object.freeze({
@@ -15,9 +15,14 @@ export const ORDER_VIEW_STATUS = Object.freeze({
   PLACED: 'PLACED',
   /** Every step done. Final. */
   COMPLETED: 'COMPLETED',
-  /** Canceled (on request, or the payment was declined); compensations follow. Final. */
+  /**
+   * Canceled (on request, the payment was declined, or a step gave up), and not final yet: a
+   * compensation is pending or failed, or the answer of a capture under way is awaited.
+   */
+  CANCELING: 'CANCELING',
+  /** Canceled, every compensation done and no capture awaited. Final. */
   CANCELED: 'CANCELED',
-  /** The placement failed: stock could not be reserved. Final. */
+  /** The placement failed: stock could not be reserved. Final (unless retryBulk places it again). */
   FAILED: 'FAILED'
 } as const)
 export type OrderViewStatus = (typeof ORDER_VIEW_STATUS)[keyof typeof ORDER_VIEW_STATUS]
@@ -70,6 +75,8 @@ export interface OrderView {
   readonly placedAt: string
   readonly completedAt: string | null
   readonly canceledAt: string | null
+  /** Canceled mid-payment, and the capture step has not answered yet (CaptureOutcomeAwaited): not final. */
+  readonly awaitingCapture?: boolean
   /** The time of the latest event. */
   readonly updatedAt: string
   /** The stream version the view is at: the number of events folded. */
@@ -104,6 +111,11 @@ function eventTime (event: OrderEvent): string {
     case 'CancellationEmailed': return event.data.emailedAt
     case 'StepFailed': return event.data.failedAt
     case 'StepRetried': return event.data.retriedAt
+    case 'PlacementRetried': return event.data.retriedAt
+    case 'StockShipped': return event.data.shippedAt
+    case 'OrderGivenUp': return event.data.givenUpAt
+    case 'CaptureOutcomeAwaited': return event.data.awaitedAt
+    case 'CaptureRuledOut': return event.data.ruledOutAt
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)
@@ -136,6 +148,29 @@ function isDone (view: OrderView, name: OrderStep): boolean {
 /** Steps that can no longer run once the order ended early. */
 function skipOpenSteps (view: OrderView): OrderView {
   return { ...view, steps: view.steps.map(step => OPEN.has(step.status) && (ORDER_STEPS as readonly string[]).includes(step.name) ? { ...step, status: STEP_STATUS.SKIPPED } : step) }
+}
+
+const COMPENSATIONS: ReadonlySet<string> = new Set(Object.values(COMPENSATION))
+
+/**
+ * A canceled order's status: CANCELED once every compensation it needs is DONE and no capture's
+ * answer is awaited, CANCELING until then (a compensation pending, retrying or FAILED).
+ */
+function cancelStatus (view: OrderView): OrderView {
+  if (view.status !== ORDER_VIEW_STATUS.CANCELING && view.status !== ORDER_VIEW_STATUS.CANCELED) return view
+  const settled = view.awaitingCapture !== true && view.steps.every(step => !COMPENSATIONS.has(step.name) || step.status === STEP_STATUS.DONE)
+  const status = settled ? ORDER_VIEW_STATUS.CANCELED : ORDER_VIEW_STATUS.CANCELING
+  return status === view.status ? view : { ...view, status }
+}
+
+/** The placement decided again (PlacementRetried): open as when first placed, attempts and errors kept. */
+function reopenPlacement (view: OrderView): OrderView {
+  return {
+    ...view,
+    status: ORDER_VIEW_STATUS.PLACED,
+    failure: null,
+    steps: view.steps.map(step => step.status === STEP_STATUS.FAILED || step.status === STEP_STATUS.SKIPPED ? { ...step, status: STEP_STATUS.PENDING } : step)
+  }
 }
 
 function shortageMessage (shortages: ReadonlyArray<{ sku: string, requested: number, available: number }>): string {
@@ -173,7 +208,7 @@ export function evolveOrderView (view: OrderView | null, event: OrderEvent, plac
     }
   }
   if (view === null) return null
-  const next = foldInto(view, event, at)
+  const next = cancelStatus(foldInto(view, event, at))
   return { ...next, updatedAt: at, version: place.streamVersion }
 }
 
@@ -190,12 +225,12 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
       return skipOpenSteps({ ...failed, status: ORDER_VIEW_STATUS.FAILED, failure: { code: event.data.code, message: shortageMessage(event.data.shortages) } })
     }
     case 'PaymentCaptured': {
-      const captured = stepDone(view, 'capturePayment', at)
+      const captured = { ...stepDone(view, 'capturePayment', at), awaitingCapture: false }
       // Captured after a cancellation (the provider was charging when it came in): money to give back.
-      return view.status === ORDER_VIEW_STATUS.CANCELED ? addStep(captured, COMPENSATION.REFUND_PAYMENT) : captured
+      return view.status === ORDER_VIEW_STATUS.CANCELING || view.status === ORDER_VIEW_STATUS.CANCELED ? addStep(captured, COMPENSATION.REFUND_PAYMENT) : captured
     }
     case 'PaymentFailed':
-      return updateStep(view, 'capturePayment', step => ({ ...step, status: STEP_STATUS.FAILED, attempts: step.attempts + 1, lastError: `payment declined: ${event.data.reason}` }))
+      return { ...updateStep(view, 'capturePayment', step => ({ ...step, status: STEP_STATUS.FAILED, attempts: step.attempts + 1, lastError: `payment declined: ${event.data.reason}` })), awaitingCapture: false }
     case 'InvoiceCreated':
       return { ...stepDone(view, 'createInvoice', at), invoiceNumber: event.data.invoiceNumber }
     case 'InvoiceEmailed':
@@ -215,7 +250,7 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
     case 'OrderCanceled': {
       let canceled: OrderView = skipOpenSteps({
         ...view,
-        status: ORDER_VIEW_STATUS.CANCELED,
+        status: ORDER_VIEW_STATUS.CANCELING,
         canceledAt: at,
         cancelReason: event.data.reason,
         failure: view.failure ?? { code: event.data.reason, message: event.data.reason === 'PAYMENT_DECLINED' ? 'the payment was declined' : 'canceled on request' }
@@ -241,6 +276,18 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
     case 'StepRetried':
       // Tried again after it was given up on: open again, its attempts and last error kept.
       return updateStep(view, event.data.step, step => ({ ...step, status: STEP_STATUS.PENDING }))
+    case 'PlacementRetried':
+      return reopenPlacement(view)
+    case 'StockShipped':
+      return view
+    case 'OrderGivenUp': {
+      const step = view.steps.find(s => s.name === event.data.step)
+      return { ...view, failure: { code: CANCEL_REASON.STEP_GAVE_UP, message: `${event.data.step} gave up${step?.lastError ? ` (${step.lastError})` : ''}` } }
+    }
+    case 'CaptureOutcomeAwaited':
+      return { ...view, awaitingCapture: true }
+    case 'CaptureRuledOut':
+      return { ...view, awaitingCapture: false }
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)

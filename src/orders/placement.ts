@@ -7,7 +7,11 @@
  * reserveStock step is recorded like every other step; the rest of the chain follows as jobs.
  *
  * The order's id is its operation's id: a placement delivered again finds its stream and answers
- * what was decided the first time, so it never places an order twice.
+ * what was decided the first time, so it never places an order twice. One exception, by design
+ * (issue 13, item 1): a placement that FAILED for stock runs again only when retryBulk reopened
+ * its operation (a final operation is never claimed otherwise, and its failure committed with
+ * it), so that order is decided again, against the stock as it is now: RetryPlacement records
+ * PlacementRetried, then StockReserved or StockReservationFailed once more.
  */
 import { run, type Db } from '../platform/db/pool.ts'
 import { selectBulkOwners } from '../operations/sql/bulks.ts'
@@ -45,7 +49,8 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
   const placing: ClaimedOperation[] = []
   for (const op of operations) {
     const record = orders.get(op.id)!
-    if (record.state.status !== ORDER_STATUS.NOT_PLACED) results.set(op.id, answer(record))
+    const status = record.state.status
+    if (status !== ORDER_STATUS.NOT_PLACED && status !== ORDER_STATUS.FAILED) results.set(op.id, answer(record))
     else placing.push(op)
   }
   await inventory.lock(tx, placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku)))
@@ -56,11 +61,10 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
     if (op.ordering_key === null) throw new Error(`placement ${op.id} has no order number (accepted before numbers were given at acceptance)`)
     const metadata = { correlationId: op.bulk_uuid, causationId: op.id }
     try {
-      changes.decide(record, {
-        type: 'PlaceOrder',
-        data: { orderId: op.id, orderNumber: op.ordering_key, owner: owners.get(op.bulk_uuid) ?? 'admin', input },
-        now
-      }, metadata)
+      changes.decide(record, record.state.status === ORDER_STATUS.FAILED
+        ? { type: 'RetryPlacement', data: {}, now }
+        : { type: 'PlaceOrder', data: { orderId: op.id, orderNumber: op.ordering_key, owner: owners.get(op.bulk_uuid) ?? 'admin', input }, now },
+      metadata)
     } catch (error) {
       if (error instanceof OrderError) {
         results.set(op.id, new OperationRefused(error.code, error.message))

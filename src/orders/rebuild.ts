@@ -10,7 +10,7 @@
 import type pg from 'pg'
 import { retryOnDeadlock, run, transaction, type Db } from '../platform/db/pool.ts'
 import type { InventoryEvent } from '../inventory/domain/events.ts'
-import { evolve as evolveInventory, initialState as initialInventory } from '../inventory/domain/inventory.ts'
+import { evolve as evolveInventory, initialState as initialInventory, inventoryEventTime } from '../inventory/domain/inventory.ts'
 import type { OrderEvent } from './domain/events.ts'
 import type { EventRow } from '../platform/events/sql.ts'
 import { upsertInventory, type InventoryRow } from '../inventory/sql/inventory.ts'
@@ -85,10 +85,9 @@ async function rebuildOnce (pool: pg.Pool): Promise<RebuildCounts> {
     const inventory = await foldStreams<{ state: ReturnType<typeof initialInventory>, version: number, updatedAt: string }, InventoryRow>(tx, 'inventory-',
       (sku, row) => {
         const event = { type: row.type, data: row.data } as InventoryEvent
-        const at = event.type === 'InventoryAdjusted' ? event.data.adjustedAt : event.type === 'InventoryReserved' ? event.data.reservedAt : event.data.releasedAt
-        return { state: evolveInventory(sku?.state ?? initialInventory(), event), version: row.stream_version, updatedAt: at }
+        return { state: evolveInventory(sku?.state ?? initialInventory(), event), version: row.stream_version, updatedAt: inventoryEventTime(event) }
       },
-      (streamId, sku) => ({ sku: streamId.slice('inventory-'.length), available: sku.state.available, reserved: sku.state.reserved, version: sku.version, updated_at: sku.updatedAt }),
+      (streamId, sku) => ({ sku: streamId.slice('inventory-'.length), available: sku.state.available, reserved: sku.state.reserved, shipped: sku.state.shipped, version: sku.version, updated_at: sku.updatedAt }),
       async (rows) => { await run(tx, upsertInventory(rows)) })
 
     return { orders, inventory }

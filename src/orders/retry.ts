@@ -1,18 +1,17 @@
 /**
  * The consumer of order retries (`order.retry`), run by the operation runner inside the job's
  * transaction. A step (or compensation) that gave up — its retries used up, or a permanent error —
- * has no job left and the order waits for it forever: this enqueues a new job for each such step
- * of the order and records StepRetried, so that the read model shows it PENDING again. Operations
- * on one order run in acceptance order, so a retry runs after anything accepted before it.
+ * has no job left and the order waits for it (or, for a forward step, for its give-up timer): this
+ * records StepRetried for each such step of the order, which makes it due again, so OrderChanges
+ * enqueues its job in the same transaction and the read model shows it PENDING again. Operations on
+ * one order run in acceptance order, so a retry runs after anything accepted before it.
  */
-import { bossDb, type Db } from '../platform/db/pool.ts'
+import type { Db } from '../platform/db/pool.ts'
 import { ORDER_ERROR_CODE, OrderError } from './domain/errors.ts'
-import type { OrderEvent } from './domain/events.ts'
-import { ORDER_STATUS, orderStreamId } from './domain/order.ts'
-import { readStreams } from '../platform/events/store.ts'
+import { ORDER_STATUS } from './domain/order.ts'
 import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../operations/runner.ts'
-import { dueWork, givenUpWork, loadNamedOrders, OrderChanges } from './changes.ts'
-import { CHAIN_WORK, type ChainJob, type ChainWork } from './chain/topics.ts'
+import { givenUpWork, loadNamedOrders, OrderChanges } from './changes.ts'
+import type { ChainWork } from './chain/topics.ts'
 
 /** What a retryOrder operation answers: the steps and compensations it enqueued again (none when nothing had given up). */
 export interface RetryOrderResult {
@@ -22,12 +21,7 @@ export interface RetryOrderResult {
 
 export const retryOrders: OperationProcessor = async (tx: Db, operations: readonly ClaimedOperation[], { boss }) => {
   const named = await loadNamedOrders(tx, operations)
-  const orderIds = [...new Set([...named.values()].flatMap(({ record }) => record === undefined ? [] : [record.id]))]
-  // Read under the lock, so the events agree with the states loaded; kept current as this batch appends.
-  const streams = await readStreams<OrderEvent>(tx, orderIds.map(orderStreamId))
-  const history = new Map(orderIds.map(id => [id, [...(streams.get(orderStreamId(id)) ?? [])] as OrderEvent[]]))
   const changes = new OrderChanges()
-  const jobs = new Map<string, ChainJob[]>()
   const now = new Date()
   const results = new Map<string, unknown>()
   for (const op of operations) {
@@ -44,19 +38,12 @@ export const retryOrders: OperationProcessor = async (tx: Db, operations: readon
       results.set(op.id, new OperationRefused(ORDER_ERROR_CODE.ORDER_FAILED, `the placement of order ${number} failed; it has no steps to retry`))
       continue
     }
-    const events = history.get(record.id)!
-    const givenUp = givenUpWork(events)
-    // dueWork: the steps a PLACED order may run now, or the compensations a CANCELED one still needs.
-    const toRetry = dueWork(record.state).filter(work => givenUp.has(work))
     try {
       const retried: ChainWork[] = []
-      for (const work of toRetry) {
+      // The steps a PLACED order may run now, or the work a CANCELED one still needs, that gave up.
+      for (const work of givenUpWork(record.state)) {
         const recorded = changes.decide(record, { type: 'RecordStepRetried', data: { step: work }, now }, { correlationId: record.correlationId, causationId: op.id })
-        events.push(...recorded)
-        if (recorded.length === 0) continue
-        const queue = CHAIN_WORK[work].queue
-        jobs.set(queue, [...(jobs.get(queue) ?? []), { orderId: record.id }])
-        retried.push(work)
+        if (recorded.length > 0) retried.push(work)
       }
       results.set(op.id, { orderNumber: number, retried } satisfies RetryOrderResult)
     } catch (error) {
@@ -65,9 +52,5 @@ export const retryOrders: OperationProcessor = async (tx: Db, operations: readon
     }
   }
   await changes.commit(tx, boss)
-  // StepRetried leaves dueWork as it was, so OrderChanges enqueues nothing for it: the jobs are ours.
-  for (const [queue, data] of jobs) {
-    await boss.insert(queue, data.map(job => ({ data: job })), { db: bossDb(tx) })
-  }
   return results
 }

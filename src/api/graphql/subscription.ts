@@ -24,7 +24,8 @@ builder.subscriptionField('bulkStatus', (t) => t.field({
 builder.subscriptionField('orderProgress', (t) => t.field({
   type: OrderRef,
   description: "The order's current state, then its state after each of its events (so every step is seen, also when several " +
-    'commit at once), from whichever process records them; completes after a COMPLETED, CANCELED or FAILED state. ' +
+    'commit at once), from whichever process records them; completes after a COMPLETED, CANCELED or FAILED state (a canceled order is ' +
+    'CANCELING until its compensations are all done). ' +
     'An order accepted and not placed yet may be followed already: its first state is the placed order.',
   args: { number: t.arg.string({ required: true, validate: orderNumberArg }) },
   subscribe: async (_, { number }, context) => {

@@ -14,5 +14,7 @@ export type AdjustStock = Command<'AdjustStock', { readonly sku: string, readonl
 export type ReserveStock = Command<'ReserveStock', { readonly sku: string, readonly orderId: string, readonly quantity: number }>
 /** Gives back units an order held (compensation of a canceled order). */
 export type ReleaseStock = Command<'ReleaseStock', { readonly sku: string, readonly orderId: string, readonly quantity: number }>
+/** The units an order held leave the warehouse: its shipment was created (issue 13, item 2). */
+export type ShipStock = Command<'ShipStock', { readonly sku: string, readonly orderId: string, readonly quantity: number }>
 
-export type InventoryCommand = AdjustStock | ReserveStock | ReleaseStock
+export type InventoryCommand = AdjustStock | ReserveStock | ReleaseStock | ShipStock

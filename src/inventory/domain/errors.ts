@@ -9,7 +9,9 @@ export const INVENTORY_ERROR_CODE = Object.freeze({
   /** An adjustment that would take the available units below 0 (reserved units cannot be taken away). */
   NEGATIVE_STOCK: 'NEGATIVE_STOCK',
   /** Releasing more units than are reserved. */
-  RELEASE_EXCEEDS_RESERVED: 'RELEASE_EXCEEDS_RESERVED'
+  RELEASE_EXCEEDS_RESERVED: 'RELEASE_EXCEEDS_RESERVED',
+  /** Shipping more units than are reserved (only reserved units are shipped). */
+  SHIPMENT_EXCEEDS_RESERVED: 'SHIPMENT_EXCEEDS_RESERVED'
 } as const)
 export type InventoryErrorCode = (typeof INVENTORY_ERROR_CODE)[keyof typeof INVENTORY_ERROR_CODE]
 

@@ -22,4 +22,13 @@ export interface InventoryReleased {
   readonly data: { readonly sku: string, readonly orderId: string, readonly quantity: number, readonly releasedAt: string }
 }
 
-export type InventoryEvent = InventoryAdjusted | InventoryReserved | InventoryReleased
+/**
+ * Units an order held left the warehouse: its shipment was created. They are no longer reserved
+ * nor on hand; `shipped` counts them (issue 13, item 2).
+ */
+export interface InventoryShipped {
+  readonly type: 'InventoryShipped'
+  readonly data: { readonly sku: string, readonly orderId: string, readonly quantity: number, readonly shippedAt: string }
+}
+
+export type InventoryEvent = InventoryAdjusted | InventoryReserved | InventoryReleased | InventoryShipped

@@ -14,8 +14,9 @@
  * the order stream in one transaction; any conflict rolls back all of it. So no partly reserved
  * order ever exists, and a shortage reserves nothing and needs no compensation.
  *
- * Reserving and releasing for an order happen once because the order stream says so, in the same
- * transaction (its reserveStock step and releaseStock compensation are recorded once); a SKU's
+ * Reserving, releasing and shipping for an order happen once because the order stream says so, in
+ * the same transaction (its reserveStock and createShipment steps and its releaseStock compensation
+ * are recorded once); a SKU's
  * state therefore counts units and does not keep a list of orders, which would grow with every
  * order ever placed. Known cost: a hot SKU's stream grows with its orders; a snapshot (the
  * inventory read model, updated in the same transaction with the stream version) will spare
@@ -34,17 +35,42 @@ export function inventoryStreamId (sku: string): string {
 /** Largest change one command may make, so that sums stay exact in a JS number and an int8. */
 export const MAX_STOCK_CHANGE = 1_000_000_000
 
+/**
+ * A SKU's units. On hand (in the warehouse) is `available + reserved`; `shipped` units have left
+ * it for orders. So on hand + shipped = the sum of the adjustments, whatever orders did.
+ */
 export interface InventoryState {
   /** Whether any adjustment created the SKU. An unknown SKU cannot be reserved. */
   readonly known: boolean
-  /** Units that may still be reserved. */
+  /** Units on hand that may still be reserved. */
   readonly available: number
-  /** Units held by orders (not given back). */
+  /** Units on hand held by orders (neither given back nor shipped). */
   readonly reserved: number
+  /** Units that left the warehouse with orders' shipments (streams before issue 13 have none). */
+  readonly shipped: number
 }
 
 export function initialState (): InventoryState {
-  return { known: false, available: 0, reserved: 0 }
+  return { known: false, available: 0, reserved: 0, shipped: 0 }
+}
+
+/** Units in the warehouse: available and reserved. */
+export function onHand (state: InventoryState): number {
+  return state.available + state.reserved
+}
+
+/** The time an inventory event records, from its own data. */
+export function inventoryEventTime (event: InventoryEvent): string {
+  switch (event.type) {
+    case 'InventoryAdjusted': return event.data.adjustedAt
+    case 'InventoryReserved': return event.data.reservedAt
+    case 'InventoryReleased': return event.data.releasedAt
+    case 'InventoryShipped': return event.data.shippedAt
+    default: {
+      const unknown: never = event
+      throw new TypeError(`unknown inventory event ${(unknown as { type?: unknown }).type}`)
+    }
+  }
 }
 
 function checkQuantity (sku: string, quantity: number, min: number): void {
@@ -85,6 +111,15 @@ export function decide (command: InventoryCommand, state: InventoryState): Inven
       }
       return [{ type: 'InventoryReleased', data: { sku, orderId, quantity, releasedAt: at } }]
     }
+    case 'ShipStock': {
+      const { sku, orderId, quantity } = command.data
+      checkQuantity(sku, quantity, 1)
+      if (!state.known) throw new InventoryError(INVENTORY_ERROR_CODE.UNKNOWN_SKU, sku, `unknown SKU ${sku}`)
+      if (state.reserved < quantity) {
+        throw new InventoryError(INVENTORY_ERROR_CODE.SHIPMENT_EXCEEDS_RESERVED, sku, `${sku} has ${state.reserved} units reserved, ${quantity} to ship`)
+      }
+      return [{ type: 'InventoryShipped', data: { sku, orderId, quantity, shippedAt: at } }]
+    }
     default: {
       const unknown: never = command
       throw new TypeError(`unknown inventory command ${(unknown as { type?: unknown }).type}`)
@@ -100,6 +135,8 @@ export function evolve (state: InventoryState, event: InventoryEvent): Inventory
       return { ...state, available: state.available - event.data.quantity, reserved: state.reserved + event.data.quantity }
     case 'InventoryReleased':
       return { ...state, available: state.available + event.data.quantity, reserved: state.reserved - event.data.quantity }
+    case 'InventoryShipped':
+      return { ...state, reserved: state.reserved - event.data.quantity, shipped: state.shipped + event.data.quantity }
     default: {
       const unknown: never = event
       throw new TypeError(`unknown inventory event ${(unknown as { type?: unknown }).type}`)

@@ -285,9 +285,12 @@ export function lockBulk (uuid: string, owner: string | null): Query {
   return { text: 'SELECT uuid FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2) FOR UPDATE', values: [uuid, owner] }
 }
 
-/** A bulk retried goes back to needing attention: `bulks(acknowledged: false)` lists it again. */
-export function unacknowledgeBulk (uuid: string): Query {
-  return { text: 'UPDATE bulk SET acknowledged_at = NULL WHERE uuid = $1 AND acknowledged_at IS NOT NULL', values: [uuid] }
+/**
+ * A bulk retried: it goes back to needing attention (`bulks(acknowledged: false)` lists it again),
+ * and `reopened_at` tells retention, on the very row it deletes, that the bulk is live again.
+ */
+export function markBulkReopened (uuid: string): Query {
+  return { text: 'UPDATE bulk SET acknowledged_at = NULL, reopened_at = clock_timestamp() WHERE uuid = $1', values: [uuid] }
 }
 
 /** The bulk's operation count, once a streamed bulk has been counted. */

@@ -16,14 +16,17 @@ import type pg from 'pg'
 import { OUTSIDE_SYSTEMS, TransientOutsideError, type OutsideSystems } from '../../adapters/ports.ts'
 import { bossDb, transaction } from '../../platform/db/pool.ts'
 import { OrderError } from '../domain/errors.ts'
-import { ORDER_STATUS, type Order, type OrderState } from '../domain/order.ts'
+import type { OrderEvent } from '../domain/events.ts'
+import { COMPENSATION, ORDER_STATUS, ORDER_STEP, type Order, type OrderState } from '../domain/order.ts'
 import { stockLines } from '../../inventory/domain/stock.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { OrderView } from '../orderView.ts'
 import { affectedBy } from '../../platform/jobs/boss.ts'
 import { describe, detail, isTransient } from '../../platform/jobs/errors.ts'
 import { InventoryChanges } from '../../inventory/changes.ts'
-import { dueWork, loadOrders, OrderChanges } from '../changes.ts'
+import { dueWork, loadOrders, OrderChanges, type OrderRecord } from '../changes.ts'
+import type { EventMetadata } from '../../platform/events/store.ts'
+import { giveUpTimers, scheduleGiveUps, type GiveUpJob } from './giveUp.ts'
 import { idempotencyKey, STEP_WORK, type Outcome } from './steps.ts'
 import type { ChainJob, ChainTopic } from './topics.ts'
 
@@ -32,6 +35,25 @@ export interface ChainDeps {
   readonly boss: PgBoss
   readonly log: Logger
   readonly systems: OutsideSystems
+  /** ORDER_GIVE_UP_AFTER_SECONDS: how long an order waits for retryOrder once a forward step gave up (giveUp.ts). */
+  readonly giveUpAfterSeconds: number
+}
+
+/** The steps whose outcome moves stock on the SKUs' streams, in the step's transaction. */
+const STOCK_WORK: ReadonlySet<string> = new Set([COMPENSATION.RELEASE_STOCK, ORDER_STEP.CREATE_SHIPMENT])
+
+/**
+ * The inventory side of an order's events: StockReleased gives the reserved units back,
+ * StockShipped turns them into shipped ones (issue 13, item 2). The SKUs were locked before.
+ */
+function moveStock (inventory: InventoryChanges, record: OrderRecord, events: readonly OrderEvent[], now: Date, metadata: EventMetadata): void {
+  for (const event of events) {
+    if (event.type !== 'StockReleased' && event.type !== 'StockShipped') continue
+    const type = event.type === 'StockReleased' ? 'ReleaseStock' : 'ShipStock'
+    for (const line of event.data.lines) {
+      inventory.decide({ type, data: { sku: line.sku, orderId: record.id, quantity: line.quantity }, now }, metadata)
+    }
+  }
 }
 
 type Attempt =
@@ -121,13 +143,14 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
       const orders = await loadOrders(tx, orderIds, { lock: true, known: before })
       const changes = new OrderChanges()
       const inventory = new InventoryChanges()
-      if (topic.work === 'releaseStock') {
-        // Every SKU the batch gives back, locked at once (SKU order) after the orders.
+      if (STOCK_WORK.has(topic.work)) {
+        // Every SKU the batch gives back or ships, locked at once (SKU order) after the orders.
         await inventory.lock(tx, [...orders.values()].flatMap(record => isDue(record.state, topic) ? stockLines(record.state).map(line => line.sku) : []))
       }
       const now = new Date()
       const complete: Array<JobWithMetadata<ChainJob>> = []
       const fail: Array<JobWithMetadata<ChainJob>> = []
+      const timers: GiveUpJob[] = []
 
       for (const job of jobs) {
         const record = orders.get(job.data.orderId)!
@@ -141,12 +164,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         // after a cancellation is recorded, and refunded; anything else on an ended order is refused).
         if (attempt.kind === 'done') {
           try {
-            const events = changes.decide(record, { ...attempt.outcome, now } as never, metadata)
-            if (events.some(event => event.type === 'StockReleased')) {
-              for (const line of stockLines(record.state as Order)) {
-                inventory.decide({ type: 'ReleaseStock', data: { sku: line.sku, orderId: record.id, quantity: line.quantity }, now }, metadata)
-              }
-            }
+            moveStock(inventory, record, changes.decide(record, { ...attempt.outcome, now } as never, metadata), now, metadata)
           } catch (error) {
             // The order moved on while the outside system answered (it was canceled): nothing to record.
             if (!(error instanceof OrderError)) throw error
@@ -160,13 +178,15 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
           continue
         }
         const final = !attempt.transient || job.retryCount >= job.retryLimit
-        changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: attempt.attempt, error: attempt.message, final }, now }, metadata)
+        const events = changes.decide(record, { type: 'RecordStepFailed', data: { step: topic.work, attempt: attempt.attempt, error: attempt.message, final }, now }, metadata)
+        timers.push(...giveUpTimers(record.id, record.state, events))
         if (final) complete.push(job)
         else fail.push(job)
       }
 
       await changes.commit(tx, deps.boss)
       await inventory.commit(tx)
+      await scheduleGiveUps(tx, deps.boss, timers, deps.giveUpAfterSeconds)
       // Job objects, not ids: pg-boss then settles each only if it is still this attempt's (its retryCount).
       if (complete.length > 0) {
         const affected = affectedBy(await deps.boss.complete(topic.queue, complete, null, { db: bossDb(tx) }))
@@ -191,16 +211,19 @@ export function chainDeadLetterHandler (topic: ChainTopic, deps: Omit<ChainDeps,
       const orders = await loadOrders(tx, jobs.map(job => job.data.orderId), { lock: true })
       const changes = new OrderChanges()
       const now = new Date()
+      const timers: GiveUpJob[] = []
       for (const job of jobs) {
         const record = orders.get(job.data.orderId)!
         if (!isDue(record.state, topic)) continue
-        changes.decide(record, {
+        const events = changes.decide(record, {
           type: 'RecordStepFailed',
           data: { step: topic.work, attempt: topic.retryLimit + 1, error: `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s)`, final: true },
           now
         }, { correlationId: record.correlationId, causationId: job.id })
+        timers.push(...giveUpTimers(record.id, record.state, events))
       }
       await changes.commit(tx, deps.boss)
+      await scheduleGiveUps(tx, deps.boss, timers, deps.giveUpAfterSeconds)
     })
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { OutsideCall, OutsideSystems } from '../../adapters/ports.ts'
 import type { OrderCommand } from '../domain/commands.ts'
-import type { Order } from '../domain/order.ts'
+import { ORDER_STATUS, ORDER_STEP, type Order, type OrderStep } from '../domain/order.ts'
 import type { ChainWork } from './topics.ts'
 
 /** A command without its time: the step's transaction stamps it. */
@@ -23,6 +23,19 @@ export function invoiceNumberOf (orderNumber: string): string {
   return orderNumber.replace(/^ORD-/, 'INV-')
 }
 
+/** How the cancellation email names a step that gave up. */
+const STEP_WORDS: Readonly<Record<OrderStep, string>> = Object.freeze({
+  reserveStock: 'reserving its stock',
+  capturePayment: 'taking the payment',
+  createInvoice: 'creating the invoice',
+  emailInvoice: 'emailing the invoice',
+  createShipment: 'booking the shipment',
+  printShippingLabel: 'printing the shipping label',
+  updateTracking: 'tracking the parcel',
+  emailShipping: 'emailing the shipping notice',
+  exportToErp: 'passing it to our order system'
+})
+
 type StepWork = (order: Order, call: OutsideCall, systems: OutsideSystems) => Promise<Outcome>
 
 function address (order: Order) {
@@ -36,6 +49,13 @@ function linesText (order: Order): string {
 
 export const STEP_WORK: Readonly<Record<ChainWork, StepWork>> = Object.freeze({
   async capturePayment (order, call, { payment }) {
+    // Canceled mid-payment (CaptureOutcomeAwaited): nothing is charged now, but a capture an earlier
+    // attempt made (its answer lost, or its transaction rolled back) is found and recorded, to be refunded.
+    if (order.status === ORDER_STATUS.CANCELED) {
+      const taken = await payment.findCapture({ idempotencyKey: call.idempotencyKey })
+      const outcome: Outcome = taken === null ? { type: 'RecordCaptureRuledOut', data: {} } : { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } }
+      return outcome
+    }
     const answer = await payment.capture({ ...call, token: order.paymentToken, amount: order.total, currency: order.currency, orderNumber: order.orderNumber })
     return answer.outcome === 'captured'
       ? { type: 'RecordPaymentCaptured', data: { paymentId: answer.paymentId } }
@@ -125,7 +145,9 @@ export const STEP_WORK: Readonly<Record<ChainWork, StepWork>> = Object.freeze({
   },
 
   async emailCancellation (order, call, { mailer }) {
-    const why = order.cancelReason === 'PAYMENT_DECLINED' ? `the payment was declined (${order.paymentDeclined ?? 'declined'})` : 'it was canceled on request'
+    const why = order.cancelReason === 'PAYMENT_DECLINED'
+      ? `the payment was declined (${order.paymentDeclined ?? 'declined'})`
+      : order.cancelReason === 'STEP_GAVE_UP' ? `we could not complete it (${STEP_WORDS[order.gaveUpStep ?? ORDER_STEP.CAPTURE_PAYMENT]} kept failing)` : 'it was canceled on request'
     const { messageId } = await mailer.send({
       ...call,
       to: order.customerEmail,

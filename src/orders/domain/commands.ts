@@ -20,6 +20,12 @@ type Nothing = Readonly<Record<string, never>>
 /** `orderNumber` is drawn by the caller (order_number_seq); `input` is validated by decide. */
 export type PlaceOrder = Command<'PlaceOrder', { readonly orderId: string, readonly orderNumber: string, readonly owner: string, readonly input: PlaceOrderInput }>
 
+/**
+ * The placement of an order that FAILED for stock runs again (retryBulk reopened its operation):
+ * the order is placed again and its stock decided again, against the stock as it is now.
+ */
+export type RetryPlacement = Command<'RetryPlacement', Nothing>
+
 /** The inventory streams reserved the order's stock lines (stockLines(order)), all of them. */
 export type RecordStockReserved = Command<'RecordStockReserved', Nothing>
 /** The inventory streams could not reserve every line: nothing was reserved, the placement fails. */
@@ -43,6 +49,15 @@ export type CompleteOrder = Command<'CompleteOrder', Nothing>
 /** Cancels the order on request, at any time before it is completed. */
 export type CancelOrder = Command<'CancelOrder', Nothing>
 
+/**
+ * The give-up timer of a step that gave up at `failedAt` ran out (ORDER_GIVE_UP_AFTER_SECONDS): the
+ * order is canceled, if that step is still given up since then and its stock has not shipped.
+ */
+export type GiveUpOrder = Command<'GiveUpOrder', { readonly step: OrderStep, readonly failedAt: string }>
+
+/** The capture step of an order canceled mid-payment found no capture under its key: none will come. */
+export type RecordCaptureRuledOut = Command<'RecordCaptureRuledOut', Nothing>
+
 /** Compensations of a canceled order. */
 export type RecordStockReleased = Command<'RecordStockReleased', Nothing>
 export type RecordPaymentRefunded = Command<'RecordPaymentRefunded', { readonly refundId: string }>
@@ -55,6 +70,7 @@ export type RecordStepRetried = Command<'RecordStepRetried', { readonly step: Or
 
 export type OrderCommand =
   | PlaceOrder
+  | RetryPlacement
   | RecordStockReserved
   | RecordStockShortage
   | RecordPaymentCaptured
@@ -68,6 +84,8 @@ export type OrderCommand =
   | RecordOrderExportedToErp
   | CompleteOrder
   | CancelOrder
+  | GiveUpOrder
+  | RecordCaptureRuledOut
   | RecordStockReleased
   | RecordPaymentRefunded
   | RecordCancellationEmailed

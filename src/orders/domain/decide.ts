@@ -72,6 +72,13 @@ function placeOrder (command: CommandOf<'PlaceOrder'>, state: OrderState, at: st
   }]
 }
 
+function retryPlacement (command: CommandOf<'RetryPlacement'>, state: OrderState, at: string): OrderEvent[] {
+  const order = placed(state, command)
+  // Only a placement that failed is decided again; a placed order answers what it is.
+  if (order.status !== ORDER_STATUS.FAILED) return []
+  return [{ type: 'PlacementRetried', data: { retriedAt: at } }]
+}
+
 function recordStockReserved (command: CommandOf<'RecordStockReserved'>, state: OrderState, at: string): OrderEvent[] {
   const order = placed(state, command)
   return forwardStep(order, ORDER_STEP.RESERVE_STOCK, () => [{ type: 'StockReserved', data: { lines: stockLines(order), reservedAt: at } }])
@@ -109,6 +116,8 @@ function recordPaymentDeclined (command: CommandOf<'RecordPaymentDeclined'>, sta
   if (order.done.capturePayment !== undefined) {
     throw new OrderError(ORDER_ERROR_CODE.STEP_ALREADY_SETTLED, `the payment of order ${order.orderNumber} is captured already`, { orderId: order.orderId })
   }
+  // The answer of a capture under way when the order was canceled: nothing was taken, nothing more to cancel.
+  if (order.status === ORDER_STATUS.CANCELED && order.captureAwaited) return [{ type: 'PaymentFailed', data: { reason: command.data.reason, failedAt: at } }]
   // The compensating saga starts here: the order is canceled at once, so that no further step
   // runs, and OrderCanceled's compensations (release stock, email the customer) follow.
   return forwardStep(order, ORDER_STEP.CAPTURE_PAYMENT, () => [
@@ -136,7 +145,11 @@ function recordInvoiceEmailed (command: CommandOf<'RecordInvoiceEmailed'>, state
 function recordShipmentCreated (command: CommandOf<'RecordShipmentCreated'>, state: OrderState, at: string): OrderEvent[] {
   const order = placed(state, command)
   const { shipmentId, carrier, trackingNumber } = command.data
-  return forwardStep(order, ORDER_STEP.CREATE_SHIPMENT, () => [{ type: 'ShipmentCreated', data: { shipmentId, carrier, trackingNumber, createdAt: at } }])
+  // The reserved stock leaves the warehouse with the shipment (issue 13, item 2): InventoryShipped on each SKU.
+  return forwardStep(order, ORDER_STEP.CREATE_SHIPMENT, () => [
+    { type: 'ShipmentCreated', data: { shipmentId, carrier, trackingNumber, createdAt: at } },
+    { type: 'StockShipped', data: { lines: stockLines(order), shippedAt: at } }
+  ])
 }
 
 function recordShippingLabelPrinted (command: CommandOf<'RecordShippingLabelPrinted'>, state: OrderState, at: string): OrderEvent[] {
@@ -193,7 +206,41 @@ function cancelOrder (command: CommandOf<'CancelOrder'>, state: OrderState, at: 
   if (order.status === ORDER_STATUS.FAILED) {
     throw new OrderError(ORDER_ERROR_CODE.ORDER_FAILED, `the placement of order ${order.orderNumber} failed; there is nothing to cancel`, { orderId: order.orderId })
   }
-  return [{ type: 'OrderCanceled', data: { reason: CANCEL_REASON.REQUESTED, canceledAt: at } }]
+  if (order.stockShipped) {
+    throw new OrderError(ORDER_ERROR_CODE.ORDER_SHIPPED, `order ${order.orderNumber} has shipped and can no longer be canceled`, { orderId: order.orderId })
+  }
+  return [{ type: 'OrderCanceled', data: { reason: CANCEL_REASON.REQUESTED, canceledAt: at } }, ...awaitCapture(order, at)]
+}
+
+/**
+ * What a cancellation adds when the payment is neither captured nor declined although its step
+ * had a job (the stock was reserved): a capture under way may still land, so the order waits for
+ * the capture step's answer before it is final.
+ */
+function awaitCapture (order: Order, at: string): OrderEvent[] {
+  const unsettled = order.done.reserveStock !== undefined && order.done.capturePayment === undefined && order.paymentDeclined === null
+  return unsettled ? [{ type: 'CaptureOutcomeAwaited', data: { awaitedAt: at } }] : []
+}
+
+function giveUpOrder (command: CommandOf<'GiveUpOrder'>, state: OrderState, at: string): OrderEvent[] {
+  const order = placed(state, command)
+  const { step, failedAt } = command.data
+  // A timer is advice: an order that ended, a step retried (or given up again since, with a timer
+  // of its own), or stock that shipped (the order can no longer be canceled) records nothing.
+  if (order.status !== ORDER_STATUS.PLACED || order.givenUp[step] !== failedAt || order.stockShipped) return []
+  return [
+    { type: 'OrderGivenUp', data: { step, givenUpAt: at } },
+    { type: 'OrderCanceled', data: { reason: CANCEL_REASON.STEP_GAVE_UP, canceledAt: at } },
+    ...awaitCapture(order, at)
+  ]
+}
+
+function recordCaptureRuledOut (command: CommandOf<'RecordCaptureRuledOut'>, state: OrderState, at: string): OrderEvent[] {
+  const order = placed(state, command)
+  if (order.status !== ORDER_STATUS.CANCELED) {
+    throw new OrderError(ORDER_ERROR_CODE.ORDER_NOT_CANCELED, `a capture is ruled out only for a canceled order, and order ${order.orderNumber} is ${order.status}`, { orderId: order.orderId })
+  }
+  return order.captureAwaited ? [{ type: 'CaptureRuledOut', data: { ruledOutAt: at } }] : []
 }
 
 function recordStockReleased (command: CommandOf<'RecordStockReleased'>, state: OrderState, at: string): OrderEvent[] {
@@ -230,6 +277,8 @@ function recordStepRetried (command: CommandOf<'RecordStepRetried'>, state: Orde
   const order = placed(state, command)
   const { step } = command.data
   const retried = (): OrderEvent[] => [{ type: 'StepRetried', data: { step, retriedAt: at } }]
+  // The capture step of a canceled order still owes the answer its cancellation awaits.
+  if (step === ORDER_STEP.CAPTURE_PAYMENT && order.status === ORDER_STATUS.CANCELED && order.captureAwaited) return retried()
   // Only work not done is tried again: a step done since (by a late attempt) records nothing.
   return isCompensation(step) ? compensation(order, step, retried) : forwardStep(order, step, retried)
 }
@@ -237,6 +286,7 @@ function recordStepRetried (command: CommandOf<'RecordStepRetried'>, state: Orde
 /** Every command's decider: a missing one is a type error, as an exhaustive switch would be. */
 const DECIDERS: { readonly [T in OrderCommand['type']]: (command: CommandOf<T>, state: OrderState, at: string) => OrderEvent[] } = {
   PlaceOrder: placeOrder,
+  RetryPlacement: retryPlacement,
   RecordStockReserved: recordStockReserved,
   RecordStockShortage: recordStockShortage,
   RecordPaymentCaptured: recordPaymentCaptured,
@@ -250,6 +300,8 @@ const DECIDERS: { readonly [T in OrderCommand['type']]: (command: CommandOf<T>, 
   RecordOrderExportedToErp: recordOrderExportedToErp,
   CompleteOrder: completeOrder,
   CancelOrder: cancelOrder,
+  GiveUpOrder: giveUpOrder,
+  RecordCaptureRuledOut: recordCaptureRuledOut,
   RecordStockReleased: recordStockReleased,
   RecordPaymentRefunded: recordPaymentRefunded,
   RecordCancellationEmailed: recordCancellationEmailed,

@@ -20,6 +20,8 @@ export const ORDER_ERROR_CODE = Object.freeze({
   ORDER_CANCELED: 'ORDER_CANCELED',
   /** Cancellation of a completed order. */
   ORDER_COMPLETED: 'ORDER_COMPLETED',
+  /** Cancellation of an order whose stock has shipped (Magento's rule: a shipped order is not canceled). */
+  ORDER_SHIPPED: 'ORDER_SHIPPED',
   /** Any command but a repeated shortage on an order whose placement failed for want of stock. */
   ORDER_FAILED: 'ORDER_FAILED',
   /** A compensation on an order that is not canceled. */

@@ -9,6 +9,12 @@
  * The failures: StockReservationFailed (placement fails); PaymentFailed followed by OrderCanceled,
  * whose compensations are StockReleased, PaymentRefunded and CancellationEmailed. A step given up
  * on (StepFailed, final) is tried again after StepRetried (retryOrder).
+ *
+ * Issue 13: PlacementRetried (a FAILED placement decided again, after retryBulk); StockShipped (with
+ * ShipmentCreated: the reserved units left the warehouse); OrderGivenUp before OrderCanceled (a
+ * step gave up and its timer ran out); CaptureOutcomeAwaited after OrderCanceled (a capture may
+ * still land), answered by PaymentCaptured, PaymentFailed or CaptureRuledOut. Streams written
+ * before have none of them and fold as they did.
  */
 import type { StockFailureCode, StockLine, StockShortage } from '../../inventory/domain/stock.ts'
 import type { AddressInput, OrderItemInput } from './placeOrder.ts'
@@ -18,7 +24,9 @@ export const CANCEL_REASON = Object.freeze({
   /** The payment provider declined the payment: the compensating saga runs. */
   PAYMENT_DECLINED: 'PAYMENT_DECLINED',
   /** Someone asked for it (the cancelOrder mutation). */
-  REQUESTED: 'REQUESTED'
+  REQUESTED: 'REQUESTED',
+  /** A step gave up and nobody retried it within ORDER_GIVE_UP_AFTER_SECONDS (OrderGivenUp names it). */
+  STEP_GAVE_UP: 'STEP_GAVE_UP'
 } as const)
 export type CancelReason = (typeof CANCEL_REASON)[keyof typeof CANCEL_REASON]
 
@@ -118,8 +126,9 @@ export interface OrderCanceled {
 
 /**
  * An attempt of a step (or compensation) failed. Transient failures are retried and `final` is
- * false; `final` is true when the step was given up on (its retries used up). Recorded so that the
- * read model's attempts and lastError follow from the log alone; the aggregate's state ignores it.
+ * false; `final` is true when the step was given up on (its retries used up). The read model's
+ * attempts and lastError follow from it; the aggregate keeps only which work is given up (no job
+ * carries it until StepRetried), and since when.
  */
 export interface StepFailed {
   readonly type: 'StepFailed'
@@ -128,12 +137,49 @@ export interface StepFailed {
 
 /**
  * A step (or compensation) given up on is tried again: a new job was enqueued for it (retryOrder).
- * The read model shows it PENDING again with its attempts and lastError kept; the aggregate's
- * state ignores it, as it ignores StepFailed.
+ * The read model shows it PENDING again with its attempts and lastError kept; the aggregate counts
+ * the work as due again.
  */
 export interface StepRetried {
   readonly type: 'StepRetried'
   readonly data: { readonly step: string, readonly retriedAt: string }
+}
+
+/**
+ * The placement of a FAILED order runs again (retryBulk): the order is PLACED again and its stock
+ * is decided again right after (StockReserved, or StockReservationFailed once more).
+ */
+export interface PlacementRetried {
+  readonly type: 'PlacementRetried'
+  readonly data: { readonly retriedAt: string }
+}
+
+/** The order's reserved stock left the warehouse: its shipment was created (InventoryShipped on each SKU). */
+export interface StockShipped {
+  readonly type: 'StockShipped'
+  readonly data: { readonly lines: readonly StockLine[], readonly shippedAt: string }
+}
+
+/** A step gave up and stayed given up for ORDER_GIVE_UP_AFTER_SECONDS: OrderCanceled (STEP_GAVE_UP) follows. */
+export interface OrderGivenUp {
+  readonly type: 'OrderGivenUp'
+  readonly data: { readonly step: string, readonly givenUpAt: string }
+}
+
+/**
+ * The order was canceled while its payment was neither captured nor declined: a capture under way
+ * may still land. The capture step answers (PaymentCaptured: refunded; PaymentFailed; or
+ * CaptureRuledOut); until then the order is not final.
+ */
+export interface CaptureOutcomeAwaited {
+  readonly type: 'CaptureOutcomeAwaited'
+  readonly data: { readonly awaitedAt: string }
+}
+
+/** The provider holds no capture under the order's key, asked after its cancellation: none will come. */
+export interface CaptureRuledOut {
+  readonly type: 'CaptureRuledOut'
+  readonly data: { readonly ruledOutAt: string }
 }
 
 /** Compensation: the stock StockReserved held goes back to the inventory streams. */
@@ -174,3 +220,8 @@ export type OrderEvent =
   | CancellationEmailed
   | StepFailed
   | StepRetried
+  | PlacementRetried
+  | StockShipped
+  | OrderGivenUp
+  | CaptureOutcomeAwaited
+  | CaptureRuledOut

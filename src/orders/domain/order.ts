@@ -9,7 +9,7 @@
  * twice. A command the order's state does not allow throws OrderError with a code.
  */
 import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
-import type { CancelReason, OrderEvent, OrderLine, ShippingAddress } from './events.ts'
+import type { CancelReason, OrderEvent, OrderLine, OrderPlaced, ShippingAddress } from './events.ts'
 
 /** An order's stream in the event store. */
 export function orderStreamId (orderId: string): string {
@@ -23,9 +23,15 @@ export const ORDER_STATUS = Object.freeze({
   PLACED: 'PLACED',
   /** Every step done. Final. */
   COMPLETED: 'COMPLETED',
-  /** Canceled (declined payment, or on request); compensations follow. Final. */
+  /**
+   * Canceled (declined payment, on request, or a step gave up); compensations follow. No forward
+   * step runs again (isSettled says when nothing more will happen to it).
+   */
   CANCELED: 'CANCELED',
-  /** The placement failed: stock could not be reserved (StockReservationFailed). Final. */
+  /**
+   * The placement failed: stock could not be reserved (StockReservationFailed). Final, unless the
+   * placement's operation is retried (retryBulk): PlacementRetried makes it PLACED again.
+   */
   FAILED: 'FAILED'
 } as const)
 export type OrderStatus = (typeof ORDER_STATUS)[keyof typeof ORDER_STATUS]
@@ -73,6 +79,9 @@ export const COMPENSATION = Object.freeze({
 } as const)
 export type Compensation = (typeof COMPENSATION)[keyof typeof COMPENSATION]
 
+/** A step or a compensation: what a chain job does. */
+export type OrderWork = OrderStep | Compensation
+
 export interface NoOrder { readonly status: typeof ORDER_STATUS.NOT_PLACED }
 
 export interface Order {
@@ -102,6 +111,14 @@ export interface Order {
   readonly cancelReason: CancelReason | null
   /** When the order became COMPLETED, CANCELED or FAILED. */
   readonly closedAt: string | null
+  /** Whether its reserved stock shipped (StockShipped): it can no longer be canceled. */
+  readonly stockShipped: boolean
+  /** Work given up (its latest StepFailed final, no StepRetried since), with the time it gave up: no job carries it. */
+  readonly givenUp: Readonly<Partial<Record<OrderWork, string>>>
+  /** The step whose giving up canceled the order (OrderGivenUp). */
+  readonly gaveUpStep: OrderStep | null
+  /** Canceled mid-payment, and the capture step has not answered yet (CaptureOutcomeAwaited). */
+  readonly captureAwaited: boolean
 }
 
 export type OrderState = NoOrder | Order
@@ -125,7 +142,8 @@ export function readySteps (order: Order): OrderStep[] {
 export function requiredCompensations (order: Order): Compensation[] {
   if (order.status !== ORDER_STATUS.CANCELED) return []
   return [
-    ...(order.done.reserveStock !== undefined ? [COMPENSATION.RELEASE_STOCK] : []),
+    // Shipped stock is not reserved any more (a shipped order is not canceled; this keeps it true).
+    ...(order.done.reserveStock !== undefined && !order.stockShipped ? [COMPENSATION.RELEASE_STOCK] : []),
     ...(order.done.capturePayment !== undefined ? [COMPENSATION.REFUND_PAYMENT] : []),
     COMPENSATION.EMAIL_CANCELLATION
   ]
@@ -135,10 +153,43 @@ export function pendingCompensations (order: Order): Compensation[] {
   return requiredCompensations(order).filter(c => order.compensated[c] === undefined)
 }
 
+/**
+ * The work the order still needs, given up or not: a PLACED order's ready steps; a CANCELED one's
+ * pending compensations, and its capture step while the capture's outcome is awaited.
+ */
+export function openWork (order: Order): OrderWork[] {
+  if (order.status === ORDER_STATUS.PLACED) return readySteps(order)
+  if (order.status !== ORDER_STATUS.CANCELED) return []
+  return [...(order.captureAwaited ? [ORDER_STEP.CAPTURE_PAYMENT] : []), ...pendingCompensations(order)]
+}
+
+/**
+ * Whether nothing more will happen to the order by itself: COMPLETED, FAILED (until a retryBulk),
+ * or CANCELED with every compensation done and no capture awaited (issue 13, item 10).
+ */
+export function isSettled (order: Order): boolean {
+  if (order.status === ORDER_STATUS.PLACED) return false
+  if (order.status !== ORDER_STATUS.CANCELED) return true
+  return !order.captureAwaited && pendingCompensations(order).length === 0
+}
+
 const COMPENSATIONS: ReadonlySet<string> = new Set(Object.values(COMPENSATION))
 
-export function isCompensation (work: OrderStep | Compensation): work is Compensation {
+export function isCompensation (work: OrderWork): work is Compensation {
   return COMPENSATIONS.has(work)
+}
+
+const FORWARD: ReadonlySet<string> = new Set(ORDER_STEPS)
+
+/** Work given up without the forward steps: a canceled order runs none of them again. */
+function compensationsGivenUp (givenUp: Order['givenUp']): Order['givenUp'] {
+  return Object.fromEntries(Object.entries(givenUp).filter(([work]) => !FORWARD.has(work)))
+}
+
+function without (givenUp: Order['givenUp'], work: string): Order['givenUp'] {
+  if (!(work in givenUp)) return givenUp
+  const { [work as OrderWork]: _, ...rest } = givenUp
+  return rest
 }
 
 /** The prerequisites of `step` not done yet. */
@@ -146,31 +197,38 @@ export function missingPrerequisites (order: Order, step: OrderStep): OrderStep[
   return STEP_PREREQUISITES[step].filter(required => order.done[required] === undefined)
 }
 
-export function evolve (state: OrderState, event: OrderEvent): OrderState {
-  if (event.type === 'OrderPlaced') {
-    const { placedAt, ...order } = event.data
-    return {
-      ...order,
-      status: ORDER_STATUS.PLACED,
-      placedAt,
-      done: {},
-      compensated: {},
-      stockFailure: null,
-      paymentId: null,
-      paymentDeclined: null,
-      invoiceNumber: null,
-      shipmentId: null,
-      carrier: null,
-      trackingNumber: null,
-      cancelReason: null,
-      closedAt: null
-    }
+/** The order OrderPlaced starts: nothing done yet. */
+function placedOrder (data: OrderPlaced['data']): Order {
+  const { placedAt, ...order } = data
+  return {
+    ...order,
+    status: ORDER_STATUS.PLACED,
+    placedAt,
+    done: {},
+    compensated: {},
+    stockFailure: null,
+    paymentId: null,
+    paymentDeclined: null,
+    invoiceNumber: null,
+    shipmentId: null,
+    carrier: null,
+    trackingNumber: null,
+    cancelReason: null,
+    closedAt: null,
+    stockShipped: false,
+    givenUp: {},
+    gaveUpStep: null,
+    captureAwaited: false
   }
+}
+
+export function evolve (state: OrderState, event: OrderEvent): OrderState {
+  if (event.type === 'OrderPlaced') return placedOrder(event.data)
   // Every other event follows OrderPlaced in a stream written by decide.
   if (state.status === ORDER_STATUS.NOT_PLACED) return state
   const order = state
-  const done = (step: OrderStep, at: string): Order => ({ ...order, done: { ...order.done, [step]: at } })
-  const compensated = (which: Compensation, at: string): Order => ({ ...order, compensated: { ...order.compensated, [which]: at } })
+  const done = (step: OrderStep, at: string): Order => ({ ...order, done: { ...order.done, [step]: at }, givenUp: without(order.givenUp, step) })
+  const compensated = (which: Compensation, at: string): Order => ({ ...order, compensated: { ...order.compensated, [which]: at }, givenUp: without(order.givenUp, which) })
 
   switch (event.type) {
     case 'StockReserved':
@@ -178,9 +236,9 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
     case 'StockReservationFailed':
       return { ...order, status: ORDER_STATUS.FAILED, stockFailure: { code: event.data.code, shortages: event.data.shortages }, closedAt: event.data.failedAt }
     case 'PaymentCaptured':
-      return { ...done(ORDER_STEP.CAPTURE_PAYMENT, event.data.capturedAt), paymentId: event.data.paymentId }
+      return { ...done(ORDER_STEP.CAPTURE_PAYMENT, event.data.capturedAt), paymentId: event.data.paymentId, captureAwaited: false }
     case 'PaymentFailed':
-      return { ...order, paymentDeclined: event.data.reason }
+      return { ...order, paymentDeclined: event.data.reason, captureAwaited: false, givenUp: without(order.givenUp, ORDER_STEP.CAPTURE_PAYMENT) }
     case 'InvoiceCreated':
       return { ...done(ORDER_STEP.CREATE_INVOICE, event.data.createdAt), invoiceNumber: event.data.invoiceNumber }
     case 'InvoiceEmailed':
@@ -198,7 +256,7 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
     case 'OrderCompleted':
       return { ...order, status: ORDER_STATUS.COMPLETED, closedAt: event.data.completedAt }
     case 'OrderCanceled':
-      return { ...order, status: ORDER_STATUS.CANCELED, cancelReason: event.data.reason, closedAt: event.data.canceledAt }
+      return { ...order, status: ORDER_STATUS.CANCELED, cancelReason: event.data.reason, closedAt: event.data.canceledAt, givenUp: compensationsGivenUp(order.givenUp) }
     case 'StockReleased':
       return compensated(COMPENSATION.RELEASE_STOCK, event.data.releasedAt)
     case 'PaymentRefunded':
@@ -206,8 +264,21 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
     case 'CancellationEmailed':
       return compensated(COMPENSATION.EMAIL_CANCELLATION, event.data.emailedAt)
     case 'StepFailed':
+      return event.data.final
+        ? { ...order, givenUp: { ...order.givenUp, [event.data.step]: event.data.failedAt } }
+        : { ...order, givenUp: without(order.givenUp, event.data.step) }
     case 'StepRetried':
-      return order
+      return { ...order, givenUp: without(order.givenUp, event.data.step) }
+    case 'PlacementRetried':
+      return { ...order, status: ORDER_STATUS.PLACED, stockFailure: null, closedAt: null }
+    case 'StockShipped':
+      return { ...order, stockShipped: true }
+    case 'OrderGivenUp':
+      return { ...order, gaveUpStep: event.data.step as OrderStep }
+    case 'CaptureOutcomeAwaited':
+      return { ...order, captureAwaited: true }
+    case 'CaptureRuledOut':
+      return { ...order, captureAwaited: false, givenUp: without(order.givenUp, ORDER_STEP.CAPTURE_PAYMENT) }
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)

@@ -1,5 +1,6 @@
 import { run } from '../../platform/db/pool.ts'
-import { selectPlacementExists } from '../sql/orders.ts'
+import { selectOrderOwned } from '../sql/orders.ts'
+import { ORDER_TOPICS } from '../topics.ts'
 import type { OperationKind } from '../../operations/accept.ts'
 import type { BulkKind } from '../../operations/domain/kind.ts'
 
@@ -16,7 +17,8 @@ export function orderNumberProblem (value: unknown, field: string): string | nul
 
 /**
  * An operation on an order already accepted for placement, on `topic`: the item names an order the
- * caller placed (another owner's is "no order", as a missing one). Its ordering key is the order
+ * caller placed, as the order itself says once placed (another owner's is "no order", as a missing
+ * one). Its ordering key is the order
  * number, so it runs after the placement and anything else accepted before it on that order.
  */
 export function orderOperation (topic: string, bulkKind: BulkKind): OperationKind {
@@ -27,7 +29,8 @@ export function orderOperation (topic: string, bulkKind: BulkKind): OperationKin
       const number = (data as OrderOperationData).orderNumber
       const problem = orderNumberProblem(number, 'number')
       if (problem !== null) return problem
-      return (await run(db, selectPlacementExists(number, owner))).length > 0 ? null : `no order ${number}`
+      const [row] = await run<{ owned: boolean }>(db, selectOrderOwned(number, owner, ORDER_TOPICS.placeOrder.queue))
+      return row?.owned === true ? null : `no order ${number}`
     },
     orderingKey: (data: unknown) => (data as OrderOperationData).orderNumber,
     numberOrder: false

@@ -1,12 +1,18 @@
 import type { Query } from '../../platform/db/pool.ts'
 import type { OrderView } from '../orderView.ts'
 
-/** Whether an order was accepted for placement under this number, in a bulk `owner` may see (null: any). */
-export function selectPlacementExists (orderNumber: string, owner: string | null): Query {
+/**
+ * Whether `owner` (null: any owner) may act on the order this number names: the order's own owner
+ * once it is placed (its bulk may be gone: retention deletes bulks, never orders; issue 13, item
+ * 4), else the owner of the bulk that accepted its placement.
+ */
+export function selectOrderOwned (orderNumber: string, owner: string | null, placementTopic: string): Query {
   return {
-    text: `SELECT 1 FROM operation o JOIN bulk b ON b.uuid = o.bulk_uuid
-      WHERE o.ordering_key = $1 AND o.topic = 'order.place' AND ($2::text IS NULL OR b.owner = $2)`,
-    values: [orderNumber, owner]
+    text: `SELECT EXISTS (SELECT 1 FROM orders WHERE order_number = $1 AND ($2::text IS NULL OR owner = $2))
+        OR EXISTS (SELECT 1 FROM operation o JOIN bulk b ON b.uuid = o.bulk_uuid
+                   WHERE o.ordering_key = $1 AND o.topic = $3 AND ($2::text IS NULL OR b.owner = $2)
+                     AND NOT EXISTS (SELECT 1 FROM orders WHERE order_number = $1)) AS owned`,
+    values: [orderNumber, owner, placementTopic]
   }
 }
 

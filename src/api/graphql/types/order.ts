@@ -9,8 +9,12 @@ export const OrderStatusEnum = builder.enumType('OrderStatus', {
   values: {
     [ORDER_VIEW_STATUS.PLACED]: { description: 'Placed and its stock reserved; the rest of the chain is under way.' },
     [ORDER_VIEW_STATUS.COMPLETED]: { description: 'Every step done. Final.' },
-    [ORDER_VIEW_STATUS.CANCELED]: { description: 'Canceled on request, or its payment was declined; its compensations follow. Final.' },
-    [ORDER_VIEW_STATUS.FAILED]: { description: 'The placement failed: its stock could not be reserved (failure says why). Final.' }
+    [ORDER_VIEW_STATUS.CANCELING]: {
+      description: 'Canceled (on request, its payment declined, or a step gave up), not final yet: a compensation is pending, retrying or FAILED ' +
+        '(steps say which), or the answer of a payment capture under way is awaited.'
+    },
+    [ORDER_VIEW_STATUS.CANCELED]: { description: 'Canceled, and every compensation it needed done. Final.' },
+    [ORDER_VIEW_STATUS.FAILED]: { description: 'The placement failed: its stock could not be reserved (failure says why). Final, unless retryBulk retries its placement.' }
   } as const
 })
 
@@ -37,7 +41,7 @@ export const OrderAddressRef = builder.objectRef<ShippingAddress>('OrderAddress'
 export const OrderFailureRef = builder.objectRef<NonNullable<OrderView['failure']>>('OrderFailure').implement({
   description: 'Why an order failed or was canceled.',
   fields: (t) => ({
-    code: t.exposeString('code', { description: 'UNKNOWN_SKU or OUT_OF_STOCK (the placement failed), PAYMENT_DECLINED or REQUESTED (canceled).' }),
+    code: t.exposeString('code', { description: 'UNKNOWN_SKU or OUT_OF_STOCK (the placement failed), PAYMENT_DECLINED, REQUESTED or STEP_GAVE_UP (canceled).' }),
     message: t.exposeString('message')
   })
 })
@@ -59,7 +63,7 @@ export const OrderRef = builder.objectRef<OrderView>('Order').implement({
     trackingNumber: t.exposeString('trackingNumber', { nullable: true, description: 'Once createShipment is done.' }),
     trackingStatus: t.exposeString('trackingStatus', { nullable: true, description: "The carrier's latest status, once updateTracking is done." }),
     failure: t.field({ type: OrderFailureRef, nullable: true, description: 'Why the order FAILED or was CANCELED; null otherwise.', resolve: (order) => order.failure }),
-    cancelReason: t.exposeString('cancelReason', { nullable: true, description: 'PAYMENT_DECLINED or REQUESTED, once CANCELED.' }),
+    cancelReason: t.exposeString('cancelReason', { nullable: true, description: 'PAYMENT_DECLINED, REQUESTED or STEP_GAVE_UP, once canceled.' }),
     placedAt: t.field({ type: 'DateTime', resolve: (order) => new Date(order.placedAt) }),
     completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (order) => date(order.completedAt) }),
     canceledAt: t.field({ type: 'DateTime', nullable: true, resolve: (order) => date(order.canceledAt) }),
