@@ -183,10 +183,11 @@ async function startGatewayRole (core: Core, stack: Stack) {
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
-  const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
+  const auth = createAuthenticator(tokens, jwtVerifier ? [jwtVerifier] : [],
+    { limit: config.auth.failuresPerWindow, windowSeconds: config.limits.rateLimitWindowSeconds })
   const limits = createLimits(config.limits, pool)
-  const server = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit })],
-    authenticate, limits)
+  const server = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit })],
+    auth, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))

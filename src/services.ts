@@ -40,7 +40,8 @@ export function createServices (deps: ServiceDeps): Services {
     createApiToken: async (owner, role) => await createApiToken(pool, owner, role),
     revokeApiToken: async (id) => {
       const revoked = await revokeApiTokenById(pool, id)
-      deps.tokens.invalidate()
+      // At once here; the other gateways hear it from the NOTIFY of the update.
+      deps.tokens.changed(id)
       return revoked
     },
     bulk: async (viewer, uuid) => await findBulk(pool, viewer, uuid),
