@@ -1,11 +1,13 @@
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { Viewer } from './access/principal.ts'
+import { RevocationWatch } from './access/revocations.ts'
 import { TokenCache } from './access/tokenCache.ts'
 import { ensureAdminToken } from './access/tokens.ts'
 import { createOutsideSystems } from './adapters/index.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { createJwtVerifier } from './api/auth/jwt.ts'
+import { useEndOnRevocation } from './api/auth/revocation.ts'
 import { schema } from './api/graphql/schema.ts'
 import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
@@ -177,6 +179,9 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const tokens = new TokenCache(pool, { connectionString: database.url, log })
   await tokens.start()
   stack.push(async () => await tokens.stop())
+  const revocations = new RevocationWatch(pool, tokens, log)
+  revocations.start()
+  stack.push(async () => await revocations.stop())
 
   const services = createServices({
     pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
@@ -187,7 +192,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
     { limit: config.auth.failuresPerWindow, windowSeconds: config.limits.rateLimitWindowSeconds })
   const limits = createLimits(config.limits, pool)
   const server = createGraphQLServer(schema, services, log, [resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit })],
-    auth, limits)
+    { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))

@@ -20,6 +20,12 @@ import { parseOperation } from './security/webSocket.ts'
 /** A plain HTTP route served before GraphQL (the results file): returns true when it took the request. */
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean
 
+/** How callers are known, and the plugins that act on them once known. */
+export interface GatewayAuth extends Authenticator {
+  /** Envelop plugins that depend on the caller (ending the subscriptions of revoked credentials). */
+  readonly plugins: readonly Plugin[]
+}
+
 /** What onSubscribe leaves in rootValue: yoga's enveloped execute and subscribe for this operation. */
 interface EnvelopedRoot { execute: typeof execute, subscribe: typeof subscribe }
 
@@ -36,7 +42,7 @@ export interface GraphQLServer {
  * (graphql-ws, same port and path), sharing one schema and one context.
  */
 export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[],
-  auth: Authenticator, limits: GatewayLimits): GraphQLServer {
+  auth: GatewayAuth, limits: GatewayLimits): GraphQLServer {
   const authenticate = auth.authenticate
   const principals = new WeakMap<Request, Principal | null>()
   const credentialsFirst = useCredentialsFirst(authenticate, principals)
@@ -56,7 +62,7 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/api/security/limits.ts).
     // Streaming uploads before the limits, so that the body limit counts the stream it parses.
-    plugins: [credentialsFirst, useStreamingUploads(), ...limits.plugins],
+    plugins: [credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,

@@ -79,6 +79,11 @@ export function useApiToken (tokenHash: string): Query {
   }
 }
 
+/** A token by its id, if it is not revoked: who it is now. */
+export function selectLiveApiToken (id: string): Query {
+  return { text: 'SELECT owner, role FROM api_token WHERE id = $1 AND revoked_at IS NULL', values: [id] }
+}
+
 export function selectApiTokens (): Query {
   return { text: `SELECT ${COLUMNS} FROM api_token ORDER BY created_at, id`, values: [] }
 }
