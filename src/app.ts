@@ -184,7 +184,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await revocations.stop())
 
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
+    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined

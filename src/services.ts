@@ -19,6 +19,8 @@ export interface ServiceDeps {
   readonly boss: PgBoss
   /** `MAX_BULK_SIZE`. */
   readonly maxBulkSize: number
+  /** `CUSTOMER_MAX_BULK_SIZE`. */
+  readonly customerMaxBulkSize: number
   /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
   readonly afterEnqueue: (jobs: number) => void
   readonly tokens: TokenCache
@@ -33,6 +35,7 @@ export function createServices (deps: ServiceDeps): Services {
   const { pool, boss } = deps
   const control = { pool, boss }
   return {
+    customerMaxBulkSize: deps.customerMaxBulkSize,
     placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),

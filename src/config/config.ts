@@ -96,7 +96,7 @@ export interface Config {
    * `JWT_SECRET` or `JWT_JWKS_URL`. Unset (no `JWT_ISSUER`): JWTs are not accepted at all.
    */
   readonly jwt: JwtConfig | undefined
-  /** Failed-authentication limits (src/api/auth/options.ts, docs/security.md). */
+  /** Failed-authentication limits and what each role may do (src/api/auth/options.ts, docs/security.md). */
   readonly auth: AuthConfig
   /** The outside systems of the post-order chain and their local stand-ins (src/adapters/). */
   readonly adapters: AdaptersConfig

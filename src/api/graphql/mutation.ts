@@ -72,6 +72,16 @@ function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
   for (const data of inputs) yield { data }
 }
 
+interface AcceptScopes { readonly $all: { readonly authenticated: true, readonly uploads?: true, readonly orderRetries?: true, readonly bulkOf?: number, readonly webhooks?: true } }
+
+/**
+ * The scopes an accepting mutation needs (docs/security.md#what-each-caller-may-do): credentials,
+ * those it names, and webhooks when it sets notifyUrl (all of them).
+ */
+function accepting (notifyUrl: string | null | undefined, scopes: Omit<AcceptScopes['$all'], 'authenticated' | 'webhooks'> = {}): AcceptScopes {
+  return { $all: { authenticated: true, ...scopes, ...(notifyUrl !== null && notifyUrl !== undefined ? { webhooks: true } : {}) } }
+}
+
 /** The accepting mutations: each answers at once with a bulk uuid and the items' statuses. */
 builder.mutationFields((t) => {
   const common = {
@@ -79,49 +89,55 @@ builder.mutationFields((t) => {
       description: 'The same key with the same payload returns the first response and enqueues nothing (also sent as the Idempotency-Key header). Kept at least 24 h.',
       validate: idempotencyKeyArg
     }),
-    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg })
+    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes (integration and admin callers).', validate: notifyUrlArg })
   }
   return {
     placeOrder: t.field({
       type: AsyncResponseRef,
       description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
       args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl),
       resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput([input]), args)
     }),
     placeOrders: t.field({
       type: AsyncResponseRef,
-      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy).',
+      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy). ' +
+        'A customer may send up to CUSTOMER_MAX_BULK_SIZE orders, integrations and admins up to MAX_BULK_SIZE.',
       args: {
         input: t.arg({ type: [PlaceOrderInput], required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
+      authScopes: (_, args) => accepting(args.notifyUrl, { bulkOf: args.input.length }),
       resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput(input), args)
     }),
     placeOrdersFromFile: t.field({
       type: AsyncResponseRef,
-      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines.',
+      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines. Integration and admin callers.',
       args: {
         file: t.arg({ type: 'Upload', required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
+      authScopes: (_, args) => accepting(args.notifyUrl, { uploads: true }),
       resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
     }),
     cancelOrder: t.field({
       type: AsyncResponseRef,
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
       args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl),
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     retryOrder: t.field({
       type: AsyncResponseRef,
       description: 'Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. ' +
         'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
-        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
+        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED. Integration and admin callers.',
       args: { number: t.arg.string({ required: true, validate: z.string().max(40) }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl, { orderRetries: true }),
       resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     adjustStock: t.field({
