@@ -1,11 +1,13 @@
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { Viewer } from './access/principal.ts'
+import { RevocationWatch } from './access/revocations.ts'
 import { TokenCache } from './access/tokenCache.ts'
 import { ensureAdminToken } from './access/tokens.ts'
 import { createOutsideSystems } from './adapters/index.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { createJwtVerifier } from './api/auth/jwt.ts'
+import { useEndOnRevocation } from './api/auth/revocation.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { createGraphQLServer } from './api/http.ts'
@@ -186,24 +188,28 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const tokens = new TokenCache(pool, { connectionString: database.url, log })
   await tokens.start()
   stack.push(async () => await tokens.stop())
+  const revocations = new RevocationWatch(pool, tokens, log)
+  revocations.start()
+  stack.push(async () => await revocations.stop())
 
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
+    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
-  const authenticate = createAuthenticator(async (bearer) => await tokens.authenticate(bearer), jwtVerifier ? [jwtVerifier] : [])
+  const auth = createAuthenticator(tokens, jwtVerifier ? [jwtVerifier] : [],
+    { limit: config.auth.failuresPerWindow, windowSeconds: config.limits.rateLimitWindowSeconds })
   const limits = createLimits(config.limits, pool)
   // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
   const rest = restRoute({
-    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, afterEnqueue: statistics.enqueued }),
+    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued }),
     log,
-    authenticate,
+    authenticate: auth.authenticate,
     rateLimit: limits.rateLimit,
     maxBodyBytes: config.limits.maxBodyBytes
   })
-  const routes = [resultsRoute({ db: pool, log, authenticate, rateLimit: limits.rateLimit }), rest, dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
-  const server = createGraphQLServer(schema, services, log, routes, authenticate, limits)
+  const routes = [resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest, dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))

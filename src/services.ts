@@ -26,6 +26,8 @@ export interface ServiceDeps {
   readonly maxBulkSize: number
   /** Per-owner limits and priorities (OWNER_MAX_OPEN_BULKS, SINGLE_OPERATIONS_FIRST). */
   readonly fairness: FairnessOptions
+  /** `CUSTOMER_MAX_BULK_SIZE`. */
+  readonly customerMaxBulkSize: number
   /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
   readonly afterEnqueue: (jobs: number) => void
   readonly tokens: TokenCache
@@ -40,6 +42,7 @@ export function createServices (deps: ServiceDeps): Services {
   const { pool, boss } = deps
   const control = { pool, boss }
   return {
+    customerMaxBulkSize: deps.customerMaxBulkSize,
     placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
@@ -47,7 +50,8 @@ export function createServices (deps: ServiceDeps): Services {
     createApiToken: async (owner, role) => await createApiToken(pool, owner, role),
     revokeApiToken: async (id) => {
       const revoked = await revokeApiTokenById(pool, id)
-      deps.tokens.invalidate()
+      // At once here; the other gateways hear it from the NOTIFY of the update.
+      deps.tokens.changed(id)
       return revoked
     },
     rotateWebhookSecret: async (owner, previousValidHours) => await rotateWebhookSecret(pool, owner, previousValidHours),
@@ -74,10 +78,10 @@ export function createServices (deps: ServiceDeps): Services {
 }
 
 /** What the REST routes (src/api/rest/) may ask of the features. */
-export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'maxBulkSize' | 'afterEnqueue'>): RestServices {
+export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'maxBulkSize' | 'fairness' | 'afterEnqueue'>): RestServices {
   const { pool, boss } = deps
   return {
-    accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
+    accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
     bulk: async (viewer, uuid) => await findBulkWithOwnerRole(pool, viewer, uuid),
     bulkWithOperations: async (viewer, uuid, limit) => await findBulkWithOperations(pool, viewer, uuid, limit),
     operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),

@@ -10,6 +10,39 @@ export const ROLE = Object.freeze({
 export type Role = (typeof ROLE)[keyof typeof ROLE]
 export const ROLES: readonly Role[] = Object.values(ROLE)
 
+/**
+ * What a role may do beyond its own orders and bulks (issue 12, item 11; docs/security.md has the
+ * matrix). Every caller may read and follow its own work, place and cancel orders in bulks of up to
+ * CUSTOMER_MAX_BULK_SIZE, and retry, cancel and acknowledge its own bulks. Checked on the schema by
+ * scope-auth (src/api/graphql/builder.ts, one scope per capability), and by any route beside it.
+ */
+export const CAPABILITY = Object.freeze({
+  /** placeOrders of more than CUSTOMER_MAX_BULK_SIZE orders (up to MAX_BULK_SIZE). */
+  LARGE_BULKS: 'largeBulks',
+  /** placeOrdersFromFile: JSONL uploads of up to MAX_UPLOAD_BYTES. */
+  UPLOADS: 'uploads',
+  /** notifyUrl: the gateway POSTs to a URL the caller chooses. */
+  WEBHOOKS: 'webhooks',
+  /** retryOrder: chain steps that gave up call their outside systems again. */
+  ORDER_RETRIES: 'orderRetries',
+  /** Everyone's work; adjustStock; API tokens. */
+  ADMIN: 'admin'
+} as const)
+export type Capability = (typeof CAPABILITY)[keyof typeof CAPABILITY]
+
+const CAPABILITIES: Readonly<Record<Role, ReadonlySet<Capability>>> = Object.freeze({
+  /** A shopper, often self-registered through a JWT: its own orders, small bulks, nothing that reaches out. */
+  customer: new Set<Capability>(),
+  /** A system integrating with the gateway: the whole bulk API, for its own work. */
+  integration: new Set<Capability>([CAPABILITY.LARGE_BULKS, CAPABILITY.UPLOADS, CAPABILITY.WEBHOOKS, CAPABILITY.ORDER_RETRIES]),
+  admin: new Set<Capability>(Object.values(CAPABILITY))
+})
+
+/** Whether the caller's role has this capability; no caller has none. */
+export function can (principal: Principal | null, capability: Capability): boolean {
+  return principal !== null && CAPABILITIES[principal.role].has(capability)
+}
+
 /** Owners of JWT callers are `jwt:<subject>`; API token owners may not take that form. */
 export const JWT_OWNER_PREFIX = 'jwt:'
 

@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net'
 import { execute, GraphQLError, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql'
 import { REQUEST_ERROR_CODE } from '../operations/errors.ts'
 import { CloseCode } from 'graphql-ws'
-import { useServer } from 'graphql-ws/use/ws'
+import { useServer, type Extra } from 'graphql-ws/use/ws'
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
 import type { Principal } from '../access/principal.ts'
+import type { Authenticate, Authenticator } from './auth/authenticate.ts'
+import { TooManyAuthFailuresError } from './auth/failures.ts'
 import type { Context } from './graphql/builder.ts'
+import { LIMIT_ERROR_CODE } from './security/codes.ts'
 import type { Services } from './graphql/services.ts'
 import type { Logger } from '../platform/log.ts'
 import { useStreamingUploads } from './streamingUploads.ts'
@@ -17,8 +20,11 @@ import { parseOperation } from './security/webSocket.ts'
 /** A plain HTTP route served before GraphQL (the results file): returns true when it took the request. */
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean
 
-/** The caller of an `Authorization` header value (`Bearer <token>`), or null. */
-export type Authenticate = (authorization: string | null) => Promise<Principal | null>
+/** How callers are known, and the plugins that act on them once known. */
+export interface GatewayAuth extends Authenticator {
+  /** Envelop plugins that depend on the caller (ending the subscriptions of revoked credentials). */
+  readonly plugins: readonly Plugin[]
+}
 
 /** What onSubscribe leaves in rootValue: yoga's enveloped execute and subscribe for this operation. */
 interface EnvelopedRoot { execute: typeof execute, subscribe: typeof subscribe }
@@ -35,25 +41,28 @@ export interface GraphQLServer {
  * GraphQL over HTTP (graphql-yoga, with GraphiQL on GET /graphql) and over WebSocket
  * (graphql-ws, same port and path), sharing one schema and one context.
  */
-export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[] = [],
-  authenticate: Authenticate = async () => null, limits: GatewayLimits): GraphQLServer {
+export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[],
+  auth: GatewayAuth, limits: GatewayLimits): GraphQLServer {
+  const authenticate = auth.authenticate
   const principals = new WeakMap<Request, Principal | null>()
   const credentialsFirst = useCredentialsFirst(authenticate, principals)
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
     // once, in connection_init (onConnect below), and comes with the operation.
-    context: async ({ request, principal }: { request?: Request, principal?: Principal | null }): Promise<Context> => ({
+    context: async ({ request, req, principal }: { request?: Request, req?: IncomingMessage, principal?: Principal | null }): Promise<Context> => ({
       services,
       principal: principal !== undefined
         ? principal
-        : request !== undefined && principals.has(request) ? principals.get(request)! : await authenticate(request?.headers.get('authorization') ?? null),
+        : request !== undefined && principals.has(request)
+          ? principals.get(request)!
+          : await authenticateOrRefuse(authenticate, request?.headers.get('authorization') ?? null, req?.socket.remoteAddress),
       idempotencyKey: request?.headers.get('idempotency-key') ?? null
     }),
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/api/security/limits.ts).
     // Streaming uploads before the limits, so that the body limit counts the stream it parses.
-    plugins: [credentialsFirst, useStreamingUploads(), ...limits.plugins],
+    plugins: [credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
@@ -69,7 +78,17 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   const server = createServer((req, res) => {
     if (!routes.some(route => route(req, res))) void yoga(req, res)
   })
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, ...limits.webSocket.serverOptions })
+  const wsServer = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    ...limits.webSocket.serverOptions,
+    // A client over the failed-authentication limit gets no socket to try credentials on.
+    verifyClient: (info, done) => {
+      const retryAfter = auth.failures.retryAfter(info.req.socket.remoteAddress)
+      if (retryAfter === null) done(true)
+      else done(false, 429, 'Too Many Requests', { 'retry-after': String(retryAfter) })
+    }
+  })
   limits.webSocket.watch(wsServer)
 
   const wsCleanup = serveGraphQLOverWebSocket(yoga, wsServer, authenticate, limits)
@@ -97,20 +116,39 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   }
 }
 
+/** The caller, or a GraphQL error (429) for a client over the failed-authentication limit. */
+async function authenticateOrRefuse (authenticate: Authenticate, authorization: string | null, address: string | undefined): Promise<Principal | null> {
+  try {
+    return await authenticate(authorization, address)
+  } catch (error) {
+    if (!(error instanceof TooManyAuthFailuresError)) throw error
+    throw new GraphQLError(error.message, {
+      extensions: { code: LIMIT_ERROR_CODE.RATE_LIMITED, retryAfter: error.retryAfter, http: { status: 429, headers: { 'Retry-After': String(error.retryAfter) } } }
+    })
+  }
+}
+
 /**
  * A POST without valid credentials is answered 401 before its body is read: an anonymous caller
- * cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused.
+ * cannot make the gateway buffer a 64 MiB JSON body or a 256 MiB upload only to be refused. One
+ * from a client over the failed-authentication limit is answered 429, with Retry-After.
  * GET stays open for GraphiQL's page; a GET query is refused at execution like any other.
  * The caller found is kept in `principals` for the request's context.
  */
 function useCredentialsFirst (authenticate: Authenticate, principals: WeakMap<Request, Principal | null>): Plugin {
   return {
-    async onRequest ({ request, endResponse, fetchAPI }) {
+    async onRequest ({ request, serverContext, endResponse, fetchAPI }) {
       if (request.method !== 'POST') return
       let principal: Principal | null
       try {
-        principal = await authenticate(request.headers.get('authorization'))
-      } catch {
+        // The node adapter's server context carries the node request, and with it the client's address.
+        principal = await authenticate(request.headers.get('authorization'), (serverContext as { req?: IncomingMessage }).req?.socket.remoteAddress)
+      } catch (error) {
+        if (error instanceof TooManyAuthFailuresError) {
+          endResponse(new fetchAPI.Response(JSON.stringify({
+            errors: [{ message: error.message, extensions: { code: LIMIT_ERROR_CODE.RATE_LIMITED, retryAfter: error.retryAfter } }]
+          }), { status: 429, headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(error.retryAfter) } }))
+        }
         return // e.g. a JWKS that cannot be read: decided again at execution, answered as a masked error
       }
       principals.set(request, principal)
@@ -119,6 +157,23 @@ function useCredentialsFirst (authenticate: Authenticate, principals: WeakMap<Re
         errors: [{ message: 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } }]
       }), { status: 401, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' } }))
     }
+  }
+}
+
+/**
+ * The caller of a WebSocket's credentials, from the address it connected from. Refused (no one, or
+ * a client over the failed-authentication limit), the socket is closed with 4403 and null returned.
+ */
+async function callerOfSocket (authenticate: Authenticate, authorization: string | null, extra: Extra, reason: string): Promise<Principal | null> {
+  try {
+    const principal = await authenticate(authorization, extra.request.socket.remoteAddress)
+    if (principal === null) extra.socket.close(CloseCode.Forbidden, reason)
+    return principal
+  } catch (error) {
+    if (!(error instanceof TooManyAuthFailuresError)) throw error
+    // A close reason has at most 123 bytes.
+    extra.socket.close(CloseCode.Forbidden, `Forbidden: too many failed authentications; try again in ${error.retryAfter} s`)
+    return null
   }
 }
 
@@ -137,7 +192,7 @@ function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unkn
         ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
         return false
       }
-      if (await authenticate(given) === null) return false
+      if (await callerOfSocket(authenticate, given, ctx.extra, 'Forbidden') === null) return false
       ctx.extra.authorization = given
       return true
     },
@@ -146,9 +201,8 @@ function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unkn
     onSubscribe: async (ctx, _id, params) => {
       // Checked again for every operation, as over HTTP: a token revoked (or a JWT expired) after the
       // socket opened ends the socket rather than going on working.
-      const principal = await authenticate(ctx.extra.authorization ?? null)
+      const principal = await callerOfSocket(authenticate, ctx.extra.authorization ?? null, ctx.extra, 'Forbidden: the credentials are no longer valid')
       if (principal === null) {
-        ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: the credentials are no longer valid')
         return [new GraphQLError('the credentials are no longer valid', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })]
       }
       const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params, principal })

@@ -4,7 +4,9 @@ import { toError, type Logger } from '../platform/log.ts'
 import { RESULTS_CONTENT_TYPE, toResultLine } from '../operations/results.ts'
 import { selectBulkExists, selectResultsPage, type ResultRow } from '../operations/sql/results.ts'
 import type { HttpRoute } from './http.ts'
-import { viewerOf, type Principal } from '../access/principal.ts'
+import { viewerOf } from '../access/principal.ts'
+import type { Authenticate } from './auth/authenticate.ts'
+import { TooManyAuthFailuresError } from './auth/failures.ts'
 import { REQUEST_ERROR_CODE } from '../operations/errors.ts'
 import { LIMIT_ERROR_CODE } from './security/codes.ts'
 import { overRateLimit, rateLimitKeyOf, rateLimitMessage, type RateLimitOptions } from './security/rateLimit.ts'
@@ -16,8 +18,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export interface ResultsRouteOptions {
   readonly db: Queryable
   readonly log: Logger
-  /** The caller of a request (its Authorization header), or null. */
-  readonly authenticate: (authorization: string | null) => Promise<Principal | null>
+  /** The caller of a request (its Authorization header, from its client's address), or null. */
+  readonly authenticate: Authenticate
   /** Operations read per query, default 1000: memory stays bounded by one page whatever the bulk's size. */
   readonly pageSize?: number
   /** The per-caller rate limit GraphQL operations count under: a download counts one hit. */
@@ -34,7 +36,8 @@ export interface ResultsRouteOptions {
  * once the bulk has finished the file no longer changes.
  *
  * Only for the bulk's owner (or an admin), with the same credentials as GraphQL: 401 without
- * them, and another owner's bulk is a 404 like a missing one. Each authenticated request counts one
+ * them (429 for a client over the failed-authentication limit), and another owner's bulk is a 404
+ * like a missing one. Each authenticated request counts one
  * hit of the caller's rate limit, found or not (so uuids cannot be guessed faster than the limit);
  * over it, 429 with Retry-After.
  */
@@ -64,7 +67,15 @@ async function serve (req: IncomingMessage, res: ServerResponse, uuid: string, o
     answer(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed here; use GET`)
     return
   }
-  const principal = await options.authenticate(req.headers.authorization ?? null)
+  let principal
+  try {
+    principal = await options.authenticate(req.headers.authorization ?? null, req.socket.remoteAddress)
+  } catch (error) {
+    if (!(error instanceof TooManyAuthFailuresError)) throw error
+    res.setHeader('retry-after', String(error.retryAfter))
+    answer(res, 429, LIMIT_ERROR_CODE.RATE_LIMITED, error.message)
+    return
+  }
   if (principal === null) {
     res.setHeader('www-authenticate', 'Bearer')
     answer(res, 401, REQUEST_ERROR_CODE.UNAUTHENTICATED, 'authentication required: send `Authorization: Bearer <token>`')

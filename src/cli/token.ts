@@ -49,7 +49,7 @@ try {
     } else if (command === 'list') {
       for (const token of await listApiTokens(pool)) {
         process.stdout.write([token.id, token.owner, token.role, token.created_at.toISOString(),
-          token.last_used_at?.toISOString() ?? 'never used', token.revoked_at ? `revoked ${token.revoked_at.toISOString()}` : 'active'].join('\t') + '\n')
+          token.last_used_at?.toISOString() ?? 'never used', token.revoked_at ? `revoked ${token.revoked_at.toISOString()}` : 'active', token.source].join('\t') + '\n')
       }
     } else {
       const revoked = await revokeApiTokenById(pool, id!)

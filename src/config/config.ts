@@ -1,11 +1,13 @@
 import path from 'node:path'
 import type { AdaptersConfig } from '../adapters/options.ts'
+import type { AuthConfig } from '../api/auth/options.ts'
 import type { JwtConfig } from '../api/auth/jwtOptions.ts'
 import type { LimitsConfig } from '../api/security/options.ts'
 import { ConfigError } from '../platform/configError.ts'
 import type { RetryOverrides } from '../platform/jobs/retryPolicy.ts'
 import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
+import { auth } from './auth.ts'
 import { flag, httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
 import { DEFAULT_FAIRNESS, type FairnessOptions } from '../operations/fairness.ts'
 import { jwt, limits } from './security.ts'
@@ -111,6 +113,8 @@ export interface Config {
    * `JWT_SECRET` or `JWT_JWKS_URL`. Unset (no `JWT_ISSUER`): JWTs are not accepted at all.
    */
   readonly jwt: JwtConfig | undefined
+  /** Failed-authentication limits and what each role may do (src/api/auth/options.ts, docs/security.md). */
+  readonly auth: AuthConfig
   /** The outside systems of the post-order chain and their local stand-ins (src/adapters/). */
   readonly adapters: AdaptersConfig
   /**
@@ -224,6 +228,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',
     limits: limits(env),
     jwt: jwt(env),
+    auth: auth(env),
     adapters: adapters(env, dataDir),
     fairness: Object.freeze({
       maxOperationsInFlight: integer(env, 'OWNER_MAX_OPERATIONS_IN_FLIGHT', DEFAULT_FAIRNESS.maxOperationsInFlight, 0, 1_000_000),

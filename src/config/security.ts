@@ -33,7 +33,7 @@ export function jwt (env: Env): JwtConfig | undefined {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined
   const issuer = value('JWT_ISSUER')
   if (issuer === undefined) {
-    const set = ['JWT_AUDIENCE', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ROLE_CLAIM'].filter(name => value(name) !== undefined)
+    const set = ['JWT_AUDIENCE', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_JWKS_COOLDOWN_SECONDS', 'JWT_ALGORITHMS', 'JWT_ROLE_CLAIM'].filter(name => value(name) !== undefined)
     if (set.length > 0) throw new ConfigError(`${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set but JWT_ISSUER is not: set JWT_ISSUER (the iss of the tokens to accept) or unset ${set.length > 1 ? 'them' : 'it'}`)
     return undefined
   }
@@ -47,6 +47,7 @@ export function jwt (env: Env): JwtConfig | undefined {
   }
   let key: JwtConfig['key']
   if (secret !== undefined) {
+    if (value('JWT_JWKS_COOLDOWN_SECONDS') !== undefined) throw new ConfigError('JWT_JWKS_COOLDOWN_SECONDS applies to JWT_JWKS_URL only: unset it with JWT_SECRET')
     if (secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters (use a random value, e.g. openssl rand -hex 32)')
     key = { kind: 'secret', secret }
   } else {
@@ -59,7 +60,7 @@ export function jwt (env: Env): JwtConfig | undefined {
     if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
       throw new ConfigError(`JWT_JWKS_URL must be an https URL such as https://issuer.example.com/.well-known/jwks.json (http only on a loopback address), got "${jwksUrl!}"`)
     }
-    key = { kind: 'jwks', url: url.toString() }
+    key = { kind: 'jwks', url: url.toString(), cooldownSeconds: integer(env, 'JWT_JWKS_COOLDOWN_SECONDS', 30, 0, 3600) }
   }
   const allowed: readonly JwtAlgorithm[] = JWT_ALGORITHMS[key.kind]
   const algorithms = (value('JWT_ALGORITHMS') ?? allowed[0]!).split(',').map(name => name.trim()).filter(name => name !== '')

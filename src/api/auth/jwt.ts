@@ -1,5 +1,4 @@
-import { createInlineSigningKeyProvider, createRemoteJwksSigningKeyProvider, type GetSigningKeyFunction } from '@graphql-yoga/plugin-jwt'
-import jsonwebtoken, { type Jwt, type JwtPayload, type VerifyOptions } from 'jsonwebtoken'
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import type { JwtConfig } from './jwtOptions.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { BearerVerifier } from './authenticate.ts'
@@ -17,20 +16,44 @@ import { JWT_OWNER_PREFIX, ROLE, ROLES, type Principal, type Role } from '../../
 const MAX_SUBJECT_LENGTH = 255
 /** How long one fetch of the JWKS may take: a request waits for it. */
 const JWKS_TIMEOUT_MS = 5_000
-/**
- * Fetches of the JWKS per minute at most (jwks-rsa's rate limit): keys are cached per `kid` for
- * 10 minutes, but a token with an unknown `kid` is looked up again, and those are anybody's to make.
- */
-const JWKS_REQUESTS_PER_MINUTE = 10
-/** jwks-rsa's errors that mean "no key for this token", the token's fault rather than the issuer's. */
-const NO_KEY_ERRORS: ReadonlySet<string> = new Set(['SigningKeyNotFoundError', 'JwksRateLimitError'])
+/** How long a fetched JWKS is used before it is fetched again (jose's default): removed keys stop working within it. */
+const JWKS_MAX_AGE_MS = 10 * 60_000
 
 /**
- * A `BearerVerifier` for JWTs, verified as `@graphql-yoga/plugin-jwt`'s `useJWT` verifies them: the
- * key from the plugin's signing key provider (by the token's `kid`), then `jsonwebtoken.verify`
- * with the issuer, audience and algorithms. It is not registered as a yoga plugin: one function
- * authenticates GraphQL over HTTP, graphql-ws's connection_init and the results file alike
- * (src/api/auth/authenticate.ts, after API tokens), so the three cannot disagree.
+ * jose's errors that are the token's fault: it is refused (no one). Any other error (the JWKS timed
+ * out, answered other than 200, is not a key set, or could not be reached) is the issuer's or ours.
+ */
+const TOKEN_FAULTS: ReadonlySet<string> = new Set([
+  errors.JWTExpired.code, errors.JWTClaimValidationFailed.code, errors.JWTInvalid.code, errors.JWSInvalid.code,
+  errors.JWSSignatureVerificationFailed.code, errors.JOSEAlgNotAllowed.code, errors.JOSENotSupported.code,
+  errors.JWKSNoMatchingKey.code, errors.JWKSMultipleMatchingKeys.code, errors.JWKInvalid.code
+])
+
+/**
+ * The keys a token is verified with: the shared secret, or the issuer's JWKS through jose's remote
+ * key set. That one fetches the whole set, keeps it for JWKS_MAX_AGE_MS and serves every key in it
+ * from memory meanwhile; a token whose `kid` is not in the set makes it fetch the set again only
+ * when the last fetch is older than the cooldown (JWT_JWKS_COOLDOWN_SECONDS), else it is refused
+ * at once. So tokens with made-up `kid`s cost at most one fetch per cooldown, and never make a
+ * genuine token wait for, or lose, a key the set already has (issue 12, item 3).
+ */
+function keysOf (config: JwtConfig): JWTVerifyGetKey {
+  if (config.key.kind === 'secret') {
+    const secret = new TextEncoder().encode(config.key.secret)
+    return async () => secret
+  }
+  return createRemoteJWKSet(new URL(config.key.url), {
+    timeoutDuration: JWKS_TIMEOUT_MS,
+    cooldownDuration: config.key.cooldownSeconds * 1000,
+    cacheMaxAge: JWKS_MAX_AGE_MS
+  })
+}
+
+/**
+ * A `BearerVerifier` for JWTs, verified by jose's `jwtVerify` with the issuer, the audience and the
+ * algorithms configured, `exp` and `sub` required. One function authenticates GraphQL over HTTP,
+ * graphql-ws's connection_init and the results file alike (src/api/auth/authenticate.ts, after API
+ * tokens), so the three cannot disagree.
  *
  * Expired, not yet valid, from another issuer or for another audience, signed with another key or
  * algorithm, unsigned (`alg: none`), without `exp` or without `sub`: no one (null). A JWKS that
@@ -38,19 +61,13 @@ const NO_KEY_ERRORS: ReadonlySet<string> = new Set(['SigningKeyNotFoundError', '
  */
 export function createJwtVerifier (config: JwtConfig, log: Logger): BearerVerifier {
   const logger = log.child({ component: 'jwt' })
-  const signingKey: GetSigningKeyFunction = config.key.kind === 'secret'
-    ? createInlineSigningKeyProvider(config.key.secret)
-    : createRemoteJwksSigningKeyProvider({
-      jwksUri: config.key.url,
-      cache: true,
-      rateLimit: true,
-      jwksRequestsPerMinute: JWKS_REQUESTS_PER_MINUTE,
-      timeout: JWKS_TIMEOUT_MS
-    })
-  const verification: VerifyOptions = {
+  const keys = keysOf(config)
+  const verification: JWTVerifyOptions = {
     algorithms: [...config.algorithms],
     issuer: config.issuer,
-    audience: config.audience
+    audience: config.audience,
+    // A user-facing token that never expires is a leaked password that cannot be changed.
+    requiredClaims: ['exp', 'sub']
   }
   logger.info('JWTs accepted', { issuer: config.issuer, audience: config.audience, keys: config.key.kind === 'jwks' ? config.key.url : 'JWT_SECRET', algorithms: config.algorithms.join(',') })
   const refuse = (reason: string): null => {
@@ -59,37 +76,28 @@ export function createJwtVerifier (config: JwtConfig, log: Logger): BearerVerifi
   }
 
   return async (bearer) => {
-    let decoded: Jwt | null
+    let alg: string | undefined
+    let issuer: string | undefined
     try {
-      decoded = jsonwebtoken.decode(bearer, { complete: true })
+      alg = decodeProtectedHeader(bearer).alg
+      issuer = decodeJwt(bearer).iss
     } catch {
-      decoded = null
+      // Not a JWT at all (an unknown API token, say): nothing to say about it.
+      return null
     }
-    // Not a JWT at all (an unknown API token, say): nothing to say about it.
-    if (decoded === null || typeof decoded.payload !== 'object') return null
-    // Checked again by verify; checked first so that no key is fetched for a token that cannot pass.
-    if (!(config.algorithms as readonly string[]).includes(decoded.header.alg)) return refuse(`algorithm ${decoded.header.alg} is not accepted`)
-    if (decoded.payload.iss !== config.issuer) return refuse('another issuer')
+    // Checked again by jwtVerify; checked first so that no key is fetched for a token that cannot pass.
+    if (alg === undefined || !(config.algorithms as readonly string[]).includes(alg)) return refuse(`algorithm ${alg ?? '(none)'} is not accepted`)
+    if (issuer !== config.issuer) return refuse('another issuer')
 
-    let key: string
+    let payload: Record<string, unknown>
     try {
-      key = await signingKey(decoded.header.kid)
+      payload = (await jwtVerify(bearer, keys, verification)).payload
     } catch (error) {
-      const name = (error as Error | undefined)?.name ?? ''
-      if (NO_KEY_ERRORS.has(name)) return refuse(`no signing key: ${(error as Error).message}`)
+      const code = (error as { code?: unknown }).code
+      if (typeof code === 'string' && TOKEN_FAULTS.has(code)) return refuse(`${code}: ${(error as Error).message}`)
       logger.warn('the JWKS could not be read', { url: config.key.kind === 'jwks' ? config.key.url : undefined, error: error as Error })
       throw new Error('JWT signing keys are unavailable', { cause: error })
     }
-
-    const payload = await new Promise<JwtPayload | string | null>((resolve) => {
-      jsonwebtoken.verify(bearer, key, verification, (error, verified) => {
-        if (error) logger.debug('JWT refused', { reason: error.message })
-        resolve(error ? null : verified ?? null)
-      })
-    })
-    if (payload === null || typeof payload === 'string') return null
-    // A user-facing token that never expires is a leaked password that cannot be changed.
-    if (typeof payload.exp !== 'number') return refuse('no exp')
     const subject = payload.sub
     if (typeof subject !== 'string' || subject === '' || subject.length > MAX_SUBJECT_LENGTH) return refuse('no usable sub')
     return principalOf(config, subject, payload[config.roleClaim])

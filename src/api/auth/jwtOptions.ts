@@ -6,9 +6,12 @@ export interface JwtConfig {
   readonly audience: string
   /**
    * The keys: `JWT_SECRET`, an HMAC key shared with the issuer (32 characters or more), or
-   * `JWT_JWKS_URL`, the issuer's public keys (https, or http on a loopback address only).
+   * `JWT_JWKS_URL`, the issuer's public keys (https, or http on a loopback address only), with
+   * `JWT_JWKS_COOLDOWN_SECONDS`, default 30 (0 to 3600): a token whose `kid` is not in the fetched
+   * set makes the gateway fetch it again only if the last fetch is older than this; else it is
+   * refused at once. A key the issuer adds is so picked up within this time.
    */
-  readonly key: { readonly kind: 'secret', readonly secret: string } | { readonly kind: 'jwks', readonly url: string }
+  readonly key: { readonly kind: 'secret', readonly secret: string } | { readonly kind: 'jwks', readonly url: string, readonly cooldownSeconds: number }
   /** `JWT_ALGORITHMS`, comma-separated: default `HS256` with a secret, `RS256` with a JWKS; never `none`. */
   readonly algorithms: readonly JwtAlgorithm[]
   /** `JWT_ROLE_CLAIM`, default `role`: the claim naming the role, `customer`, `integration` or `admin` (missing or other: customer). */

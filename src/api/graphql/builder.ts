@@ -2,7 +2,8 @@ import SchemaBuilder from '@pothos/core'
 import RelayPlugin from '@pothos/plugin-relay'
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth'
 import { GraphQLError } from 'graphql'
-import { ROLE, viewerOf, type Principal, type Viewer } from '../../access/principal.ts'
+import { can, CAPABILITY, viewerOf, type Principal, type Viewer } from '../../access/principal.ts'
+import { forbiddenMessage } from './forbidden.ts'
 import { REQUEST_ERROR_CODE } from '../../operations/errors.ts'
 import ValidationPlugin from '@pothos/plugin-validation'
 import type { Services } from './services.ts'
@@ -17,10 +18,17 @@ export interface Context {
 
 export const builder = new SchemaBuilder<{
   Context: Context
+  // One scope per capability of src/access/principal.ts (docs/security.md has the matrix).
   AuthScopes: {
     /** Valid credentials: an API token or a JWT. */
     authenticated: boolean
+    largeBulks: boolean
+    uploads: boolean
+    webhooks: boolean
+    orderRetries: boolean
     admin: boolean
+    /** A bulk of this many orders: up to CUSTOMER_MAX_BULK_SIZE, or any with largeBulks (MAX_BULK_SIZE is checked on accepting). */
+    bulkOf: number
   }
   // Non-null unless a field says otherwise, as the contract reads.
   DefaultFieldNullability: false
@@ -41,13 +49,21 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     authScopes: (context) => ({
       authenticated: context.principal !== null,
-      admin: context.principal?.role === ROLE.ADMIN
+      largeBulks: can(context.principal, CAPABILITY.LARGE_BULKS),
+      uploads: can(context.principal, CAPABILITY.UPLOADS),
+      webhooks: can(context.principal, CAPABILITY.WEBHOOKS),
+      orderRetries: can(context.principal, CAPABILITY.ORDER_RETRIES),
+      admin: can(context.principal, CAPABILITY.ADMIN),
+      bulkOf: (orders) => context.principal !== null &&
+        (can(context.principal, CAPABILITY.LARGE_BULKS) || orders <= context.services.customerMaxBulkSize)
     }),
-    unauthorizedError: (_parent, context) => context.principal === null
+    unauthorizedError: (_parent, context, info, result) => context.principal === null
       ? new GraphQLError('authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', {
         extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED, http: { status: 401 } }
       })
-      : new GraphQLError('not allowed for this caller', { extensions: { code: REQUEST_ERROR_CODE.FORBIDDEN, http: { status: 403 } } })
+      : new GraphQLError(forbiddenMessage(context.principal, `${info.parentType.name}.${info.fieldName}`, result.failure, context.services.customerMaxBulkSize), {
+        extensions: { code: REQUEST_ERROR_CODE.FORBIDDEN, http: { status: 403 } }
+      })
   },
   defaultFieldNullability: false,
   relay: {

@@ -84,6 +84,16 @@ function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
   for (const data of inputs) yield { data }
 }
 
+interface AcceptScopes { readonly $all: { readonly authenticated: true, readonly uploads?: true, readonly orderRetries?: true, readonly bulkOf?: number, readonly webhooks?: true } }
+
+/**
+ * The scopes an accepting mutation needs (docs/security.md#what-each-caller-may-do): credentials,
+ * those it names, and webhooks when it sets notifyUrl (all of them).
+ */
+function accepting (notifyUrl: string | null | undefined, scopes: Omit<AcceptScopes['$all'], 'authenticated' | 'webhooks'> = {}): AcceptScopes {
+  return { $all: { authenticated: true, ...scopes, ...(notifyUrl !== null && notifyUrl !== undefined ? { webhooks: true } : {}) } }
+}
+
 /** The accepting mutations: each answers at once with a bulk uuid and the items' statuses. */
 builder.mutationFields((t) => {
   const common = {
@@ -92,7 +102,7 @@ builder.mutationFields((t) => {
       validate: idempotencyKeyArg
     }),
     notifyUrl: t.arg.string({
-      description: "POSTed a summary when the bulk finishes, signed with the caller's webhook secret (Standard Webhooks; see rotateWebhookSecret).",
+      description: "POSTed a summary when the bulk finishes, signed with the caller's webhook secret (Standard Webhooks; see rotateWebhookSecret). Integration and admin callers.",
       validate: notifyUrlArg
     }),
     notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg })
@@ -102,42 +112,48 @@ builder.mutationFields((t) => {
       type: AsyncResponseRef,
       description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
       args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl),
       resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput([input]), args)
     }),
     placeOrders: t.field({
       type: AsyncResponseRef,
-      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy).',
+      description: 'Accepts many orders at once as one bulk: valid ones are enqueued, invalid ones REJECTED (see errorPolicy). ' +
+        'A customer may send up to CUSTOMER_MAX_BULK_SIZE orders, integrations and admins up to MAX_BULK_SIZE.',
       args: {
         input: t.arg({ type: [PlaceOrderInput], required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
+      authScopes: (_, args) => accepting(args.notifyUrl, { bulkOf: args.input.length }),
       resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput(input), args)
     }),
     placeOrdersFromFile: t.field({
       type: AsyncResponseRef,
-      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines.',
+      description: 'Accepts a JSONL file (one PlaceOrderInput a line), sent with the GraphQL multipart request spec and read as it streams: for bulks larger than a JSON body should carry. Item ids are the indexes of the non-empty lines. Integration and admin callers.',
       args: {
         file: t.arg({ type: 'Upload', required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
+      authScopes: (_, args) => accepting(args.notifyUrl, { uploads: true }),
       resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
     }),
     cancelOrder: t.field({
       type: AsyncResponseRef,
       description: "Cancels an order, asynchronously, as a bulk of one. It runs after the order's placement and anything else accepted before it on that order (per-order ordering), so it never overtakes them; an order placed and not yet processed can be canceled at once by the number placeOrder answered with.",
       args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl),
       resolve: async (_, { number, ...args }, context) => await accept(context, CANCEL_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     retryOrder: t.field({
       type: AsyncResponseRef,
       description: 'Resumes an order whose chain stopped at a step that gave up (its retries used up, or a permanent error; the step shows FAILED), once the outside system is fixed: asynchronously, as a bulk of one, after anything accepted before it on that order. ' +
         'Each given-up step (or compensation of a canceled order) gets a new job and shows PENDING again, its attempts kept; the operation\'s result is `{ orderNumber, retried }`, the steps enqueued (none when nothing had given up). ' +
-        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED.',
+        'A COMPLETED order fails with ORDER_COMPLETED, one whose placement failed with ORDER_FAILED. Integration and admin callers.',
       args: { number: t.arg.string({ required: true, validate: orderNumberArg }), ...common },
+      authScopes: (_, args) => accepting(args.notifyUrl, { orderRetries: true }),
       resolve: async (_, { number, ...args }, context) => await accept(context, RETRY_ORDER, fromInput([{ orderNumber: number }]), args)
     }),
     adjustStock: t.field({
@@ -162,7 +178,7 @@ builder.mutationFields((t) => {
     description: t.arg.string({ validate: descriptionArg }),
     errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
     idempotencyKey: t.arg.string({ description: 'As for placeOrders.', validate: idempotencyKeyArg }),
-    notifyUrl: t.arg.string({ description: 'POSTed a signed summary when the bulk finishes.', validate: notifyUrlArg }),
+    notifyUrl: t.arg.string({ description: 'As for placeOrders (integration and admin callers).', validate: notifyUrlArg }),
     notAfter: t.arg({ type: 'DateTime', description: NOT_AFTER_DESCRIPTION, validate: notAfterArg }),
     numbers: t.arg.stringList({ required: true, description: 'Order numbers, one operation each.', validate: z.array(orderNumberArg) })
   }
@@ -171,12 +187,14 @@ builder.mutationFields((t) => {
       type: AsyncResponseRef,
       description: 'cancelOrder for many orders as one bulk: one operation per number, each run as cancelOrder runs (after anything accepted before it on its order); unknown numbers are REJECTED (see errorPolicy).',
       args: common,
+      authScopes: (_, args) => accepting(args.notifyUrl, { bulkOf: args.numbers.length }),
       resolve: async (_, { numbers, ...args }, context) => await accept(context, CANCEL_ORDER, orderNumbers(numbers), args)
     }),
     retryOrders: t.field({
       type: AsyncResponseRef,
       description: 'retryOrder for many orders as one bulk: one operation per number, each run as retryOrder runs; unknown numbers are REJECTED (see errorPolicy).',
       args: common,
+      authScopes: (_, args) => accepting(args.notifyUrl, { orderRetries: true, bulkOf: args.numbers.length }),
       resolve: async (_, { numbers, ...args }, context) => await accept(context, RETRY_ORDER, orderNumbers(numbers), args)
     })
   }

@@ -13,6 +13,8 @@ import type { OrderView, OrderViewStatus } from '../../orders/orderView.ts'
 
 /** What resolvers may ask of the application: commands on one side, queries on the other. No SQL here. */
 export interface Services {
+  /** `CUSTOMER_MAX_BULK_SIZE`: most orders in one bulk of a caller without the largeBulks capability. */
+  readonly customerMaxBulkSize: number
   // commands
   placeOrders (request: AcceptRequest): Promise<AsyncResponse>
   retryBulk (viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView>

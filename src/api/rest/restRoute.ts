@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ROLE, type Principal } from '../../access/principal.ts'
 import { toError, type Logger } from '../../platform/log.ts'
-import type { Authenticate, HttpRoute } from '../http.ts'
+import type { Authenticate } from '../auth/authenticate.ts'
+import { TooManyAuthFailuresError } from '../auth/failures.ts'
+import type { HttpRoute } from '../http.ts'
 import { idempotencyKeySchema } from '../idempotencyKey.ts'
 import { overRateLimit, rateLimitKeyOf, rateLimitMessage, type RateLimitOptions } from '../security/rateLimit.ts'
 import { readJsonBody } from './body.ts'
@@ -72,7 +74,14 @@ function matchRoute (routes: readonly CompiledRoute[], method: string, path: str
 
 /** The caller, within its rate limit and allowed on the route; a refusal otherwise (before the body is read). */
 async function admit (req: IncomingMessage, route: RestRoute, options: RestRouteOptions): Promise<Principal> {
-  const principal = await options.authenticate(req.headers.authorization ?? null)
+  let principal: Principal | null
+  try {
+    principal = await options.authenticate(req.headers.authorization ?? null, req.socket.remoteAddress)
+  } catch (error) {
+    // Too many failed authentications from this address: refused before any look-up, as over GraphQL.
+    if (!(error instanceof TooManyAuthFailuresError)) throw error
+    throw new RestError(REST_STATUS.TOO_MANY_REQUESTS, error.message, [], { 'retry-after': String(error.retryAfter) })
+  }
   if (principal === null) {
     throw new RestError(REST_STATUS.UNAUTHORIZED, 'authentication required: send an API token or a JWT as `Authorization: Bearer <token>`', [],
       { 'www-authenticate': 'Bearer' })

@@ -24,7 +24,8 @@ builder.mutationField('rotateWebhookSecret', (t) => t.field({
   type: WebhookSigningSecretRef,
   description: "Gives the caller's owner a new webhook signing secret and returns it, this once. Every owner has one from its first webhook on; " +
     'rotate to learn a secret, when it may have leaked, or to change it. The replaced secret keeps signing alongside the new one for `previousValidHours`, ' +
-    'so receivers switch without losing a webhook.',
+    'so receivers switch without losing a webhook. Integration and admin callers (those that may set notifyUrl).',
+  authScopes: { webhooks: true },
   args: {
     previousValidHours: t.arg.int({
       defaultValue: DEFAULT_PREVIOUS_VALID_HOURS,
