@@ -203,7 +203,8 @@ async function startFinishWatcher (core: Core, stack: Stack): Promise<void> {
     connectionString: database.url,
     check: async (uuid) => await notifyIfFinished({ pool, boss, publicUrl: core.publicUrl }, uuid),
     unnotified: async (after, limit) => await listUnnotifiedFinishedBulks(pool, after, limit),
-    log
+    log,
+    sweepMs: core.config.webhookSweepSeconds * 1000
   })
   stack.push(async () => await watcher.stop())
   await watcher.start()

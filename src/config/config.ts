@@ -81,6 +81,12 @@ export interface Config {
   /** `WEBHOOK_RETRY_LIMIT` and `WEBHOOK_RETRY_DELAY_SECONDS`: override the webhook topic's retries (src/operations/topics.ts). */
   readonly webhookRetryLimit: number | undefined
   readonly webhookRetryDelaySeconds: number | undefined
+  /**
+   * `WEBHOOK_SWEEP_SECONDS`, default 300: how often each worker looks for finished bulks with a
+   * notifyUrl and no webhook for their finish, besides its sweeps at start and after its LISTEN
+   * connection came back (src/operations/webhooks/finishWatcher.ts).
+   */
+  readonly webhookSweepSeconds: number
   /** `RETENTION_DAYS`, default 60 (Magento's): finished bulks older than this are deleted with their operations. */
   readonly retentionDays: number
   /** `IDEMPOTENCY_TTL_HOURS`, default 24 (the least the contract promises): idempotency keys older than this are deleted. */
@@ -192,6 +198,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     webhookAllowPrivate: oneOf(env, 'WEBHOOK_ALLOW_PRIVATE', ['true', 'false'], 'false') === 'true',
     webhookRetryLimit: optionalInteger(env, 'WEBHOOK_RETRY_LIMIT', 0, 100),
     webhookRetryDelaySeconds: optionalInteger(env, 'WEBHOOK_RETRY_DELAY_SECONDS', 0, 86_400),
+    webhookSweepSeconds: integer(env, 'WEBHOOK_SWEEP_SECONDS', 300, 1, 86_400),
     retentionDays: integer(env, 'RETENTION_DAYS', 60, 1, 36_500),
     // Keys are kept at least 24 h: the contract of idempotencyKey (issue 3).
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24, 876_000),
