@@ -32,6 +32,12 @@ export interface Config {
   /** `HOST`, default `0.0.0.0`, and `PORT`, default 4000: where GraphQL (HTTP and WebSocket) listens. */
   readonly host: string
   readonly port: number
+  /**
+   * `HEALTH_PORT`, default unset: a port where this process answers `GET /health` and `GET /ready`
+   * (src/api/health.ts) besides PORT, for processes without the gateway role (`--role worker`), which
+   * have no HTTP port otherwise. Gateways answer them on PORT in any case.
+   */
+  readonly healthPort: number | undefined
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
   readonly dbPoolSize: number
   /** `PGBOSS_SCHEMA`, default `pgboss`: the schema pg-boss keeps its tables in. */
@@ -176,6 +182,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 4000, 0, 65535),
+    healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     bossSchema,
     bossPoolSize: integer(env, 'PGBOSS_POOL_SIZE', 10, 1, 1000),

@@ -80,6 +80,11 @@ export class FinishWatcher {
     await this.#feed.stop()
   }
 
+  /** Whether its LISTEN connection is up (readiness). */
+  get listening (): boolean {
+    return this.#feed.listening
+  }
+
   /** Checks every finished bulk whose finish has no notification yet, one at a time. */
   async #sweep (): Promise<void> {
     let after = NIL_UUID
