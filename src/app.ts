@@ -12,6 +12,7 @@ import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { createLimits } from './api/security/limits.ts'
 import { publicBaseUrl, type Config } from './config/config.ts'
+import { callTimeoutsMs } from './config/timeouts.ts'
 import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
 import { findBulk, type BulkView } from './operations/read.ts'
 import { retentionHandler, scheduleRetention } from './operations/retention.ts'
@@ -149,7 +150,9 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   const ownsPolicy = config.roles.includes('worker')
   const topics = topicsWith(config.jobPolicy)
   await ensureQueues(boss, topics, ownsPolicy)
-  const chainTopics = chainTopicsWith({ ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency })
+  const chainTopics = chainTopicsWith({
+    ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency, callTimeoutsMs: callTimeoutsMs(config.adapters)
+  })
   await ensureQueues(boss, chainTopics, ownsPolicy)
   const serviceTopics = serviceTopicsWith(config)
   await ensureServiceQueues(boss, Object.values(serviceTopics), [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),

@@ -8,6 +8,7 @@ import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
 import { integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
 import { jwt, limits } from './security.ts'
+import { checkAttemptBudgets } from './timeouts.ts'
 
 /**
  * The gateway's configuration, read from the environment once (loadConfig) by the entry points and
@@ -175,6 +176,13 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     throw new ConfigError(`PGBOSS_SCHEMA must be a lower-case SQL identifier (letters, digits, _), got "${bossSchema}"`)
   }
   const dataDir = path.resolve(env.DATA_DIR?.trim() || '.data')
+  const jobPolicy = Object.freeze({
+    retryLimit: optionalInteger(env, 'JOB_RETRY_LIMIT', 0, 100),
+    retryDelaySeconds: optionalInteger(env, 'JOB_RETRY_DELAY_SECONDS', 0, 86_400),
+    expireInSeconds: optionalInteger(env, 'JOB_EXPIRE_SECONDS', 1, 86_400)
+  })
+  const adaptersConfig = adapters(env, dataDir)
+  checkAttemptBudgets(jobPolicy.expireInSeconds, adaptersConfig)
   return Object.freeze({
     roles: Object.freeze([...roles]),
     databaseUrl: databaseUrl(env),
@@ -190,11 +198,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     workerConcurrency: optionalInteger(env, 'WORKER_CONCURRENCY', 1, 1000),
     workerBatchSize: optionalInteger(env, 'WORKER_BATCH_SIZE', 1, 10_000),
     workerTopics: topicPatterns(env),
-    jobPolicy: Object.freeze({
-      retryLimit: optionalInteger(env, 'JOB_RETRY_LIMIT', 0, 100),
-      retryDelaySeconds: optionalInteger(env, 'JOB_RETRY_DELAY_SECONDS', 0, 86_400),
-      expireInSeconds: optionalInteger(env, 'JOB_EXPIRE_SECONDS', 1, 86_400)
-    }),
+    jobPolicy,
     bossMonitorIntervalSeconds: integer(env, 'PGBOSS_MONITOR_INTERVAL_SECONDS', 30, 1, 3600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 3_600_000),
     adminToken: adminToken(env),
@@ -212,7 +216,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     retentionCron: env.RETENTION_CRON?.trim() || '23 * * * *',
     limits: limits(env),
     jwt: jwt(env),
-    adapters: adapters(env, dataDir)
+    adapters: adaptersConfig
   })
 }
 
