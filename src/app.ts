@@ -10,11 +10,13 @@ import { createJwtVerifier } from './api/auth/jwt.ts'
 import { useEndOnRevocation } from './api/auth/revocation.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
+import { healthRoute, startHealthServer } from './api/health.ts'
 import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { restRoute } from './api/rest/restRoute.ts'
 import { createLimits } from './api/security/limits.ts'
 import { publicBaseUrl, type Config } from './config/config.ts'
+import { callTimeoutsMs } from './config/timeouts.ts'
 import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
 import { findBulk, type BulkView } from './operations/read.ts'
 import { retentionHandler, scheduleRetention } from './operations/retention.ts'
@@ -38,6 +40,7 @@ import { createPool } from './platform/db/pool.ts'
 import { createBoss, ensureQueues } from './platform/jobs/boss.ts'
 import { ensureServiceQueues, startServiceWorker } from './platform/jobs/serviceTopics.ts'
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
+import { databaseProbe, listenerProbe, migrationsProbe, Readiness } from './platform/health.ts'
 import { selectTopics } from './platform/jobs/topicFilter.ts'
 import type { Logger } from './platform/log.ts'
 import { createRestServices, createServices } from './services.ts'
@@ -57,6 +60,8 @@ export interface App {
   watchedBulks (): number
   /** Orders with orderProgress subscribers in this process (gateway role), for metrics and tests. */
   watchedOrders (): number
+  /** The port of the health server (HEALTH_PORT), when one runs. */
+  readonly healthPort: number | undefined
   stop (): Promise<void>
 }
 
@@ -73,6 +78,8 @@ interface Core {
   readonly topics: readonly TopicDefinition[]
   readonly chainTopics: readonly ChainTopic[]
   readonly serviceTopics: ServiceTopics
+  /** What GET /ready reports; each role adds its facts. */
+  readonly readiness: Readiness
   /** PUBLIC_URL, else http://localhost:<port>: the port is the one bound, once the gateway listens. */
   publicUrl: string
 }
@@ -93,6 +100,14 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     const gateway = config.roles.includes('gateway') ? await startGatewayRole(core, stack) : undefined
     // After the gateway, whose bound port the default PUBLIC_URL (the webhooks' resultsUrl) needs.
     if (config.roles.includes('worker')) await startFinishWatcher(core, stack)
+    const health = config.healthPort !== undefined ? await startHealthServer(core.readiness, config.healthPort, config.host) : undefined
+    if (health !== undefined) {
+      stack.push(async () => await health.close())
+      log.info('health checks served', { url: `http://${config.host}:${health.port}/ready` })
+    }
+    // Last in, so first out: a stopping process says so on /ready before it stops anything.
+    stack.push(async () => core.readiness.stopping())
+    core.readiness.started()
     return {
       databaseUrl: core.database.url,
       graphqlUrl: gateway?.graphqlUrl,
@@ -100,6 +115,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       boss: core.boss,
       watchedBulks: () => gateway?.bulkFeed.watchedBulks ?? 0,
       watchedOrders: () => gateway?.orderFeed.watchedOrders ?? 0,
+      healthPort: health?.port,
       stop
     }
   } catch (error) {
@@ -128,19 +144,35 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
     if (created > 0) log.info(`demo catalog seeded: ${created} SKU(s), ${DEMO_SKUS[0]} to ${DEMO_SKUS.at(-1)}`)
   }
 
+  const readiness = startReadiness(config, database, log, stack)
   const boss = createBoss(config, database.url, log)
   await boss.start()
+  let bossRunning = true
+  boss.on('stopped', () => { bossRunning = false })
+  readiness.add('queue', () => bossRunning ? null : 'pg-boss stopped')
   stack.push(async () => await boss.stop({ graceful: true, timeout: config.shutdownTimeoutMs }))
   // The worker role owns the retry and expiry policy: only it brings an existing queue's policy up to date.
   const ownsPolicy = config.roles.includes('worker')
   const topics = topicsWith(config.jobPolicy)
   await ensureQueues(boss, topics, ownsPolicy)
-  const chainTopics = chainTopicsWith({ ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency })
+  const chainTopics = chainTopicsWith({
+    ...config.jobPolicy, batchSize: config.workerBatchSize, concurrency: config.workerConcurrency, callTimeoutsMs: callTimeoutsMs(config.adapters)
+  })
   await ensureQueues(boss, chainTopics, ownsPolicy)
   const serviceTopics = serviceTopicsWith(config)
   await ensureServiceQueues(boss, [...Object.values(serviceTopics), GIVE_UP_TOPIC], [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
     config.retentionDays, ownsPolicy)
-  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, publicUrl: publicBaseUrl(config) }
+  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, readiness, publicUrl: publicBaseUrl(config) }
+}
+
+/** The readiness facts every role shares: the database answers (on a connection of its own) and is migrated. */
+function startReadiness (config: Config, database: Database, log: Logger, stack: Stack): Readiness {
+  const readiness = new Readiness()
+  const healthPool = createPool(database.url, 1, `order-ops-gateway:health:${config.roles.join('+')}`, log)
+  stack.push(async () => await healthPool.end())
+  readiness.add('database', databaseProbe(healthPool))
+  readiness.add('migrations', migrationsProbe(healthPool))
+  return readiness
 }
 
 /** The consumers of the topics WORKER_TOPICS selects, and of the webhook and retention jobs. */
@@ -183,6 +215,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
   }, log)
   await orderFeed.start()
   stack.push(async () => await orderFeed.stop())
+  core.readiness.add('listener:bulk_changed', listenerProbe(() => bulkFeed.listening))
+  core.readiness.add('listener:order_changed', listenerProbe(() => orderFeed.listening))
   const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, ORDER_TOPICS.placeOrder.queue, log)
   stack.push(async () => await statistics.settled())
   const tokens = new TokenCache(pool, { connectionString: database.url, log })
@@ -191,6 +225,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const revocations = new RevocationWatch(pool, tokens, log)
   revocations.start()
   stack.push(async () => await revocations.stop())
+  core.readiness.add('listener:api_token_changed', listenerProbe(() => tokens.listening))
 
   const services = createServices({
     pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
@@ -208,7 +243,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
     rateLimit: limits.rateLimit,
     maxBodyBytes: config.limits.maxBodyBytes
   })
-  const routes = [resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest, dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
+  const routes = [healthRoute(core.readiness), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
+    dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
   const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
@@ -226,8 +262,10 @@ async function startFinishWatcher (core: Core, stack: Stack): Promise<void> {
     connectionString: database.url,
     check: async (uuid) => await notifyIfFinished({ pool, boss, publicUrl: core.publicUrl }, uuid),
     unnotified: async (after, limit) => await listUnnotifiedFinishedBulks(pool, after, limit),
-    log
+    log,
+    sweepMs: core.config.webhookSweepSeconds * 1000
   })
   stack.push(async () => await watcher.stop())
   await watcher.start()
+  core.readiness.add('listener:finish-watcher', listenerProbe(() => watcher.listening))
 }

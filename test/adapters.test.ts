@@ -270,6 +270,30 @@ describe('label printer', () => {
     expect(await rejection(missing.printLabel({ idempotencyKey: failingKey, attempt: 2, ...call }))).toBeInstanceOf(TransientOutsideError)
     expect(await fs.readdir(config.printer.spoolDir)).toHaveLength(1)
   })
+
+  it('gives the command its dedupe key, and says when a label may be printed a second time (issue 13, item 7)', async () => {
+    const config = await adaptersConfig()
+    // The command notes the key and the repeat flag it was given, then takes the PDF.
+    const jobs = path.join(config.dataDir, 'print jobs.txt')
+    const command = ['sh', '-c', `echo "$PRINT_IDEMPOTENCY_KEY $PRINT_REPEAT" >> "${jobs}"; cat >/dev/null`]
+    const printer = createCommandPrinter({ command, timeoutMs: 10_000, spoolDir: config.printer.spoolDir, now: () => new Date() }, log)
+    const idempotencyKey = key('printLabel')
+    await printer.printLabel({ idempotencyKey, attempt: 1, ...call })
+    expect(await fs.readFile(jobs, 'utf8')).toBe(`${idempotencyKey} 0\n`)
+    // A worker that died after the command and before its marker: the retry prints again, saying so.
+    await fs.rm(path.join(config.printer.spoolDir, `${keyFileName(idempotencyKey)}.printed`))
+    await fs.writeFile(path.join(config.printer.spoolDir, `${keyFileName(idempotencyKey)}.printing`), 'attempt 1\n')
+    await printer.printLabel({ idempotencyKey, attempt: 2, ...call })
+    expect(await fs.readFile(jobs, 'utf8')).toBe(`${idempotencyKey} 0\n${idempotencyKey} 1\n`)
+    expect(await fs.readdir(config.printer.spoolDir)).toEqual([`${keyFileName(idempotencyKey)}.printed`])
+
+    // An attempt abandoned while the command runs kills it, fails saying so, and leaves the retry flagged.
+    const hanging = createCommandPrinter({ command: ['sh', '-c', 'cat >/dev/null; sleep 30'], timeoutMs: 60_000, spoolDir: config.printer.spoolDir, now: () => new Date() }, log)
+    const hangingKey = key('printLabel')
+    const error = await rejection(hanging.printLabel({ idempotencyKey: hangingKey, attempt: 1, ...call, signal: AbortSignal.timeout(500) }))
+    expect((error as Error).message).toBe('printer: the attempt was abandoned (it outlived its expiry, or the worker is stopping)')
+    expect((await fs.readdir(config.printer.spoolDir)).sort()).toEqual([`${keyFileName(idempotencyKey)}.printed`, `${keyFileName(hangingKey)}.printing`].sort())
+  })
 })
 
 describe('carrier simulator', () => {

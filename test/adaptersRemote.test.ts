@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/config.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { createLogger } from '../src/platform/log.ts'
 import { createTestDatabase, testPool } from './helpers/database.ts'
+import { eventually } from './helpers/gateway.ts'
 import { LoopbackReceiver, signatureValid } from './helpers/receiver.ts'
 
 /** The outside systems reached over the network or a shared file: the ERP (webhook and file) and SMTP. */
@@ -111,29 +112,65 @@ describe('ERP export file', () => {
     expect(await fs.readdir(markerDirOf(exportFile))).toEqual([keyHash('o-1:exportErp'), keyHash('o-2:exportErp')].sort())
   })
 
+  /** What the first attempt of `key` did before it died: noted where the file ended (its pending marker), then began its line. */
+  async function firstAttemptDied (exportFile: string, key: string, written: string): Promise<void> {
+    const size = await fs.stat(exportFile).then(stat => stat.size, () => 0)
+    await fs.mkdir(markerDirOf(exportFile), { recursive: true })
+    await fs.writeFile(path.join(markerDirOf(exportFile), `${keyHash(key)}.pending`), String(size))
+    await fs.appendFile(exportFile, written)
+  }
+
   it('after a crash between the append and the marker, a retry finds the line instead of appending again', async () => {
     const exportFile = loadConfig({ DATA_DIR: path.join(dataDir, 'crash') }).adapters.erp.exportFile
     expect(markerDirOf(exportFile)).toBe(path.join(dataDir, 'crash', 'erp-export.keys'))
     const exporter = createErpFile({ exportFile, now: () => new Date() }, log)
     await exporter.exportOrder({ idempotencyKey: 'o-7:exportErp', attempt: 1, document })
-    // The first attempt of o-8 appended its line and died before its marker.
-    await fs.appendFile(exportFile, JSON.stringify({ idempotencyKey: 'o-8:exportErp', exportedAt: new Date().toISOString(), document }) + '\n')
+    await firstAttemptDied(exportFile, 'o-8:exportErp', JSON.stringify({ idempotencyKey: 'o-8:exportErp', exportedAt: new Date().toISOString(), document }) + '\n')
     expect(await exporter.exportOrder({ idempotencyKey: 'o-8:exportErp', attempt: 2, document })).toEqual({ erpReference: 'erp-file:o-8:exportErp' })
     expect(await exporter.exportOrder({ idempotencyKey: 'o-8:exportErp', attempt: 3, document })).toEqual({ erpReference: 'erp-file:o-8:exportErp' })
     expect((await lines(exportFile)).map(line => line.idempotencyKey)).toEqual(['o-7:exportErp', 'o-8:exportErp'])
+    expect(await fs.readdir(markerDirOf(exportFile))).toEqual([keyHash('o-7:exportErp'), keyHash('o-8:exportErp')].sort())
 
     // One that died mid-write left a torn line: the next export starts a line of its own.
-    await fs.appendFile(exportFile, '{"idempotencyKey":"o-9:expo')
+    await firstAttemptDied(exportFile, 'o-9:exportErp', '{"idempotencyKey":"o-9:expo')
     expect(await exporter.exportOrder({ idempotencyKey: 'o-9:exportErp', attempt: 2, document })).toEqual({ erpReference: 'erp-file:o-9:exportErp' })
     const text = (await fs.readFile(exportFile, 'utf8')).split('\n')
     expect(text.slice(2)).toEqual(['{"idempotencyKey":"o-9:expo', expect.stringContaining('"idempotencyKey":"o-9:exportErp"'), ''])
+  })
+
+  it('reads only what was appended since a key\'s first attempt, and nothing when no attempt reached the file (issue 13, item 7)', async () => {
+    const exportFile = path.join(dataDir, 'indexed', 'erp-export.jsonl')
+    const looked: Array<Record<string, unknown>> = []
+    const recording = { ...log, info: (message: string, fields?: Record<string, unknown>) => { if (message.startsWith('looked for')) looked.push(fields ?? {}) } }
+    const exporter = createErpFile({ exportFile, now: () => new Date() }, recording)
+    // An export file grown by 20,000 orders.
+    const earlier = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ idempotencyKey: `old-${i}:exportErp`, exportedAt: '2026-01-01T00:00:00.000Z', document }) + '\n')
+    await fs.mkdir(path.dirname(exportFile), { recursive: true })
+    await fs.writeFile(exportFile, earlier.join(''))
+    const grown = (await fs.stat(exportFile)).size
+
+    // o-50's first attempt appended its line and died; two more orders were exported after it.
+    const mine = JSON.stringify({ idempotencyKey: 'o-50:exportErp', exportedAt: new Date().toISOString(), document }) + '\n'
+    await firstAttemptDied(exportFile, 'o-50:exportErp', mine)
+    await exporter.exportOrder({ idempotencyKey: 'o-51:exportErp', attempt: 1, document })
+    await exporter.exportOrder({ idempotencyKey: 'o-52:exportErp', attempt: 1, document })
+    expect(looked).toEqual([])
+    await exporter.exportOrder({ idempotencyKey: 'o-50:exportErp', attempt: 2, document })
+    const after = (await fs.stat(exportFile)).size
+    expect(looked).toEqual([{ idempotencyKey: 'o-50:exportErp', from: grown, bytesSince: after - grown, found: true }])
+    expect(after - grown).toBeLessThan(grown / 100)
+
+    // A retry whose earlier attempts never reached the file (they failed before it) appends without reading it.
+    await exporter.exportOrder({ idempotencyKey: 'o-53:exportErp', attempt: 4, document })
+    expect(looked).toHaveLength(1)
+    expect((await lines(exportFile)).slice(20_000).map(line => line.idempotencyKey)).toEqual(['o-50:exportErp', 'o-51:exportErp', 'o-52:exportErp', 'o-53:exportErp'])
   })
 })
 
 /**
  * An SMTP server on loopback, enough of RFC 5321 for nodemailer: greeting, EHLO (no STARTTLS, no
  * AUTH), MAIL, RCPT, DATA, QUIT. Recipients at `busy.example` get 451 (try later), at
- * `nobody.example` 550 (no such user).
+ * `nobody.example` 550 (no such user); a message to `slow.example` is accepted 1.5 s after its data.
  */
 class SmtpServer {
   readonly messages: string[] = []
@@ -144,6 +181,7 @@ class SmtpServer {
     this.#server = net.createServer((socket) => {
       let buffer = ''
       let data = false
+      let slow = false
       const reply = (line: string): void => { socket.write(`${line}\r\n`) }
       reply('220 test ESMTP')
       socket.on('data', (chunk: Buffer) => {
@@ -152,10 +190,11 @@ class SmtpServer {
           if (data) {
             const end = buffer.indexOf('\r\n.\r\n')
             if (end === -1) return
-            this.messages.push(buffer.slice(0, end))
+            const message = buffer.slice(0, end)
             buffer = buffer.slice(end + 5)
             data = false
-            reply('250 queued')
+            if (slow) setTimeout(() => { this.messages.push(message); reply('250 queued') }, 1500)
+            else { this.messages.push(message); reply('250 queued') }
             continue
           }
           const end = buffer.indexOf('\r\n')
@@ -163,6 +202,7 @@ class SmtpServer {
           const command = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
           const verb = command.slice(0, 4).toUpperCase()
+          if (verb === 'RCPT') slow = command.includes('@slow.example')
           if (verb === 'EHLO' || verb === 'HELO') reply('250 test')
           else if (verb === 'MAIL') reply('250 ok')
           else if (verb === 'RCPT') reply(command.includes('@busy.example') ? '451 try again later' : command.includes('@nobody.example') ? '550 no such user' : '250 ok')
@@ -194,7 +234,7 @@ describe('email over SMTP', () => {
     const db = await createTestDatabase()
     const pool = testPool(db.url, 2)
     await migrate(pool, log)
-    const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl!, from: config.from }, { db: pool, log })
+    const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl!, from: config.from, timeoutMs: config.timeoutMs }, { db: pool, log })
     try {
       const call = { idempotencyKey: 'o-1:sendConfirmation', to: 'ada@example.com', subject: 'Order ORD-00000042', text: 'Thank you.' }
       const first = await mailer.send({ ...call, attempt: 1 })
@@ -217,6 +257,46 @@ describe('email over SMTP', () => {
       expect(nobody).not.toBeInstanceOf(TransientOutsideError)
       const { rows } = await pool.query('SELECT idempotency_key FROM sent_email ORDER BY 1')
       expect(rows).toEqual([{ idempotency_key: 'o-1:sendConfirmation' }])
+    } finally {
+      mailer.close()
+      await pool.end()
+      await db.drop()
+    }
+  })
+})
+
+describe('an attempt abandoned while its call is under way (issue 13, item 6)', () => {
+  const erp = erpServer()
+  const smtp = new SmtpServer()
+  beforeAll(async () => { await erp.start(); await smtp.start() })
+  afterAll(async () => { await erp.stop(); await smtp.stop() })
+
+  it('stops waiting for the ERP at once, long before ERP_TIMEOUT_MS', async () => {
+    const exporter = createErpWebhook({ url: erp.url('/slow'), secret: SECRET, timeoutMs: 60_000, now: () => new Date() }, log)
+    // Abandoned after 300 ms: it fails saying so, not with the 60 s timeout the ERP was given.
+    const error = await rejection(exporter.exportOrder({ idempotencyKey: 'o-20:exportErp', attempt: 1, document, signal: AbortSignal.timeout(300) }))
+    expect(error).toBeInstanceOf(TransientOutsideError)
+    expect((error as Error).message).toBe('erp: the attempt was abandoned (it outlived its expiry, or the worker is stopping)')
+    // Aborted before it began: nothing is sent at all.
+    const before = erp.received.length
+    await rejection(exporter.exportOrder({ idempotencyKey: 'o-21:exportErp', attempt: 1, document, signal: AbortSignal.abort() }))
+    expect(erp.received).toHaveLength(before)
+  })
+
+  it('over SMTP, records an acceptance that comes after the attempt gave up, so the retry sends nothing', async () => {
+    const db = await createTestDatabase()
+    const pool = testPool(db.url, 2)
+    await migrate(pool, log)
+    const mailer = createSmtpMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'shop@example.com', timeoutMs: 30_000 }, { db: pool, log })
+    try {
+      const call = { idempotencyKey: 'o-22:emailInvoice', to: 'ada@slow.example', subject: 'Invoice', text: 'Attached.' }
+      const error = await rejection(mailer.send({ ...call, attempt: 1, signal: AbortSignal.timeout(300) }))
+      expect((error as Error).message).toBe('email: the attempt was abandoned (it outlived its expiry, or the worker is stopping)')
+      // The server accepts the message 1.5 s after its data; the send left running records it.
+      await eventually(async () => (await pool.query('SELECT 1 FROM sent_email WHERE idempotency_key = $1', [call.idempotencyKey])).rowCount === 1 ? true : undefined,
+        10_000, 'the late acceptance to be recorded')
+      await mailer.send({ ...call, attempt: 2 })
+      expect(smtp.messages.filter(message => message.includes('To: ada@slow.example'))).toHaveLength(1)
     } finally {
       mailer.close()
       await pool.end()

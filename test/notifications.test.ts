@@ -13,7 +13,9 @@ const ENV = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_LIMIT: '2',
   WEBHOOK_RETRY_DELAY_SECONDS: '1',
-  WEBHOOK_TIMEOUT_MS: '5000'
+  WEBHOOK_TIMEOUT_MS: '5000',
+  // The periodic sweep has a test of its own below; here a finish is found by a notification or a worker's start.
+  WEBHOOK_SWEEP_SECONDS: '3600'
 }
 
 const PLACE = `mutation ($input: [PlaceOrderInput!]!, $notifyUrl: String) {
@@ -308,6 +310,82 @@ describe('webhook destinations', () => {
       }
     } finally {
       await guarded.stop()
+    }
+  })
+})
+
+describe('a database fault that spares the LISTEN connection (issue 13, item 8)', () => {
+  /**
+   * The fault: writing a notification fails while test_fault says so; each failed write is counted
+   * (in a sequence, which a rollback does not undo). LISTEN and every other statement keep working.
+   */
+  async function injectFault (sql: pg.Pool): Promise<{ lift: () => Promise<void>, hits: () => Promise<number> }> {
+    await sql.query(`CREATE TABLE test_fault (active boolean NOT NULL);
+      INSERT INTO test_fault VALUES (true);
+      CREATE SEQUENCE test_fault_hits;
+      CREATE FUNCTION test_fail_notification() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF EXISTS (SELECT 1 FROM test_fault WHERE active) THEN PERFORM nextval('test_fault_hits'); RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER test_fail_notification BEFORE INSERT ON bulk_notification FOR EACH ROW EXECUTE FUNCTION test_fail_notification();`)
+    return {
+      lift: async () => { await sql.query('UPDATE test_fault SET active = false') },
+      hits: async () => {
+        const { rows } = await sql.query('SELECT last_value, is_called FROM test_fault_hits')
+        return rows[0].is_called ? Number(rows[0].last_value) : 0
+      }
+    }
+  }
+
+  async function delivered (on: TestGateway, uuid: string): Promise<any> {
+    return await eventually(async () => {
+      const { data } = await on.gql(NOTIFICATIONS, { uuid })
+      return data.bulk.notifications[0]?.state === 'DELIVERED' ? data.bulk : undefined
+    }, 60_000, 'the notification to be delivered')
+  }
+
+  it('retries a failed check until the database answers: a finish the start sweep could not notify is not dropped', async () => {
+    // A gateway alone: the bulk, all of whose items are rejected, finishes at acceptance with no worker running.
+    const front = await startGateway({ roles: ['gateway'], env: ENV })
+    let worker: TestGateway | undefined
+    try {
+      const { data } = await front.gql(PLACE, { input: [order({ currency: 'XYZ' })], notifyUrl: receiver.url('/retried') })
+      const uuid: string = data.placeOrders.bulkUuid
+      await waitForBulk(front, uuid)
+      const fault = await injectFault(front.sql)
+      // The worker's start sweep finds the finish and fails to record its notification; no sweep follows for an hour.
+      worker = await startGateway({ roles: ['worker'], db: front.db, env: ENV })
+      await eventually(async () => await fault.hits() >= 3 ? true : undefined, 30_000, 'the check to fail three times')
+      expect(receiver.to('/retried')).toHaveLength(0)
+
+      await fault.lift()
+      expect((await delivered(front, uuid)).notifications).toHaveLength(1)
+      await new Promise(resolve => setTimeout(resolve, 1500))
+      expect(receiver.to('/retried')).toHaveLength(1)
+    } finally {
+      await worker?.stop()
+      await front.stop()
+    }
+  })
+
+  it('sweeps every WEBHOOK_SWEEP_SECONDS: a finish no notification announces is found by the next sweep', async () => {
+    const swept = await startGateway({ env: { ...ENV, WEBHOOK_SWEEP_SECONDS: '1' } })
+    try {
+      const { data } = await swept.gql(PLACE, { input: [order({ currency: 'XYZ' })], notifyUrl: null })
+      const uuid: string = data.placeOrders.bulkUuid
+      await waitForBulk(swept, uuid)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      // A finish no notification will announce (notify_url set behind the watcher's back changes no
+      // operation); the fault makes the sweeps that find it fail, until it is lifted.
+      const fault = await injectFault(swept.sql)
+      await swept.sql.query('UPDATE bulk SET notify_url = $2 WHERE uuid = $1', [uuid, receiver.url('/swept')])
+      await eventually(async () => await fault.hits() >= 2 ? true : undefined, 30_000, 'the sweeps to fail on the fault')
+      expect(receiver.to('/swept')).toHaveLength(0)
+
+      await fault.lift()
+      expect((await delivered(swept, uuid)).notifications).toHaveLength(1)
+      await new Promise(resolve => setTimeout(resolve, 1500))
+      expect(receiver.to('/swept')).toHaveLength(1)
+    } finally {
+      await swept.stop()
     }
   })
 })

@@ -83,6 +83,11 @@ export class TokenCache {
     return this.#cache.get(hash) ?? (this.#unknown.has(hash) ? null : undefined)
   }
 
+  /** Whether its LISTEN connection is up (readiness): while it is not, revocations are learnt only by the TTL. */
+  get listening (): boolean {
+    return this.#listener.connected
+  }
+
   /** The principal of a bearer token, or null when it is unknown or revoked. */
   async authenticate (token: string): Promise<Principal | null> {
     const hash = hashToken(token)

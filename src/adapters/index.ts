@@ -30,7 +30,7 @@ export function createOutsideSystems (config: AdaptersConfig, deps: OutsideSyste
   const random = deps.random ?? Math.random
   const now = deps.now ?? (() => new Date())
   const log = deps.log
-  const smtp = config.mail.smtpUrl !== undefined ? createSmtpMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from }, { db: deps.pool, log: log.child({ system: 'email' }) }) : undefined
+  const smtp = config.mail.smtpUrl !== undefined ? createSmtpMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, timeoutMs: config.mail.timeoutMs }, { db: deps.pool, log: log.child({ system: 'email' }) }) : undefined
   const printerCommand = config.printer.command
   const effects = withFaults(createFaultInjector(config.faultRates, random, log.child({ component: 'faults' })), {
     payment: createPaymentSimulator(config.payment, { pool: deps.pool, log, random }),

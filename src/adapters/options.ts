@@ -33,6 +33,8 @@ export interface MailConfig {
   readonly outboxDir: string
   /** `SMTP_URL`, e.g. `smtp://user:pass@mail.example.com:587`: send through this server instead of the outbox. */
   readonly smtpUrl: string | undefined
+  /** `SMTP_TIMEOUT_MS`, default 30000: how long one email over SMTP may take in all, connection to acceptance. */
+  readonly timeoutMs: number
   /** `MAIL_FROM`, default `"Order Ops Gateway" <orders@localhost>`: the sender of every message. */
   readonly from: string
 }

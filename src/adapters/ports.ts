@@ -21,6 +21,12 @@ export type OutsideSystem = (typeof OUTSIDE_SYSTEMS)[number]
 export interface OutsideCall {
   readonly idempotencyKey: string
   readonly attempt: number
+  /**
+   * The job's abort signal (pg-boss's `job.signal`): aborted when the attempt outlived its expiry or
+   * its claim was lost, and on shutdown. An adapter stops waiting and makes no effect once it is
+   * aborted, failing with TransientOutsideError (src/adapters/abandon.ts). Absent: never aborted.
+   */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -58,7 +64,7 @@ export interface PaymentProvider {
    * order was canceled while its capture was under way (or its answer was lost): money taken must
    * be refunded, and none must be taken anew.
    */
-  findCapture (call: { readonly idempotencyKey: string }): Promise<{ paymentId: string } | null>
+  findCapture (call: { readonly idempotencyKey: string, readonly signal?: AbortSignal }): Promise<{ paymentId: string } | null>
 }
 
 export interface MailAttachment {

@@ -80,6 +80,7 @@ export function adapters (env: Env, dataDir: string): AdaptersConfig {
     mail: Object.freeze({
       outboxDir: dir('OUTBOX_DIR', 'outbox'),
       smtpUrl: smtpUrl(env),
+      timeoutMs: integer(env, 'SMTP_TIMEOUT_MS', 30_000, 1000, 600_000),
       from: env.MAIL_FROM?.trim() || '"Order Ops Gateway" <orders@localhost>'
     }),
     printer: Object.freeze({

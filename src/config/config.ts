@@ -11,6 +11,7 @@ import { auth } from './auth.ts'
 import { flag, httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
 import { DEFAULT_FAIRNESS, type FairnessOptions } from '../operations/fairness.ts'
 import { jwt, limits } from './security.ts'
+import { checkAttemptBudgets } from './timeouts.ts'
 
 /**
  * The gateway's configuration, read from the environment once (loadConfig) by the entry points and
@@ -35,6 +36,12 @@ export interface Config {
   /** `HOST`, default `0.0.0.0`, and `PORT`, default 4000: where GraphQL (HTTP and WebSocket) listens. */
   readonly host: string
   readonly port: number
+  /**
+   * `HEALTH_PORT`, default unset: a port where this process answers `GET /health` and `GET /ready`
+   * (src/api/health.ts) besides PORT, for processes without the gateway role (`--role worker`), which
+   * have no HTTP port otherwise. Gateways answer them on PORT in any case.
+   */
+  readonly healthPort: number | undefined
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
   readonly dbPoolSize: number
   /** `PGBOSS_SCHEMA`, default `pgboss`: the schema pg-boss keeps its tables in. */
@@ -90,6 +97,12 @@ export interface Config {
   /** `WEBHOOK_RETRY_LIMIT` and `WEBHOOK_RETRY_DELAY_SECONDS`: override the webhook topic's retries (src/operations/topics.ts). */
   readonly webhookRetryLimit: number | undefined
   readonly webhookRetryDelaySeconds: number | undefined
+  /**
+   * `WEBHOOK_SWEEP_SECONDS`, default 300: how often each worker looks for finished bulks with a
+   * notifyUrl and no webhook for their finish, besides its sweeps at start and after its LISTEN
+   * connection came back (src/operations/webhooks/finishWatcher.ts).
+   */
+  readonly webhookSweepSeconds: number
   /** `RETENTION_DAYS`, default 60 (Magento's): finished bulks older than this are deleted with their operations. */
   readonly retentionDays: number
   /**
@@ -190,6 +203,13 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
   }
   const dataDir = path.resolve(env.DATA_DIR?.trim() || '.data')
   const retentionDays = integer(env, 'RETENTION_DAYS', 60, 1, 36_500)
+  const jobPolicy = Object.freeze({
+    retryLimit: optionalInteger(env, 'JOB_RETRY_LIMIT', 0, 100),
+    retryDelaySeconds: optionalInteger(env, 'JOB_RETRY_DELAY_SECONDS', 0, 86_400),
+    expireInSeconds: optionalInteger(env, 'JOB_EXPIRE_SECONDS', 1, 86_400)
+  })
+  const adaptersConfig = adapters(env, dataDir)
+  checkAttemptBudgets(jobPolicy.expireInSeconds, adaptersConfig)
   return Object.freeze({
     roles: Object.freeze([...roles]),
     databaseUrl: databaseUrl(env),
@@ -197,6 +217,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 4000, 0, 65535),
+    healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     bossSchema,
     bossPoolSize: integer(env, 'PGBOSS_POOL_SIZE', 10, 1, 1000),
@@ -204,11 +225,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     workerConcurrency: optionalInteger(env, 'WORKER_CONCURRENCY', 1, 1000),
     workerBatchSize: optionalInteger(env, 'WORKER_BATCH_SIZE', 1, 10_000),
     workerTopics: topicPatterns(env),
-    jobPolicy: Object.freeze({
-      retryLimit: optionalInteger(env, 'JOB_RETRY_LIMIT', 0, 100),
-      retryDelaySeconds: optionalInteger(env, 'JOB_RETRY_DELAY_SECONDS', 0, 86_400),
-      expireInSeconds: optionalInteger(env, 'JOB_EXPIRE_SECONDS', 1, 86_400)
-    }),
+    jobPolicy,
     bossMonitorIntervalSeconds: integer(env, 'PGBOSS_MONITOR_INTERVAL_SECONDS', 30, 1, 3600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 3_600_000),
     adminToken: adminToken(env),
@@ -220,6 +237,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     webhookAllowPrivate: oneOf(env, 'WEBHOOK_ALLOW_PRIVATE', ['true', 'false'], 'false') === 'true',
     webhookRetryLimit: optionalInteger(env, 'WEBHOOK_RETRY_LIMIT', 0, 100),
     webhookRetryDelaySeconds: optionalInteger(env, 'WEBHOOK_RETRY_DELAY_SECONDS', 0, 86_400),
+    webhookSweepSeconds: integer(env, 'WEBHOOK_SWEEP_SECONDS', 300, 1, 86_400),
     retentionDays,
     failedRetentionDays: integer(env, 'FAILED_RETENTION_DAYS', Math.min(3 * retentionDays, 36_500), retentionDays, 36_500),
     orderGiveUpAfterSeconds: integer(env, 'ORDER_GIVE_UP_AFTER_SECONDS', 86_400, 0, 365 * 86_400),
@@ -229,7 +247,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     limits: limits(env),
     jwt: jwt(env),
     auth: auth(env),
-    adapters: adapters(env, dataDir),
+    adapters: adaptersConfig,
     fairness: Object.freeze({
       maxOperationsInFlight: integer(env, 'OWNER_MAX_OPERATIONS_IN_FLIGHT', DEFAULT_FAIRNESS.maxOperationsInFlight, 0, 1_000_000),
       maxOpenBulks: integer(env, 'OWNER_MAX_OPEN_BULKS', DEFAULT_FAIRNESS.maxOpenBulks, 0, 1_000_000),

@@ -54,6 +54,11 @@ export class BulkStatusFeed<State extends object> {
     await this.#feed.start()
   }
 
+  /** Whether its LISTEN connection is up (readiness). */
+  get listening (): boolean {
+    return this.#feed.listening
+  }
+
   async stop (): Promise<void> {
     await this.#feed.stop()
     for (const watchers of this.#watchers.values()) for (const watcher of watchers) watcher.deliver(null)

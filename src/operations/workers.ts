@@ -31,7 +31,9 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
     await boss.work(topic.deadLetterQueue, {
       batchSize: 100,
       includeMetadata: true,
-      pollingIntervalSeconds: 5
+      // Dead-lettered jobs are inserted without a NOTIFY: without notifyPollingIntervalSeconds, pg-boss would poll for them every 30 s.
+      pollingIntervalSeconds: 5,
+      notifyPollingIntervalSeconds: 5
     }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
       // Idempotent (only operations still OPEN or RETRIABLY_FAILED change), so pg-boss completing
       // the dead-letter jobs after this commits needs no shared transaction.

@@ -84,6 +84,11 @@ export class OrderProgressFeed {
     await this.#feed.start()
   }
 
+  /** Whether its LISTEN connection is up (readiness). */
+  get listening (): boolean {
+    return this.#feed.listening
+  }
+
   async stop (): Promise<void> {
     await this.#feed.stop()
     for (const { watchers } of this.#orders.values()) for (const watcher of watchers) watcher.end()

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { waitUnlessAbandoned } from '../abandon.ts'
 import type { CarrierSimulatorConfig } from '../options.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { Carrier } from '../ports.ts'
@@ -36,10 +36,10 @@ function digest (label: string, idempotencyKey: string): string {
 export function createCarrierSimulator (config: CarrierSimulatorConfig, deps: { readonly log: Logger, readonly now: () => Date }): Carrier {
   const log = deps.log.child({ system: 'carrier' })
   const shippedAt = new Map<string, number>()
-  const latency = async (): Promise<void> => { if (config.latencyMs > 0) await sleep(config.latencyMs) }
+  const latency = async (signal: AbortSignal | undefined): Promise<void> => { await waitUnlessAbandoned('carrier', config.latencyMs, signal) }
   return {
     async createShipment (call) {
-      await latency()
+      await latency(call.signal)
       const trackingNumber = `1Z${digest('tracking', call.idempotencyKey).slice(0, 16).toUpperCase()}`
       const shipmentId = `shp_${digest('shipment', call.idempotencyKey).slice(0, 24)}`
       if (!shippedAt.has(trackingNumber)) {
@@ -50,7 +50,7 @@ export function createCarrierSimulator (config: CarrierSimulatorConfig, deps: { 
     },
 
     async trackingStatus (call) {
-      await latency()
+      await latency(call.signal)
       if (!TRACKING_NUMBER.test(call.trackingNumber)) throw new Error(`carrier: "${call.trackingNumber}" is not a ${SIMULATED_CARRIER} tracking number`)
       const since = shippedAt.get(call.trackingNumber)
       if (since === undefined) return { status: TRACKING_STATUS.IN_TRANSIT }

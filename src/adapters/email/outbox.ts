@@ -1,6 +1,7 @@
 import path from 'node:path'
 import nodemailer from 'nodemailer'
 import type { Logger } from '../../platform/log.ts'
+import { throwIfAbandoned } from '../abandon.ts'
 import { exists, isTransientFsError, writeFileAtomic } from '../files.ts'
 import { keyFileName } from '../keys.ts'
 import { TransientOutsideError, type Mailer } from '../ports.ts'
@@ -29,6 +30,7 @@ export function createOutboxMailer (options: OutboxOptions, log: Logger): Mailer
       try {
         if (await exists(file)) return { messageId }
         const info = await render.sendMail(mailOptions(options.from, call))
+        throwIfAbandoned('email', call.signal)
         await writeFileAtomic(file, info.message as Buffer)
       } catch (error) {
         if (isTransientFsError(error)) throw new TransientOutsideError('email', `the outbox could not be written (${(error as Error).message})`, { cause: error })

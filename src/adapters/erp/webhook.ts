@@ -1,5 +1,6 @@
 import { sign, WEBHOOK_HEADER } from '../../platform/signature.ts'
 import type { Logger } from '../../platform/log.ts'
+import { abandoned, throwIfAbandoned } from '../abandon.ts'
 import { TransientOutsideError, type ErpExporter } from '../ports.ts'
 
 export interface ErpWebhookOptions {
@@ -39,6 +40,8 @@ export function createErpWebhook (options: ErpWebhookOptions, log: Logger): ErpE
     async exportOrder (call) {
       const body = JSON.stringify(call.document)
       const timestamp = Math.floor(options.now().getTime() / 1000)
+      throwIfAbandoned('erp', call.signal)
+      const timeout = AbortSignal.timeout(options.timeoutMs)
       let response: Response
       try {
         response = await fetch(options.url, {
@@ -53,9 +56,11 @@ export function createErpWebhook (options: ErpWebhookOptions, log: Logger): ErpE
           },
           body,
           redirect: 'manual',
-          signal: AbortSignal.timeout(options.timeoutMs)
+          // ERP_TIMEOUT_MS, or the job abandoning the attempt, whichever comes first.
+          signal: call.signal !== undefined ? AbortSignal.any([timeout, call.signal]) : timeout
         })
       } catch (error) {
+        if (call.signal?.aborted === true) throw abandoned('erp', { cause: error })
         const why = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `the connection failed (${(error as Error).message})`
         throw new TransientOutsideError('erp', why, { cause: error })
       }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { PaymentSimulatorConfig } from '../options.ts'
 import { run, transaction, type Db } from '../../platform/db/pool.ts'
 import { isTransient } from '../../platform/jobs/errors.ts'
 import type { Logger } from '../../platform/log.ts'
+import { waitUnlessAbandoned } from '../abandon.ts'
 import { TransientOutsideError, type CaptureResult, type PaymentProvider } from '../ports.ts'
 import {
   countCapturedCharges, decideCharge, insertRefund, lockPayment, PAYMENT_OUTCOME, recordChargeAttempt,
@@ -71,7 +71,8 @@ export function createPaymentSimulator (config: PaymentSimulatorConfig, deps: Pa
 
   return {
     async capture (call) {
-      await latency(config.latencyMs)
+      // The provider's latency comes before it decides: an attempt abandoned meanwhile charges nothing.
+      await waitUnlessAbandoned('payment', config.latencyMs, call.signal)
       const decision = await provider(async () => await transaction(deps.pool, async (tx): Promise<Decision> => {
         const [row] = await run<ChargeRow & { same_request: boolean }>(tx, recordChargeAttempt({ ...call }))
         if (!row!.same_request) {
@@ -93,13 +94,13 @@ export function createPaymentSimulator (config: PaymentSimulatorConfig, deps: Pa
     },
 
     async findCapture (call) {
-      await latency(config.latencyMs)
+      await waitUnlessAbandoned('payment', config.latencyMs, call.signal)
       const row = await provider(async () => await chargeFor(deps.pool, call.idempotencyKey))
       return row?.outcome === PAYMENT_OUTCOME.CAPTURED ? { paymentId: row.payment_id! } : null
     },
 
     async refund (call) {
-      await latency(config.latencyMs)
+      await waitUnlessAbandoned('payment', config.latencyMs, call.signal)
       return await provider(async () => await transaction(deps.pool, async (tx) => {
         const [earlier] = await run<RefundRow>(tx, selectRefund(call.idempotencyKey))
         if (earlier) return answerRefund(earlier, call.paymentId, call.idempotencyKey)
@@ -134,10 +135,6 @@ function captured (): CaptureResult {
 function answerRefund (row: RefundRow, paymentId: string, idempotencyKey: string): { refundId: string } {
   if (row.payment_id !== paymentId) throw new Error(`payment: idempotency key "${idempotencyKey}" was first used to refund another payment`)
   return { refundId: row.refund_id }
-}
-
-async function latency (ms: number): Promise<void> {
-  if (ms > 0) await sleep(ms)
 }
 
 /** The provider's own storage failing the way a retry can cure (lost connection, deadlock) is the provider being unavailable. */

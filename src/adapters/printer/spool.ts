@@ -1,5 +1,6 @@
 import path from 'node:path'
 import type { Logger } from '../../platform/log.ts'
+import { throwIfAbandoned } from '../abandon.ts'
 import { exists, isTransientFsError, writeFileAtomic } from '../files.ts'
 import { keyFileName } from '../keys.ts'
 import { TransientOutsideError, type LabelPrinter } from '../ports.ts'
@@ -17,7 +18,9 @@ export function createSpoolPrinter (options: { readonly spoolDir: string, readon
       const file = path.join(options.spoolDir, `${keyFileName(call.idempotencyKey)}.pdf`)
       try {
         if (await exists(file)) return { labelRef: file }
-        await writeFileAtomic(file, await labelPdf(call, options.now()))
+        const pdf = await labelPdf(call, options.now())
+        throwIfAbandoned('printer', call.signal)
+        await writeFileAtomic(file, pdf)
       } catch (error) {
         if (isTransientFsError(error)) throw new TransientOutsideError('printer', `the spool folder could not be written (${(error as Error).message})`, { cause: error })
         throw error

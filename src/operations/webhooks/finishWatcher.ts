@@ -9,10 +9,15 @@ export interface FinishWatcherOptions {
   /** Lists, page by page after a uuid, the finished bulks whose finish has no notification yet. */
   readonly unnotified: (afterUuid: string, limit: number) => Promise<readonly string[]>
   readonly log: Logger
+  /** How often to sweep even without a reconnect (WEBHOOK_SWEEP_SECONDS), in ms; default 5 min. */
+  readonly sweepMs?: number
 }
 
-/** Failed checks are tried again after 1 s, 2 s, 4 s … (at most 30 s apart), this many times. */
-const CHECK_RETRIES = 8
+/**
+ * The sweep's default period. A sweep reads every bulk with a notify_url (about 5 s for 100,000 of
+ * them on a busy 2-core machine), so it is a safety net, not the way finishes are found.
+ */
+const SWEEP_MS = 300_000
 const SWEEP_PAGE = 500
 const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 
@@ -26,8 +31,15 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000'
  * itself makes the notification exactly-once per finish (src/operations/webhooks/enqueue.ts).
  *
  * Notifications are lost while the connection is down, and a bulk may have finished while no
- * worker ran (all items rejected at acceptance, say). So on start and after every reconnect it
- * sweeps: every finished bulk with a notify_url and no notification for its finish is checked.
+ * worker ran (all items rejected at acceptance, say). So it sweeps on start, after every
+ * reconnect and every `sweepMs`: every finished bulk with a notify_url and no notification for its
+ * finish is checked.
+ *
+ * Nothing is dropped (issue 13, item 8). A check can fail while the LISTEN connection stays up (a
+ * database fault that spares that socket), and a finished bulk changes no more, so no later
+ * notification would bring it back: a failed check, from a notification or a sweep, is retried
+ * with backoff (1 s doubling, at most 30 s apart) until it works or the process stops, and a sweep
+ * that failed is done again by the next one.
  * The connection comes back by itself (src/platform/db/listener.ts).
  */
 export class FinishWatcher {
@@ -45,12 +57,15 @@ export class FinishWatcher {
       applicationName: 'order-ops-gateway:finish-watcher',
       log: this.#log,
       refresh: async (uuid) => { await options.check(uuid) },
-      // A finished bulk changes no more: no later notification would bring a failed check back. Retry.
-      retryDelayMs: (attempt) => Math.min(1000 * 2 ** (attempt - 1), 30_000),
-      maxRetries: CHECK_RETRIES,
+      // A finished bulk changes no more: no later notification would bring a failed check back. Retry
+      // until it works, however long the database is in trouble.
+      retryDelayMs: (attempt) => Math.min(1000 * 2 ** (Math.min(attempt, 6) - 1), 30_000),
+      maxRetries: Infinity,
       failureMessage: 'could not check a changed bulk',
-      // Notifications sent while we were away are lost: sweep for what finished meanwhile.
-      rescan: async () => await this.#sweep()
+      // Notifications sent while we were away are lost: sweep for what finished meanwhile, and
+      // periodically, in case a sweep failed or a finish was missed some other way.
+      rescan: async () => await this.#sweep(),
+      rescanMs: options.sweepMs ?? SWEEP_MS
     })
   }
 
@@ -65,6 +80,11 @@ export class FinishWatcher {
     await this.#feed.stop()
   }
 
+  /** Whether its LISTEN connection is up (readiness). */
+  get listening (): boolean {
+    return this.#feed.listening
+  }
+
   /** Checks every finished bulk whose finish has no notification yet, one at a time. */
   async #sweep (): Promise<void> {
     let after = NIL_UUID
@@ -77,7 +97,9 @@ export class FinishWatcher {
           try {
             await this.#options.check(uuid)
           } catch (error) {
-            this.#log.warn('could not check a finished bulk', { uuid, error: toError(error) })
+            this.#log.warn('could not check a finished bulk; retrying it', { uuid, error: toError(error) })
+            // Handed to the notifications' path, which retries it until it works.
+            this.#feed.changed(uuid)
           }
         }
         checked += page.length
@@ -86,7 +108,7 @@ export class FinishWatcher {
       }
       if (checked > 0) this.#log.info('swept finished bulks awaiting a webhook', { checked })
     } catch (error) {
-      // The reconnect that follows a lost connection sweeps again.
+      // The next periodic sweep (or the reconnect that follows a lost connection) tries again.
       this.#log.warn('sweep of finished bulks failed', { error: toError(error) })
     }
   }

@@ -102,11 +102,12 @@ async function attemptAll (jobs: ReadonlyArray<JobWithMetadata<ChainJob>>, befor
       if (!isDue(state, topic)) {
         // A capture of an order canceled meanwhile is not made now, but one made before (its answer lost,
         // or its attempt rolled back) is recorded, so that the money is refunded.
-        const taken = topic.work === 'capturePayment' && isUncapturedCancellation(state) ? await deps.systems.payment.findCapture({ idempotencyKey: key }) : null
+        const taken = topic.work === 'capturePayment' && isUncapturedCancellation(state) ? await deps.systems.payment.findCapture({ idempotencyKey: key, signal: job.signal }) : null
         attempts.set(job.id, taken === null ? { kind: 'skip' } : { kind: 'done', outcome: { type: 'RecordPaymentCaptured', data: { paymentId: taken.paymentId } } })
         return
       }
-      const outcome = await work(state, { idempotencyKey: key, attempt }, deps.systems)
+      // The job's signal goes to the outside system: an attempt pg-boss gave up on stops there (issue 13, item 6).
+      const outcome = await work(state, { idempotencyKey: key, attempt, signal: job.signal }, deps.systems)
       attempts.set(job.id, { kind: 'done', outcome })
     } catch (error) {
       const transient = error instanceof TransientOutsideError || isTransient(error)
@@ -153,6 +154,8 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
       const timers: GiveUpJob[] = []
 
       for (const job of jobs) {
+        // Abandoned (expired, or its claim lost): pg-boss has failed it already, for a retry to record it.
+        if (job.signal?.aborted === true) continue
         const record = orders.get(job.data.orderId)!
         const attempt = attempts.get(job.id)!
         const metadata = { correlationId: record.correlationId, causationId: job.id }
@@ -196,7 +199,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         const affected = affectedBy(await deps.boss.fail(topic.queue, fail, { message: 'retrying' }, { db: bossDb(tx) }))
         if (affected !== fail.length) throw new Error(`${fail.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
-      if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
+      if ([...complete, ...fail].some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
   }
 }

@@ -13,7 +13,8 @@ export async function startChainWorkers (boss: PgBoss, topics: readonly ChainTop
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
     }, chainHandler(topic, deps))
-    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5 },
+    // Dead-lettered jobs are inserted without a NOTIFY: without notifyPollingIntervalSeconds, pg-boss would poll for them every 30 s.
+    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 },
       async (jobs: Array<JobWithMetadata<ChainJob>>) => { await chainDeadLetterHandler(topic, deps)(jobs) })
   }
 }

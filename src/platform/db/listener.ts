@@ -31,6 +31,11 @@ export class ChannelListener {
     this.#client = await this.#connect()
   }
 
+  /** Whether the connection LISTENs now (false while it is being re-established); for readiness. */
+  get connected (): boolean {
+    return this.#client !== undefined && !this.#stopped
+  }
+
   async stop (): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#reconnectTimer)

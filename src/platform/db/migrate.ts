@@ -55,3 +55,13 @@ export async function migrate (pool: pg.Pool, log: Logger, dir = MIGRATIONS_DIR)
   }
   return applied
 }
+
+/**
+ * The versions of this build's migrations not recorded as applied (for readiness: a process must
+ * not take work on a schema older than its code).
+ */
+export async function pendingMigrations (db: pg.Pool | pg.PoolClient, dir = MIGRATIONS_DIR): Promise<number[]> {
+  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migration')
+  const applied = new Set(rows.map(row => row.version))
+  return listMigrations(dir).map(migration => migration.version).filter(version => !applied.has(version))
+}

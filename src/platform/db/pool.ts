@@ -62,6 +62,23 @@ export async function transaction<T> (pool: pg.Pool, work: (client: pg.PoolClien
   }
 }
 
+/**
+ * Runs `work` in one transaction on a client the caller holds (and releases): COMMIT when it
+ * resolves, ROLLBACK when it throws. For work that must stay on one connection across several
+ * transactions (a session-level advisory lock, a pool of one).
+ */
+export async function transactionOn<T> (client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN')
+  try {
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw error
+  }
+}
+
 /** The adapter pg-boss takes as `db` so that its statements join our transaction. */
 export function bossDb (client: Queryable): BossDb {
   return { executeSql: async (text, values) => await client.query({ text, values: values ?? [] }) }

@@ -64,6 +64,11 @@ export class ChannelFeed {
     }
   }
 
+  /** Whether the LISTEN connection is up (for readiness: /ready). */
+  get listening (): boolean {
+    return this.#listener.connected
+  }
+
   /** Refreshes no more; resolves when the refreshes and rescans under way have ended and the connection is closed. */
   async stop (): Promise<void> {
     clearInterval(this.#rescanTimer)

@@ -51,6 +51,12 @@ export interface QueuePolicy {
   readonly retryDelayMaxSeconds: number
   /** How long one attempt may run; after it pg-boss fails the job and retries it elsewhere. */
   readonly expireInSeconds: number
+  /**
+   * pg-boss's heartbeat, for attempts that may run long (at least 10 s): the worker touches its jobs
+   * every half of it, and a job not touched for this long (its worker died) is retried after it and
+   * the monitor's interval, not after the whole expiry. Unset: none.
+   */
+  readonly heartbeatSeconds?: number | undefined
 }
 
 /**
@@ -70,6 +76,7 @@ export async function ensureQueues (boss: PgBoss, topics: readonly QueuePolicy[]
       // pg-boss takes a maximum only for a backoff (JOB_RETRY_DELAY_SECONDS=0 turns it off).
       ...(topic.retryBackoff ? { retryDelayMax: topic.retryDelayMaxSeconds } : {}),
       expireInSeconds: topic.expireInSeconds,
+      ...(topic.heartbeatSeconds !== undefined ? { heartbeatSeconds: topic.heartbeatSeconds } : {}),
       // A 100,000-order bulk is a normal backlog here, not a warning.
       warningQueueSize: 250_000
     }, updatePolicy)
@@ -83,7 +90,8 @@ export async function ensureQueue (boss: PgBoss, name: string, options: NonNulla
     // create_queue does nothing when another process created it first.
     await boss.createQueue(name, options)
   } else if (updatePolicy) {
-    await boss.updateQueue(name, options)
+    // A heartbeat left out is turned off (null), so that a policy without one does not keep an old one.
+    await boss.updateQueue(name, { ...options, heartbeatSeconds: options.heartbeatSeconds ?? null })
   }
 }
 

@@ -81,6 +81,7 @@ export async function startServiceWorker<T extends object> (boss: PgBoss, topic:
     for (const job of jobs) await handle(job)
   })
   if (topic.deadLetterQueue !== undefined && deadLetter) {
-    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5 }, deadLetter)
+    // Dead-lettered jobs are inserted without a NOTIFY: without notifyPollingIntervalSeconds, pg-boss would poll for them every 30 s.
+    await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 }, deadLetter)
   }
 }
