@@ -152,7 +152,10 @@ describe('failed authentication', () => {
     // change (its NOTIFY) has emptied the cache, looked up. A token never used from here waits.
     expect((await post(ops)).status).toBe(200)
     await gateway.sql.query("UPDATE api_token SET revoked_at = now() WHERE owner = 'leaving'")
-    await eventually(async () => (await post(leaving)).status === 429 ? true : undefined, 10_000, 'the revoked token to be refused')
+    // Until the revocation's NOTIFY arrives, each try of the revoked token is a token that authenticated
+    // lately, so it is looked up: as many lookups as tries (their number depends on the machine's load).
+    let leavingTries = 0
+    await eventually(async () => { leavingTries++; return (await post(leaving)).status === 429 ? true : undefined }, 10_000, 'the revoked token to be refused')
     expect((await post(quiet)).status).toBe(200)
     expect((await post(ops)).status).toBe(200)
     expect((await post(unused)).status).toBe(429)
@@ -164,9 +167,9 @@ describe('failed authentication', () => {
       return row.n === 0 ? true : undefined
     }, 10_000, 'the gateway\'s connections to close')
     const after = await counters()
-    // One lookup for the repeated token, LIMIT - 6 for the distinct ones before the limit, three for
-    // the known tokens after the cache was emptied: none for the 196 refused.
-    expect(after.lookups - before.lookups).toBeLessThanOrEqual(1 + (LIMIT - 6) + 3)
+    // One lookup for the repeated token, LIMIT - 6 for the distinct ones before the limit, one per try of
+    // the revoked token and three for the known tokens after the cache was emptied: none for the 196 refused.
+    expect(after.lookups - before.lookups).toBeLessThanOrEqual(1 + (LIMIT - 6) + leavingTries + 3)
     // What remains is the accepted requests' own work, pg-boss's and the stop's: far from one per refusal.
     expect(after.transactions - before.transactions).toBeLessThan(refused.length / 2)
   })

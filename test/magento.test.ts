@@ -179,13 +179,13 @@ describe('a Magento-style client', () => {
     expect(operations[2]).toMatchObject({ status: 5, error_code: 100, extension_attributes: { operation_key: 2, error: 'INVALID_INPUT' } })
     expect(JSON.parse(JSON.parse(operations[2].serialized_data).meta_information).entity.customer_email).toBe('not an address')
 
-    for (const [code, count] of [[1, 1], [2, 0], [3, 1], [4, 0], [5, 1], [6, 0]]) {
+    for (const [code, count] of [[1, 1], [2, 0], [3, 1], [4, 0], [5, 1], [6, 0], [7, 0]]) {
       const answer = await rest.get(`/rest/V1/bulk/${uuid}/operation-status/${code}`)
       expect([answer.status, answer.text]).toEqual([200, String(count)])
     }
-    const bad = await rest.get(`/rest/V1/bulk/${uuid}/operation-status/7`)
+    const bad = await rest.get(`/rest/V1/bulk/${uuid}/operation-status/8`)
     expect(bad.status).toBe(400)
-    expect(bad.body).toEqual({ message: 'status must be an operation status from 1 to 6, got "%status"', parameters: { status: '7' } })
+    expect(bad.body).toEqual({ message: 'status must be an operation status from 1 to 7, got "%status"', parameters: { status: '8' } })
   })
 })
 

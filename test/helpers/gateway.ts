@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -48,7 +47,9 @@ export interface GatewayOptions {
 /** Starts the real application on a database of its own, listening on a free port of 127.0.0.1. */
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
   const db = options.db ?? await createTestDatabase()
-  const adminToken = options.env?.ADMIN_TOKEN ?? `test-admin-${randomBytes(24).toString('hex')}`
+  // One admin token per database: every gateway and worker started on it ensures the same one (a
+  // process started with another ADMIN_TOKEN would retire the first, as rotating the variable does).
+  const adminToken = options.env?.ADMIN_TOKEN ?? `test-admin-${db.name}-${'0'.repeat(24)}`
   const ownDataDir = options.env?.DATA_DIR === undefined
   const dataDir = options.env?.DATA_DIR ?? await mkdtemp(path.join(os.tmpdir(), 'gateway-data-'))
   const config = loadConfig({

@@ -130,7 +130,7 @@ export const statusHandlers = {
     const given = call.params.status ?? ''
     const status = /^\d$/.test(given) ? operationStatusOf(Number(given)) : undefined
     if (status === undefined) {
-      throw new RestError(REST_STATUS.BAD_REQUEST, 'status must be an operation status from 1 to 6, got "%status"', { status: given.slice(0, 20) })
+      throw new RestError(REST_STATUS.BAD_REQUEST, 'status must be an operation status from 1 to 7, got "%status"', { status: given.slice(0, 20) })
     }
     const bulk = await bulkOf(call)
     sendJson(call.res, 200, countOf(bulk, status))
