@@ -7,6 +7,7 @@ import { useBodyLimits } from './bodyLimit.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
 import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
 import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
+import { useSubscriptionsOverWebSocketOnly } from './subscriptionTransport.ts'
 import { webSocketLimits, type WebSocketLimits } from './webSocket.ts'
 
 /**
@@ -62,6 +63,8 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
       useParseAndValidationCodes(),
       ...armorPlugins(limits),
       ...(limits.introspection ? [] : [useIntrospectionOff()]),
+      // Before the rate limit, so that a refused subscription costs no statement.
+      useSubscriptionsOverWebSocketOnly(),
       useRateLimit(rateLimit)
     ],
     batching: limits.batching > 0 ? { limit: limits.batching } : false,
