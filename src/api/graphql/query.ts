@@ -5,6 +5,7 @@ import type { BulkKey } from '../../operations/sql/bulks.ts'
 import type { OrderKey } from '../../orders/sql/list.ts'
 import type { OrderView } from '../../orders/orderView.ts'
 import { builder, viewer } from './builder.ts'
+import { BULKS_PAGE, ORDERS_PAGE, pageCost } from './complexity.ts'
 import { decodeCursor, encodeCursor } from './cursors.ts'
 import { BulkRef, BulkStatusEnum } from './types/bulk.ts'
 import { InventoryItemRef } from './types/inventoryItem.ts'
@@ -39,6 +40,7 @@ builder.queryField('bulk', (t) => t.field({
 builder.queryField('bulks', (t) => t.connection({
   type: BulkRef,
   description: "The caller's bulks (an admin's: everyone's), newest first, optionally filtered; `acknowledged: false` lists what still needs attention.",
+  complexity: pageCost(BULKS_PAGE),
   args: {
     status: t.arg({ type: BulkStatusEnum }),
     createdAfter: t.arg({ type: 'DateTime' }),
@@ -46,7 +48,7 @@ builder.queryField('bulks', (t) => t.connection({
     acknowledged: t.arg.boolean()
   },
   resolve: async (_, args, context) => await resolveCursorConnection<Promise<BulkView[]>>(
-    { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), defaultSize: 20, maxSize: 100 },
+    { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), ...BULKS_PAGE },
     async ({ before, after, limit, inverted }): Promise<BulkView[]> => await context.services.bulks(
       viewer(context),
       {
@@ -78,12 +80,13 @@ builder.queryField('order', (t) => t.field({
 builder.queryField('orders', (t) => t.connection({
   type: OrderRef,
   description: "The caller's orders (an admin's: everyone's), newest first, optionally of one status.",
+  complexity: pageCost(ORDERS_PAGE),
   args: { status: t.arg({ type: OrderStatusEnum }) },
   resolve: async (_, args, context) => {
     // The exact key of each order on the page, for its cursor.
     const keys = new WeakMap<OrderView, OrderKey>()
     return await resolveCursorConnection<Promise<OrderView[]>>(
-      { args, toCursor: (order) => encodeCursor('order', keys.get(order)), defaultSize: 20, maxSize: 100 },
+      { args, toCursor: (order) => encodeCursor('order', keys.get(order)), ...ORDERS_PAGE },
       async ({ before, after, limit, inverted }): Promise<OrderView[]> => {
         const items = await context.services.orders(viewer(context), args.status ?? null,
           { after: decodeCursor('order', after, isOrderKey), before: decodeCursor('order', before, isOrderKey), limit, inverted })

@@ -5,6 +5,7 @@ import type { LimitsConfig } from './options.ts'
 import type { Db } from '../../platform/db/pool.ts'
 import { useBodyLimits } from './bodyLimit.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
+import { useQueryCost } from './queryCost.ts'
 import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
 import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
 import { useSubscriptionsOverWebSocketOnly } from './subscriptionTransport.ts'
@@ -63,8 +64,9 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
       useParseAndValidationCodes(),
       ...armorPlugins(limits),
       ...(limits.introspection ? [] : [useIntrospectionOff()]),
-      // Before the rate limit, so that a refused subscription costs no statement.
+      // Before the rate limit, so that a refused subscription or costly query costs no statement.
       useSubscriptionsOverWebSocketOnly(),
+      useQueryCost(limits.maxCost),
       useRateLimit(rateLimit)
     ],
     batching: limits.batching > 0 ? { limit: limits.batching } : false,

@@ -3,8 +3,9 @@ export interface LimitsConfig {
   /**
    * Limits on one GraphQL document (GraphQL Armor), counted on the query text alone, never on
    * variables: `GRAPHQL_MAX_DEPTH` (default 10), `GRAPHQL_MAX_ALIASES` (15), `GRAPHQL_MAX_DIRECTIVES`
-   * (20), `GRAPHQL_MAX_TOKENS` (2000), `GRAPHQL_MAX_COST` (100000; a list field asked with a literal
-   * `first`/`last` costs that many times its selection).
+   * (20), `GRAPHQL_MAX_TOKENS` (2000). `GRAPHQL_MAX_COST` (100000): the costliest operation, counted
+   * with its variables (src/api/graphql/complexity.ts: a connection costs its selection times the
+   * page asked for, `first`/`last` at their value, a variable's too).
    */
   readonly maxDepth: number
   readonly maxAliases: number
