@@ -12,6 +12,7 @@ import { resultsUrl } from './operations/results.ts'
 import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
 import type { OrderProgressFeed } from './orders/progressFeed.ts'
+import { placeOrderLines, type OrderLinesOptions } from './orders/requests/jsonl.ts'
 import { findOrder, findOrderId, listOrders, readOrderEvents } from './orders/read.ts'
 
 export interface ServiceDeps {
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   readonly boss: PgBoss
   /** `MAX_BULK_SIZE`. */
   readonly maxBulkSize: number
+  /** `MAX_JSONL_LINE_BYTES` and `UPLOAD_TIMEOUT_SECONDS`. */
+  readonly uploads: OrderLinesOptions
   /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
   readonly afterEnqueue: (jobs: number) => void
   readonly tokens: TokenCache
@@ -34,6 +37,7 @@ export function createServices (deps: ServiceDeps): Services {
   const control = { pool, boss }
   return {
     placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, afterEnqueue: deps.afterEnqueue }, request),
+    orderLines: (file) => placeOrderLines(file, deps.uploads),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
     acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),

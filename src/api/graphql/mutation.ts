@@ -5,10 +5,9 @@ import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candida
 import { ADJUST_STOCK } from '../../inventory/requests/adjustStock.ts'
 import { CANCEL_ORDER } from '../../orders/requests/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/errors.ts'
-import { placeOrderLines } from '../../orders/requests/jsonl.ts'
 import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
-import { uuidArg } from './query.ts'
+import { storableString, uuidArg } from './query.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
@@ -23,8 +22,8 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
 })
 
 const idempotencyKeyArg = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
-const descriptionArg = z.string().max(1000)
+const notifyUrlArg = storableString(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
+const descriptionArg = storableString(1000)
 
 /** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
 async function command<T> (work: () => Promise<T>): Promise<T> {
@@ -108,7 +107,7 @@ builder.mutationFields((t) => {
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
         ...common
       },
-      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, context.services.orderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
     }),
     cancelOrder: t.field({
       type: AsyncResponseRef,
@@ -147,7 +146,7 @@ builder.mutationFields((t) => ({
     description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
     args: {
       uuid: t.arg.id({ required: true, validate: uuidArg }),
-      errorCodes: t.arg.stringList(),
+      errorCodes: t.arg.stringList({ validate: z.array(storableString(100)) }),
       operationIds: t.arg.idList({ validate: z.array(uuidArg) })
     },
     resolve: async (_, { uuid, errorCodes, operationIds }, context) =>

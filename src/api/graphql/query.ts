@@ -1,5 +1,6 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay'
 import { z } from 'zod'
+import { unstorableText } from '../../operations/domain/storable.ts'
 import type { BulkView } from '../../operations/read.ts'
 import type { BulkKey } from '../../operations/sql/bulks.ts'
 import type { OrderKey } from '../../orders/sql/list.ts'
@@ -13,8 +14,12 @@ import { OperationRef } from './types/operation.ts'
 import { OrderRef, OrderStatusEnum } from './types/order.ts'
 
 export const uuidArg = z.guid({ message: 'must be a UUID such as 0b9e6a4e-4c59-4a43-9f5f-0f3b4a2d6b7e' })
-export const orderNumberArg = z.string().max(40)
-const skuArg = z.string().max(500)
+/** A string argument PostgreSQL can take as a value: without a NUL or an unpaired surrogate, which it refuses (issue #12, item 9). */
+export function storableString (max: number): z.ZodType<string> {
+  return z.string().max(max).refine(value => unstorableText(value) === null, 'must not contain a NUL character (U+0000) or an unpaired surrogate')
+}
+export const orderNumberArg = storableString(40)
+const skuArg = storableString(500)
 
 /** A timestamptz as PostgreSQL prints it (`::text`): the exact key of a keyset cursor. */
 const TIMESTAMPTZ_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/

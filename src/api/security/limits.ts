@@ -27,6 +27,8 @@ export interface GatewayLimits {
   readonly maxRequestBodySize: false
   /** Whether GraphiQL is served on GET /graphql. */
   readonly graphiql: boolean
+  /** For the HTTP server's `requestTimeout`: a minute more than UPLOAD_TIMEOUT_SECONDS, so that the upload's own timeout answers first. */
+  readonly requestTimeoutMs: number
   readonly webSocket: WebSocketLimits
   /** The per-caller rate limit, also counted by the routes beside GraphQL (the results file). */
   readonly rateLimit: RateLimitOptions
@@ -72,6 +74,7 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
     batching: limits.batching > 0 ? { limit: limits.batching } : false,
     maxRequestBodySize: false,
     graphiql: limits.graphiql,
+    requestTimeoutMs: (limits.uploadTimeoutSeconds + 60) * 1000,
     webSocket: webSocketLimits(limits),
     rateLimit
   }
