@@ -161,8 +161,9 @@ async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spo
     if (index >= deps.maxBulkSize) {
       throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
     }
-    const problem = candidate.problem ?? unstorableText(candidate.data) ?? await request.kind.check(candidate.data, deps.pool, request.viewerOwner)
-    const item = itemOf(request.kind, index, candidate.data, problem)
+    const json = canonicalJson(candidate.data)
+    const problem = candidate.problem ?? unstorableText(candidate.data, json) ?? await request.kind.check(candidate.data, deps.pool, request.viewerOwner)
+    const item = itemOf(request.kind, index, candidate.data, json, problem)
     fingerprint.update(item.operation.dataHash)
     if (problem !== null) invalid++
     await spool.add(item.operation)
@@ -209,10 +210,11 @@ function everythingRejected (read: ReadRequest): AsyncResponse {
 
 /**
  * An item's operation row and its line in the answer: OPEN and ACCEPTED, or REJECTED with its
- * problem. A rejected item is stored as it came, but for text PostgreSQL cannot store (U+FFFD instead).
+ * problem. `json` is the item's canonical JSON, whose SHA-256 is its dataHash. A rejected item is
+ * stored as it came, but for text PostgreSQL cannot store (U+FFFD instead).
  */
-function itemOf (kind: OperationKind, index: number, data: unknown, problem: string | null): { operation: NewOperation, requestItem: RequestItem } {
-  const dataHash = createHash('sha256').update(canonicalJson(data)).digest('hex')
+function itemOf (kind: OperationKind, index: number, data: unknown, json: string, problem: string | null): { operation: NewOperation, requestItem: RequestItem } {
+  const dataHash = createHash('sha256').update(json).digest('hex')
   const message = problem === null ? null : storableText(problem)
   return {
     operation: {

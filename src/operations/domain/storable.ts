@@ -17,11 +17,21 @@ function badText (text: string): string | null {
 }
 
 /**
+ * JSON.stringify escapes a NUL as `\u0000` and an unpaired surrogate as `\udXXX` (a paired one it
+ * writes as it is); an escape is one when the backslashes before it are an even number.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/gi
+
+/**
  * The first string of `value` (a key or a value, at any depth) that cannot be stored, as a problem
  * naming its field (`shippingAddress.name contains a NUL character …`), or null when there is none.
- * Walked with a stack of its own, so that a deeply nested value cannot exhaust the call stack.
+ * `json` is the value's JSON text, when the caller has it already (as JSON.stringify wrote it, or
+ * as it was parsed from UTF-8): such a character can only be in it as an escape, and without one
+ * (nearly always) the value is not walked at all. Walked with a
+ * stack of its own, so that a deeply nested value cannot exhaust the call stack.
  */
-export function unstorableText (value: unknown): string | null {
+export function unstorableText (value: unknown, json?: string): string | null {
+  if (json !== undefined && json.search(UNSTORABLE_ESCAPE) === -1) return null
   const stack: Array<{ path: string, value: unknown }> = [{ path: '', value }]
   while (stack.length > 0) {
     const { path, value: current } = stack.pop()!
@@ -47,12 +57,6 @@ export function unstorableText (value: unknown): string | null {
 export function storableText (text: string): string {
   return text.replaceAll('\0', '\uFFFD').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD')
 }
-
-/**
- * JSON.stringify escapes a NUL as `\u0000` and an unpaired surrogate as `\udXXX` (a paired one it
- * writes as it is); an escape is one when the backslashes before it are an even number.
- */
-const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/gi
 
 /** A copy of a rejected item's data that can be stored: each NUL and unpaired surrogate replaced by U+FFFD. */
 export function storableData (value: unknown): unknown {

@@ -91,7 +91,7 @@ function candidate (line: string, number: number): Candidate {
     return { data: line.length > 1000 ? line.slice(0, 1000) + '…' : line, problem: `line ${number}: not JSON (${(error as Error).message})` }
   }
   if (nestedDeeperThan(value, MAX_NESTING)) return { data: null, problem: `line ${number}: nested deeper than ${MAX_NESTING} levels` }
-  const unstorable = unstorableText(value)
+  const unstorable = unstorableText(value, line)
   if (unstorable !== null) return { data: value, problem: `line ${number}: ${unstorable}` }
   const parsed = parsePlaceOrder(value)
   return parsed.ok ? { data: parsed.input } : { data: value, problem: `line ${number}: ${parsed.message}` }
