@@ -128,7 +128,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
 async function startCore (config: Config, log: Logger, stack: Stack): Promise<Core> {
   const database = await openDatabase(config, log)
   if (database.embedded?.owned) stack.push(async () => await database.embedded!.stop())
-  const pool = createPool(database.url, config.dbPoolSize, `order-ops-gateway:${config.roles.join('+')}`, log)
+  const pool = createPool(database.url, config.dbPoolSize, `order-ops-gateway:${config.roles.join('+')}`, log, config.dbTimeouts)
   stack.push(async () => await pool.end())
   await migrate(pool, log)
   const firstToken = await ensureAdminToken(pool, config.adminToken, database.embedded !== undefined, log)
@@ -227,8 +227,9 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await revocations.stop())
   core.readiness.add('listener:api_token_changed', listenerProbe(() => tokens.listening))
 
+  const uploads = { maxLineBytes: config.limits.maxJsonlLineBytes, timeoutMs: config.limits.uploadTimeoutSeconds * 1000 }
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl
+    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined

@@ -17,6 +17,7 @@ import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
 import { rotateWebhookSecret } from './operations/webhooks/secrets.ts'
 import type { OrderProgressFeed } from './orders/progressFeed.ts'
+import { placeOrderLines, type OrderLinesOptions } from './orders/requests/jsonl.ts'
 import { findOrder, findOrderId, listOrders, readOrderEvents } from './orders/read.ts'
 
 export interface ServiceDeps {
@@ -28,6 +29,8 @@ export interface ServiceDeps {
   readonly fairness: FairnessOptions
   /** `CUSTOMER_MAX_BULK_SIZE`. */
   readonly customerMaxBulkSize: number
+  /** `MAX_JSONL_LINE_BYTES` and `UPLOAD_TIMEOUT_SECONDS`. */
+  readonly uploads: OrderLinesOptions
   /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
   readonly afterEnqueue: (jobs: number) => void
   readonly tokens: TokenCache
@@ -44,6 +47,7 @@ export function createServices (deps: ServiceDeps): Services {
   return {
     customerMaxBulkSize: deps.customerMaxBulkSize,
     placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
+    orderLines: (file) => placeOrderLines(file, deps.uploads),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
     acknowledgeBulk: async (viewer, uuid) => await acknowledgeBulk(control, viewer, uuid),

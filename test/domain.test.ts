@@ -22,14 +22,20 @@ describe('validatePlaceOrder', () => {
     [{ items: [{ sku: 'A', quantity: -1, unitPrice: '1' }] }, 'items[0].quantity must be greater than 0'],
     [{ items: [{ sku: 'A', quantity: 1, unitPrice: '-0.01' }] }, 'items[0].unitPrice must be 0 or more'],
     [{ items: [{ sku: 'A', quantity: 1, unitPrice: '0.00001' }] }, 'items[0].unitPrice must have at most 4 decimals'],
-    [{ items: [{ sku: 'A', quantity: 1, unitPrice: '1000000000000' }] }, 'items[0].unitPrice must be less than 10^12'],
-    [{ items: [{ sku: 'A', quantity: 1_000_000, unitPrice: '999999999999' }] }, 'the order total must be less than 10^16'],
+    [{ items: [{ sku: 'A', quantity: 1, unitPrice: '1000000000000000' }] }, 'items[0].unitPrice must be less than 10^15'],
+    [{ items: [{ sku: 'A', quantity: 1_000_000, unitPrice: '1000000000' }] }, 'the order total must be less than 10^15, got 1000000000000000.0000'],
+    [{ items: [{ sku: 'A', quantity: 1, unitPrice: '1'.repeat(100_000) }] }, 'items[0].unitPrice must be at most 40 characters, got 100000'],
     [{ shippingAddress: { ...valid.shippingAddress, city: '   ' } }, 'shippingAddress.city must not be empty'],
     [{ shippingAddress: { ...valid.shippingAddress, country: 'XX' } }, 'shippingAddress.country must be an ISO 3166-1 alpha-2 code']
   ])('rejects %j with a message naming the field', (change, message) => {
     const result = validatePlaceOrder({ ...valid, ...change } as PlaceOrderInput)
     expect(result.ok).toBe(false)
     expect(!result.ok && result.message).toContain(message)
+  })
+
+  it('takes every amount below 10^15, the bound of the narrowest money column (numeric(19, 4))', () => {
+    expect(validatePlaceOrder({ ...valid, items: [{ sku: 'A', quantity: 1, unitPrice: '999999999999999.9999' }] })).toEqual({ ok: true })
+    expect(validatePlaceOrder({ ...valid, items: [{ sku: 'A', quantity: 1, unitPrice: '0' }] })).toEqual({ ok: true })
   })
 
   it('reports every problem of an item at once', () => {

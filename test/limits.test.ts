@@ -127,7 +127,7 @@ describe('query limits (GraphQL Armor)', () => {
     expect(response.status).toBe(400)
     const body = await response.json() as any
     expect(errorCodes(body)).toEqual([LIMIT_ERROR_CODE.QUERY_TOO_COSTLY])
-    expect(body.errors[0].message).toMatch(/^Query Cost limit of 100000 exceeded, found \d+/)
+    expect(body.errors[0].message).toMatch(/^query cost \d+ is over the limit of 100000 \(GRAPHQL_MAX_COST\)/)
   })
 
   it('counts the document, not the variables: a large bulk sent as variables passes every limit', async () => {

@@ -310,6 +310,13 @@ describe('order: cancellation', () => {
     given(...canceled).when(cmd.paymentRefunded).then([ev.paymentRefunded])
   })
 
+  it('needs no refund of a zero total that was captured: nothing was taken (issue #12, item 4)', () => {
+    const free = { ...ev.placed, data: { ...ev.placed.data, total: '0.0000' } } as OrderEvent
+    const canceled = [free, ev.stockReserved, { ...ev.paymentCaptured, data: { ...ev.paymentCaptured.data, amount: '0.0000' } } as OrderEvent, ev.canceledOnRequest]
+    expect(pendingCompensations(order(given(...canceled).state))).toEqual([COMPENSATION.RELEASE_STOCK, COMPENSATION.EMAIL_CANCELLATION])
+    given(...canceled).when(cmd.paymentRefunded).thenThrows(ORDER_ERROR_CODE.COMPENSATION_NOT_NEEDED)
+  })
+
   it('is refused once the order is completed: ORDER_COMPLETED', () => {
     given(...allSteps, ev.completed).when(cmd.cancel).thenThrows(ORDER_ERROR_CODE.ORDER_COMPLETED)
   })

@@ -219,7 +219,7 @@ describe('large bulks', () => {
     expect(analyzed).toContain('operation')
     const bulk = await waitForBulk(gateway, data.placeOrders.bulkUuid, ['FINISHED_SUCCESSFULLY'], 60_000)
     expect(bulk.counts.complete).toBe(5000)
-    // A full chunk is written before the end of the input is known: the count follows it.
+    // Written in chunks of 5,000 rows, with the count known from the start.
     expect(bulk.operationCount).toBe(5000)
   }, 90_000)
 })

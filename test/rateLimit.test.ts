@@ -86,6 +86,20 @@ describe('rate limits', () => {
     expect(await bulkCount()).toBe(before + 1)
   })
 
+  it('counts a mutation once per root field: ten aliased placeOrders use up the limit, and nothing more runs in that window', async () => {
+    // Issue #12, item 8: one hit for fifteen aliases of placeOrders let one request accept fifteen bulks.
+    await nextWindow()
+    const aliased = 'mutation ($input: [PlaceOrderInput!]!) { ' +
+      Array.from({ length: LIMIT }, (_, i) => `a${i}: placeOrders(input: $input) { bulkUuid }`).join(' ') + ' }'
+    const taken = await post(first, aliased, { input: [order()] })
+    expect(taken.status).toBe(200)
+    expect(Object.keys(taken.body.data)).toHaveLength(LIMIT)
+    const before = await bulkCount()
+    expect((await post(first, aliased, { input: [order()] })).status).toBe(429)
+    expect((await post(first, PLACE_ORDER, { input: order() })).status).toBe(429)
+    expect(await bulkCount()).toBe(before)
+  })
+
   it('holds across gateway processes: one count in PostgreSQL, however the operations are spread', async () => {
     await nextWindow()
     // Twice the limit at once, half to each gateway: exactly the limit gets through.

@@ -75,7 +75,7 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   })
 
   // Plain routes first (GET /bulks/:uuid/results.jsonl); everything else is yoga's.
-  const server = createServer((req, res) => {
+  const server = createServer({ requestTimeout: limits.requestTimeoutMs }, (req, res) => {
     if (!routes.some(route => route(req, res))) void yoga(req, res)
   })
   const wsServer = new WebSocketServer({

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import busboy from 'busboy'
+import { Busboy, type BusboyInstance } from '@fastify/busboy'
 import { GraphQLError } from 'graphql'
 import type { GraphQLParams, Plugin } from 'graphql-yoga'
 
@@ -16,7 +16,7 @@ function badRequest (message: string): GraphQLError {
 
 /**
  * Parses GraphQL multipart requests (the multipart request spec: `operations`, `map`, then the
- * files) as they arrive, with busboy, and starts the operation as soon as its file begins: the
+ * files) as they arrive, with @fastify/busboy, and starts the operation as soon as its file begins: the
  * resolver reads the file while it is still being uploaded, so a JSONL upload of any size is
  * held in memory a chunk at a time, not whole (yoga's own parser collects each file first).
  * One file per request, which is all `placeOrdersFromFile` takes.
@@ -32,7 +32,13 @@ export function useStreamingUploads (): Plugin {
 
 async function parse (request: Request): Promise<GraphQLParams> {
   if (request.body === null) throw badRequest('the multipart request has no body')
-  const parser = busboy({ headers: { 'content-type': request.headers.get('content-type') ?? '' }, limits: { files: 1 } })
+  let parser: BusboyInstance
+  try {
+    parser = new Busboy({ headers: { 'content-type': request.headers.get('content-type') ?? '' }, limits: { files: 1 } })
+  } catch (error) {
+    // A content type without a boundary, for instance: said at once, before anything is read.
+    throw badRequest(`invalid multipart request: ${(error as Error).message}`)
+  }
   return await new Promise<GraphQLParams>((resolve, reject) => {
     let operations: GraphQLParams | undefined
     let map: Record<string, string[]> | undefined
@@ -46,13 +52,13 @@ async function parse (request: Request): Promise<GraphQLParams> {
         fail(badRequest(`the multipart field "${name}" is not JSON`))
       }
     })
-    parser.on('file', (field, file, info) => {
+    parser.on('file', (field, file, filename, _encoding, mimeType) => {
       if (settled || operations === undefined || map === undefined) {
         file.resume()
         fail(badRequest('the multipart fields "operations" and "map" must come before the files'))
         return
       }
-      const streamed: StreamedFile = { name: info.filename ?? 'upload', type: info.mimeType, stream: () => file }
+      const streamed: StreamedFile = { name: filename || 'upload', type: mimeType, stream: () => file }
       try {
         for (const path of map[field] ?? []) place(operations, path, streamed)
       } catch (error) {
@@ -63,11 +69,11 @@ async function parse (request: Request): Promise<GraphQLParams> {
       settled = true
       resolve(operations)
     })
-    parser.on('close', () => {
+    parser.on('finish', () => {
       if (operations === undefined) fail(badRequest('the multipart request has no "operations" field'))
       else if (!settled) { settled = true; resolve(operations) }
     })
-    parser.on('error', (error: Error) => fail(badRequest(`invalid multipart request: ${error.message}`)))
+    parser.on('error', (error: unknown) => fail(badRequest(`invalid multipart request: ${(error as Error).message}`)))
     Readable.from(request.body as unknown as AsyncIterable<Uint8Array>).on('error', (error) => parser.destroy(error)).pipe(parser)
   })
 }

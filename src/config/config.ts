@@ -4,6 +4,7 @@ import type { AuthConfig } from '../api/auth/options.ts'
 import type { JwtConfig } from '../api/auth/jwtOptions.ts'
 import type { LimitsConfig } from '../api/security/options.ts'
 import { ConfigError } from '../platform/configError.ts'
+import type { PoolTimeouts } from '../platform/db/pool.ts'
 import type { RetryOverrides } from '../platform/jobs/retryPolicy.ts'
 import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
@@ -44,6 +45,8 @@ export interface Config {
   readonly healthPort: number | undefined
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
   readonly dbPoolSize: number
+  /** `DB_ACQUIRE_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`, `DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`: that pool's bounds (src/platform/db/pool.ts). */
+  readonly dbTimeouts: PoolTimeouts
   /** `PGBOSS_SCHEMA`, default `pgboss`: the schema pg-boss keeps its tables in. */
   readonly bossSchema: string
   /** `PGBOSS_POOL_SIZE`, default 10: connections of pg-boss's pool. */
@@ -219,6 +222,11 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     port: integer(env, 'PORT', 4000, 0, 65535),
     healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    dbTimeouts: Object.freeze({
+      acquireMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      statementMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 60_000, 0, 86_400_000),
+      idleInTransactionMs: integer(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 86_400_000)
+    }),
     bossSchema,
     bossPoolSize: integer(env, 'PGBOSS_POOL_SIZE', 10, 1, 1000),
     maxBulkSize: integer(env, 'MAX_BULK_SIZE', 100_000, 1, 10_000_000),

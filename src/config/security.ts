@@ -16,6 +16,8 @@ export function limits (env: Env): LimitsConfig {
     maxCost: integer(env, 'GRAPHQL_MAX_COST', 100_000, 1, 1_000_000_000),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MIB, 1024, 4096 * MIB),
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 256 * MIB, 1024, 4096 * MIB),
+    maxJsonlLineBytes: integer(env, 'MAX_JSONL_LINE_BYTES', MIB, 1024, 1024 * MIB),
+    uploadTimeoutSeconds: integer(env, 'UPLOAD_TIMEOUT_SECONDS', 300, 1, 86_400),
     batching: integer(env, 'GRAPHQL_BATCHING', 0, 0, 1000),
     introspection: flag(env, 'GRAPHQL_INTROSPECTION', development),
     graphiql: flag(env, 'GRAPHIQL', development),

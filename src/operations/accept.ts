@@ -2,14 +2,16 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { Role } from '../access/principal.ts'
-import { insertBulkWithOperations, insertOperations, setOperationCount, type NewBulk, type NewOperation } from './sql/bulks.ts'
-import { bossDb, run, transaction } from '../platform/db/pool.ts'
+import { insertBulkWithOperations, insertOperations, type NewBulk, type NewOperation } from './sql/bulks.ts'
+import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
-import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { BulkKind } from './domain/kind.ts'
+import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
+import { storableData, storableText, unstorableText } from './domain/storable.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
+import { fileSpool, memorySpool, type Spool } from './spool.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -57,8 +59,8 @@ export interface OperationKind {
   readonly topic: string
   /** What a bulk of these operations is (Bulk.kind). */
   readonly bulkKind: BulkKind
-  /** Why an item cannot be accepted, or null. Runs inside the acceptance transaction, as its owner. */
-  readonly check: (data: unknown, db: pg.PoolClient, owner: string | null) => Promise<string | null>
+  /** Why an item cannot be accepted, or null. Runs before the acceptance transaction, for `owner` (null: an admin). */
+  readonly check: (data: unknown, db: Db, owner: string | null) => Promise<string | null>
   /** The order the item is about, when it names one. */
   readonly orderingKey: (data: unknown) => string | null
   /** Placements: give the order its number at acceptance. */
@@ -107,101 +109,42 @@ class RollBack extends Error {
   }
 }
 
+/** A request read whole and checked, its operations in the spool: what the transaction writes. */
+interface ReadRequest {
+  readonly bulkUuid: string
+  readonly requestItems: RequestItem[]
+  readonly invalid: number
+  /** The request's fingerprint for idempotency: its arguments, then each item's hash in order. */
+  readonly fingerprint: string
+}
+
 /**
- * Accepts order placements as one bulk, in one transaction: the bulk row, an operation per item
- * (REJECTED with a message for invalid ones), and a pg-boss job per accepted item, enqueued
- * through the same transaction. All of it commits, or none of it.
+ * Accepts operations as one bulk: the bulk row, an operation per item (REJECTED with a message for
+ * invalid ones), and a pg-boss job per accepted item, enqueued through the same transaction. All of
+ * it commits, or none of it.
  *
- * Items are consumed as they come (a JSONL upload streams) and written in chunks, so memory is
- * bounded by the chunk, not the bulk. With an idempotency key, a repeated request (same key, same
- * payload) gets the first response and enqueues nothing; a racing one waits for the first to
- * commit; the same key with another payload is an IDEMPOTENCY_KEY_REUSED error.
+ * The request is read and checked whole before the transaction begins (issue #12, item 1): a JSONL
+ * upload streams into a file spool, so that a client sending slowly holds no database connection,
+ * and memory holds one chunk of it at a time; items sent as GraphQL variables are in memory
+ * already. The transaction then writes them in chunks of CHUNK rows. With an idempotency key, a
+ * repeated request (same key, same payload) gets the first response and enqueues nothing; a racing
+ * one waits for the first to commit; the same key with another payload is an IDEMPOTENCY_KEY_REUSED error.
  */
 export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
-  const topic = request.kind.topic
-  const bulkUuid = randomUUID()
-  // The request's fingerprint for idempotency: its arguments, then each item's hash in order.
-  // notAfter only when given, so that keys recorded before deadlines existed still match.
-  const deadline = request.notAfter ? { notAfter: request.notAfter.toISOString() } : {}
-  const fingerprint = createHash('sha256').update(canonicalJson({
-    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy, ...deadline
-  }))
-  let enqueued = 0
-  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
-  const group = jobGroup(request.owner)
-
+  const spool = Symbol.asyncIterator in request.items ? await fileSpool() : memorySpool()
   try {
+    const read = await readRequest(deps, request, spool)
+    let enqueued = 0
     const response = await transaction(deps.pool, async (client) => {
       if (request.idempotencyKey !== null) {
         const [claimed] = await run(client, claimIdempotencyKey(request.owner, request.idempotencyKey))
-        if (!claimed) return await replay(client, request, fingerprint)
+        if (!claimed) return await replay(client, request, read.fingerprint)
       }
-      // The bulk row goes with the first chunk of operations; its count is known then only if that chunk is the last.
-      const bulk = (operationCount: number): NewBulk => ({
-        uuid: bulkUuid,
-        owner: request.owner,
-        ownerRole: request.ownerRole,
-        description: request.description,
-        operationCount,
-        notifyUrl: request.notifyUrl,
-        kind: request.kind.bulkKind,
-        createdBy: request.createdBy ?? null,
-        notAfter: request.notAfter ?? null
-      })
-      let bulkWritten = false
-      let countWritten = false
-
-      const requestItems: RequestItem[] = []
-      let chunk: NewOperation[] = []
-      let invalid = 0
-      const flush = async (last: boolean): Promise<void> => {
-        if (chunk.length === 0) return
-        // The bulk's size: known at its first chunk only when that is its last; larger otherwise.
-        const size = bulkWritten || !last ? Number.POSITIVE_INFINITY : requestItems.length
-        if (!bulkWritten) await admitBulk(client, fairness, request.owner, bulkUuid, size)
-        const insert = bulkWritten ? insertOperations(bulkUuid, chunk) : insertBulkWithOperations(bulk(last ? requestItems.length : 0), chunk)
-        countWritten ||= !bulkWritten && last
-        bulkWritten = true
-        const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insert)).map(row => [row.id, row.ordering_key]))
-        for (const op of chunk) requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
-        const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
-        if (accepted.length > 0) {
-          const priority = jobPriority(fairness, size)
-          await deps.boss.insert(topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id }, group, priority })), { db: bossDb(client) })
-          enqueued += accepted.length
-        }
-        chunk = []
-      }
-
-      for await (const candidate of request.items) {
-        const index = requestItems.length
-        if (index >= deps.maxBulkSize) {
-          throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
-        }
-        const problem = candidate.problem ?? await request.kind.check(candidate.data, client, request.viewerOwner)
-        const item = itemOf(request.kind, index, candidate.data, problem)
-        fingerprint.update(item.operation.dataHash)
-        if (problem !== null) invalid++
-        chunk.push(item.operation)
-        requestItems.push(item.requestItem)
-        if (chunk.length >= CHUNK) await flush(false)
-      }
-      if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
-
-      if (invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING) {
-        throw new RollBack({
-          bulkUuid,
-          errors: true,
-          requestItems: requestItems.map(item => item.status === REQUEST_ITEM_STATUS.REJECTED
-            ? item
-            : { ...item, orderNumber: null, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
-        })
-      }
-      await flush(true)
-      if (!countWritten) await run(client, setOperationCount(bulkUuid, requestItems.length))
-      const response: AsyncResponse = { bulkUuid, requestItems, errors: invalid > 0 }
+      if (read.invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING) throw new RollBack(everythingRejected(read))
+      enqueued = await writeOperations(deps, client, request, read, spool)
+      const response: AsyncResponse = { bulkUuid: read.bulkUuid, requestItems: read.requestItems, errors: read.invalid > 0 }
       if (request.idempotencyKey !== null) {
-        await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, fingerprint.digest('hex'), bulkUuid, response))
+        await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, read.fingerprint, read.bulkUuid, response))
       }
       return response
     })
@@ -210,22 +153,107 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   } catch (error) {
     if (error instanceof RollBack) return error.response
     throw error
+  } finally {
+    await spool.dispose()
   }
 }
 
-/** An item's operation row and its line in the answer: OPEN and ACCEPTED, or REJECTED with its problem. */
-function itemOf (kind: OperationKind, index: number, data: unknown, problem: string | null): { operation: NewOperation, requestItem: RequestItem } {
-  const dataHash = createHash('sha256').update(canonicalJson(data)).digest('hex')
+/**
+ * Reads every item, outside any transaction: checks it, answers its line of the response, and adds
+ * its operation to the spool. An item whose text PostgreSQL cannot store (a NUL, an unpaired
+ * surrogate) is REJECTED like any invalid item, before its own checks run.
+ */
+async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spool): Promise<ReadRequest> {
+  // notAfter only when given, so that keys recorded before deadlines existed still match.
+  const deadline = request.notAfter ? { notAfter: request.notAfter.toISOString() } : {}
+  const fingerprint = createHash('sha256').update(canonicalJson({
+    topic: request.kind.topic, description: request.description, notifyUrl: request.notifyUrl, errorPolicy: request.errorPolicy, ...deadline
+  }))
+  const requestItems: RequestItem[] = []
+  let invalid = 0
+  for await (const candidate of request.items) {
+    const index = requestItems.length
+    if (index >= deps.maxBulkSize) {
+      throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
+    }
+    const json = canonicalJson(candidate.data)
+    const problem = candidate.problem ?? unstorableText(candidate.data, json) ?? await request.kind.check(candidate.data, deps.pool, request.viewerOwner)
+    const item = itemOf(request.kind, index, candidate.data, json, problem)
+    fingerprint.update(item.operation.dataHash)
+    if (problem !== null) invalid++
+    await spool.add(item.operation)
+    requestItems.push(item.requestItem)
+  }
+  if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
+  return { bulkUuid: randomUUID(), requestItems, invalid, fingerprint: fingerprint.digest('hex') }
+}
+
+/**
+ * Writes the spooled operations, CHUNK rows a statement, the bulk row with the first chunk, and
+ * enqueues a job per accepted one; fills in each item's order number. Answers the jobs enqueued.
+ */
+async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<number> {
+  const size = read.requestItems.length
+  const bulk: NewBulk = {
+    uuid: read.bulkUuid,
+    owner: request.owner,
+    ownerRole: request.ownerRole,
+    description: request.description,
+    operationCount: size,
+    notifyUrl: request.notifyUrl,
+    kind: request.kind.bulkKind,
+    createdBy: request.createdBy ?? null,
+    notAfter: request.notAfter ?? null
+  }
+  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
+  const group = jobGroup(request.owner)
+  const priority = jobPriority(fairness, size)
+  await admitBulk(client, fairness, request.owner, read.bulkUuid, size)
+  let enqueued = 0
+  let first = true
+  for await (const chunk of spool.chunks(CHUNK)) {
+    const insert = first ? insertBulkWithOperations(bulk, chunk) : insertOperations(read.bulkUuid, chunk)
+    first = false
+    const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insert)).map(row => [row.id, row.ordering_key]))
+    for (const op of chunk) read.requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
+    const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
+    if (accepted.length > 0) {
+      await deps.boss.insert(request.kind.topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id }, group, priority })), { db: bossDb(client) })
+      enqueued += accepted.length
+    }
+  }
+  return enqueued
+}
+
+/** The answer to a REJECT_EVERYTHING request with invalid items: every item rejected, nothing written. */
+function everythingRejected (read: ReadRequest): AsyncResponse {
+  return {
+    bulkUuid: read.bulkUuid,
+    errors: true,
+    requestItems: read.requestItems.map(item => item.status === REQUEST_ITEM_STATUS.REJECTED
+      ? item
+      : { ...item, orderNumber: null, status: REQUEST_ITEM_STATUS.REJECTED, errorMessage: `not accepted: ${read.invalid} other item(s) of this request are invalid and errorPolicy is REJECT_EVERYTHING` })
+  }
+}
+
+/**
+ * An item's operation row and its line in the answer: OPEN and ACCEPTED, or REJECTED with its
+ * problem. `json` is the item's canonical JSON, whose SHA-256 is its dataHash. A rejected item is
+ * stored as it came, but for text PostgreSQL cannot store (U+FFFD instead).
+ */
+function itemOf (kind: OperationKind, index: number, data: unknown, json: string, problem: string | null): { operation: NewOperation, requestItem: RequestItem } {
+  const dataHash = createHash('sha256').update(json).digest('hex')
+  const message = problem === null ? null : storableText(problem)
   return {
     operation: {
       id: randomUUID(),
       index,
       topic: kind.topic,
       status: problem === null ? OPERATION_STATUS.OPEN : OPERATION_STATUS.REJECTED,
-      data: data ?? null,
+      data: problem === null ? data ?? null : storableData(data),
       dataHash,
       errorCode: problem === null ? null : OPERATION_ERROR_CODE.INVALID_INPUT,
-      message: problem,
+      message,
       orderingKey: problem === null ? kind.orderingKey(data) : null,
       numberOrder: kind.numberOrder
     },
@@ -234,16 +262,15 @@ function itemOf (kind: OperationKind, index: number, data: unknown, problem: str
       orderNumber: null,
       dataHash,
       status: problem === null ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
-      errorMessage: problem
+      errorMessage: message
     }
   }
 }
 
 /** The key was used before: answer as the first time if the payload is the same. */
-async function replay (client: pg.PoolClient, request: AcceptRequest, fingerprint: ReturnType<typeof createHash>): Promise<AsyncResponse> {
-  for await (const candidate of request.items) fingerprint.update(createHash('sha256').update(canonicalJson(candidate.data)).digest('hex'))
+async function replay (client: pg.PoolClient, request: AcceptRequest, fingerprint: string): Promise<AsyncResponse> {
   const [stored] = await run<{ request_hash: string, response: AsyncResponse }>(client, selectIdempotencyKey(request.owner, request.idempotencyKey!))
-  if (!stored || stored.request_hash !== fingerprint.digest('hex')) {
+  if (!stored || stored.request_hash !== fingerprint) {
     throw new RequestRejectedError(REQUEST_ERROR_CODE.IDEMPOTENCY_KEY_REUSED, `idempotency key "${request.idempotencyKey}" was used for a different request; use a new key for new work`)
   }
   return stored.response

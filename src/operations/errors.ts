@@ -14,6 +14,8 @@ export const REQUEST_ERROR_CODE = Object.freeze({
   EMPTY_BULK: 'EMPTY_BULK',
   /** More orders than MAX_BULK_SIZE. */
   BULK_TOO_LARGE: 'BULK_TOO_LARGE',
+  /** A JSONL upload that did not arrive within UPLOAD_TIMEOUT_SECONDS. */
+  UPLOAD_TIMEOUT: 'UPLOAD_TIMEOUT',
   /** The idempotency key was used for a different request. */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** Only a finished bulk can be acknowledged. */

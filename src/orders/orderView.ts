@@ -9,6 +9,7 @@
  */
 import { CANCEL_REASON, type OrderEvent, type OrderLine, type ShippingAddress } from './domain/events.ts'
 import { COMPENSATION, ORDER_STEPS, type Compensation, type OrderStep } from './domain/order.ts'
+import { isZeroAmount } from './domain/placeOrder.ts'
 
 export const ORDER_VIEW_STATUS = Object.freeze({
   /** Placed; its steps are under way. */
@@ -226,8 +227,8 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
     }
     case 'PaymentCaptured': {
       const captured = { ...stepDone(view, 'capturePayment', at), awaitingCapture: false }
-      // Captured after a cancellation (the provider was charging when it came in): money to give back.
-      return view.status === ORDER_VIEW_STATUS.CANCELING || view.status === ORDER_VIEW_STATUS.CANCELED ? addStep(captured, COMPENSATION.REFUND_PAYMENT) : captured
+      // Captured after a cancellation (the provider was charging when it came in): money to give back, unless it was none.
+      return (view.status === ORDER_VIEW_STATUS.CANCELING || view.status === ORDER_VIEW_STATUS.CANCELED) && !isZeroAmount(view.total) ? addStep(captured, COMPENSATION.REFUND_PAYMENT) : captured
     }
     case 'PaymentFailed':
       return { ...updateStep(view, 'capturePayment', step => ({ ...step, status: STEP_STATUS.FAILED, attempts: step.attempts + 1, lastError: `payment declined: ${event.data.reason}` })), awaitingCapture: false }
@@ -257,7 +258,7 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
       })
       // The compensations it needs (requiredCompensations in the aggregate, in the same order).
       if (isDone(view, 'reserveStock')) canceled = addStep(canceled, COMPENSATION.RELEASE_STOCK)
-      if (isDone(view, 'capturePayment')) canceled = addStep(canceled, COMPENSATION.REFUND_PAYMENT)
+      if (isDone(view, 'capturePayment') && !isZeroAmount(view.total)) canceled = addStep(canceled, COMPENSATION.REFUND_PAYMENT)
       return addStep(canceled, COMPENSATION.EMAIL_CANCELLATION)
     }
     case 'StockReleased':

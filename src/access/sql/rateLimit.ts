@@ -11,27 +11,27 @@ export interface RateLimitHit {
 }
 
 /**
- * Counts one hit of `key` in the current fixed window of `windowSeconds`, in one statement, and
- * returns the count. Windows are aligned on the database's clock, so that every gateway counts in
- * the same ones. A hit in a later window than the row's starts it over at 1; a hit of a transaction
+ * Counts `hits` hits (one operation's) of `key` in the current fixed window of `windowSeconds`, in
+ * one statement, and returns the count. Windows are aligned on the database's clock, so that every gateway counts in
+ * the same ones. A hit in a later window than the row's starts it over; a hit of a transaction
  * that began before another one moved the row on counts in the newer window (GREATEST), never
  * moving it back.
  *
- * Opening a new window (hits = 1) also deletes up to RATE_LIMIT_SWEEP_BATCH rows of other keys
+ * Opening a new window (the count is this call's hits) also deletes up to RATE_LIMIT_SWEEP_BATCH rows of other keys
  * whose window has ended, found by the window_start index and deleted by their row ids (a TID scan,
  * whatever the table's size); SKIP LOCKED keeps two gateways doing so at once from waiting on each
  * other. Any other hit skips that part (a one-time filter on `hit`).
  */
-export function hitRateLimit (key: string, windowSeconds: number): Query {
+export function hitRateLimit (key: string, windowSeconds: number, hits = 1): Query {
   return {
     name: 'hit_rate_limit',
     text: `WITH clock AS (
         SELECT to_timestamp(floor(extract(epoch FROM now()) / $2::int) * $2::int) AS window_start
       ), hit AS (
         INSERT INTO rate_limit AS r (key, window_start, hits)
-        SELECT $1, window_start, 1 FROM clock
+        SELECT $1, window_start, $4::int FROM clock
         ON CONFLICT (key) DO UPDATE
-          SET hits = CASE WHEN r.window_start >= EXCLUDED.window_start THEN r.hits + 1 ELSE 1 END,
+          SET hits = CASE WHEN r.window_start >= EXCLUDED.window_start THEN r.hits + $4::int ELSE $4::int END,
               window_start = GREATEST(r.window_start, EXCLUDED.window_start)
         RETURNING hits, window_start
       ), swept AS (
@@ -42,11 +42,11 @@ export function hitRateLimit (key: string, windowSeconds: number): Query {
             ORDER BY window_start
             LIMIT $3
             FOR UPDATE SKIP LOCKED))
-          AND EXISTS (SELECT 1 FROM hit WHERE hits = 1)
+          AND EXISTS (SELECT 1 FROM hit WHERE hits = $4::int)
       )
       SELECT hits,
              greatest(1, ceil(extract(epoch FROM hit.window_start + make_interval(secs => $2::int) - now())))::int AS retry_after
       FROM hit`,
-    values: [key, windowSeconds, RATE_LIMIT_SWEEP_BATCH]
+    values: [key, windowSeconds, RATE_LIMIT_SWEEP_BATCH, hits]
   }
 }

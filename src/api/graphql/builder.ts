@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core'
+import ComplexityPlugin from '@pothos/plugin-complexity'
 import RelayPlugin from '@pothos/plugin-relay'
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth'
 import { GraphQLError } from 'graphql'
@@ -44,7 +45,10 @@ export const builder = new SchemaBuilder<{
   }
 }>({
   // scope-auth first, so that no other plugin's wrapper runs before authorization (its README).
-  plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, ValidationPlugin, ComplexityPlugin],
+  // Each field's cost (src/api/graphql/complexity.ts). No limit here: src/api/security/queryCost.ts
+  // checks it before execution, so that a refused query costs no statement, not even the rate limit's.
+  complexity: { defaultComplexity: 1, defaultListMultiplier: 10, disabled: true },
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (context) => ({
@@ -67,7 +71,8 @@ export const builder = new SchemaBuilder<{
   },
   defaultFieldNullability: false,
   relay: {
-    edgesFieldOptions: { nullable: { list: false, items: false } },
+    // The connection's page size multiplies what is below it (pageCost); its edges list adds nothing more.
+    edgesFieldOptions: { nullable: { list: false, items: false }, complexity: { field: 1, multiplier: 1 } },
     nodeFieldOptions: { nullable: false },
     clientMutationId: 'omit',
     cursorType: 'String',

@@ -6,10 +6,9 @@ import { BULK_ERROR_POLICY, type AcceptRequest, type AsyncResponse, type Candida
 import { ADJUST_STOCK } from '../../inventory/requests/adjustStock.ts'
 import { CANCEL_ORDER } from '../../orders/requests/cancelOrder.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/errors.ts'
-import { placeOrderLines } from '../../orders/requests/jsonl.ts'
 import { RETRY_ORDER } from '../../orders/requests/retryOrder.ts'
 import { builder, principal, viewer, type Context } from './builder.ts'
-import { orderNumberArg, uuidArg } from './query.ts'
+import { orderNumberArg, storableString, uuidArg } from './query.ts'
 import { idempotencyKeySchema } from '../idempotencyKey.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
@@ -25,8 +24,8 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
 })
 
 const idempotencyKeyArg = idempotencyKeySchema
-const notifyUrlArg = z.string().max(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
-const descriptionArg = z.string().max(1000)
+const notifyUrlArg = storableString(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
+const descriptionArg = storableString(1000)
 const notAfterArg = z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future')
 const NOT_AFTER_DESCRIPTION = 'A deadline: operations not begun by then end EXPIRED and are never run (nor retried after it). Must be in the future; none by default.'
 
@@ -138,7 +137,7 @@ builder.mutationFields((t) => {
         ...common
       },
       authScopes: (_, args) => accepting(args.notifyUrl, { uploads: true }),
-      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, placeOrderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, context.services.orderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
     }),
     cancelOrder: t.field({
       type: AsyncResponseRef,
@@ -207,7 +206,7 @@ builder.mutationFields((t) => ({
     description: 'Enqueues the failed operations again (RETRIABLY_FAILED, NOT_RETRIABLY_FAILED; never REJECTED, COMPLETE or CANCELED), optionally only those with these error codes or ids.',
     args: {
       uuid: t.arg.id({ required: true, validate: uuidArg }),
-      errorCodes: t.arg.stringList(),
+      errorCodes: t.arg.stringList({ validate: z.array(storableString(100)) }),
       operationIds: t.arg.idList({ validate: z.array(uuidArg) })
     },
     resolve: async (_, { uuid, errorCodes, operationIds }, context) =>

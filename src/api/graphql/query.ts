@@ -1,10 +1,12 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay'
 import { z } from 'zod'
+import { unstorableText } from '../../operations/domain/storable.ts'
 import type { BulkView } from '../../operations/read.ts'
 import type { BulkKey } from '../../operations/sql/bulks.ts'
 import type { OrderKey } from '../../orders/sql/list.ts'
 import type { OrderView } from '../../orders/orderView.ts'
 import { builder, viewer } from './builder.ts'
+import { BULKS_PAGE, ORDERS_PAGE, pageCost } from './complexity.ts'
 import { decodeCursor, encodeCursor } from './cursors.ts'
 import { BulkKindEnum, BulkRef, BulkStatusEnum } from './types/bulk.ts'
 import { InventoryItemRef } from './types/inventoryItem.ts'
@@ -12,8 +14,12 @@ import { OperationRef } from './types/operation.ts'
 import { OrderRef, OrderStatusEnum } from './types/order.ts'
 
 export const uuidArg = z.guid({ message: 'must be a UUID such as 0b9e6a4e-4c59-4a43-9f5f-0f3b4a2d6b7e' })
-export const orderNumberArg = z.string().max(40)
-const skuArg = z.string().max(500)
+/** A string argument PostgreSQL can take as a value: without a NUL or an unpaired surrogate, which it refuses (issue #12, item 9). */
+export function storableString (max: number): z.ZodType<string> {
+  return z.string().max(max).refine(value => unstorableText(value) === null, 'must not contain a NUL character (U+0000) or an unpaired surrogate')
+}
+export const orderNumberArg = storableString(40)
+const skuArg = storableString(500)
 
 /** A timestamptz as PostgreSQL prints it (`::text`): the exact key of a keyset cursor. */
 const TIMESTAMPTZ_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
@@ -39,6 +45,7 @@ builder.queryField('bulk', (t) => t.field({
 builder.queryField('bulks', (t) => t.connection({
   type: BulkRef,
   description: "The caller's bulks (an admin's: everyone's), newest first, optionally filtered; `acknowledged: false` lists what still needs attention, `owner` one owner's (for admins).",
+  complexity: pageCost(BULKS_PAGE),
   args: {
     status: t.arg({ type: BulkStatusEnum }),
     createdAfter: t.arg({ type: 'DateTime' }),
@@ -48,7 +55,7 @@ builder.queryField('bulks', (t) => t.connection({
     kind: t.arg({ type: BulkKindEnum })
   },
   resolve: async (_, args, context) => await resolveCursorConnection<Promise<BulkView[]>>(
-    { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), defaultSize: 20, maxSize: 100 },
+    { args, toCursor: (bulk) => encodeCursor('bulk', bulk.key), ...BULKS_PAGE },
     async ({ before, after, limit, inverted }): Promise<BulkView[]> => await context.services.bulks(
       viewer(context),
       {
@@ -82,12 +89,13 @@ builder.queryField('order', (t) => t.field({
 builder.queryField('orders', (t) => t.connection({
   type: OrderRef,
   description: "The caller's orders (an admin's: everyone's), newest first, optionally of one status.",
+  complexity: pageCost(ORDERS_PAGE),
   args: { status: t.arg({ type: OrderStatusEnum }) },
   resolve: async (_, args, context) => {
     // The exact key of each order on the page, for its cursor.
     const keys = new WeakMap<OrderView, OrderKey>()
     return await resolveCursorConnection<Promise<OrderView[]>>(
-      { args, toCursor: (order) => encodeCursor('order', keys.get(order)), defaultSize: 20, maxSize: 100 },
+      { args, toCursor: (order) => encodeCursor('order', keys.get(order)), ...ORDERS_PAGE },
       async ({ before, after, limit, inverted }): Promise<OrderView[]> => {
         const items = await context.services.orders(viewer(context), args.status ?? null,
           { after: decodeCursor('order', after, isOrderKey), before: decodeCursor('order', before, isOrderKey), limit, inverted })

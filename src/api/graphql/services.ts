@@ -3,7 +3,7 @@ import type { ApiTokenRow } from '../../access/sql/apiTokens.ts'
 import type { CreatedToken } from '../../access/tokens.ts'
 import type { BulkView, Page } from '../../operations/read.ts'
 import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../../operations/sql/bulks.ts'
-import type { AcceptRequest, AsyncResponse } from '../../operations/accept.ts'
+import type { AcceptRequest, AsyncResponse, Candidate } from '../../operations/accept.ts'
 import type { InventoryItemView } from '../../inventory/read.ts'
 import type { NotificationView } from '../../operations/webhooks/read.ts'
 import type { WebhookSecretRow } from '../../operations/sql/webhookSecrets.ts'
@@ -17,6 +17,8 @@ export interface Services {
   readonly customerMaxBulkSize: number
   // commands
   placeOrders (request: AcceptRequest): Promise<AsyncResponse>
+  /** The orders of a JSONL upload as it streams in, read under MAX_JSONL_LINE_BYTES and UPLOAD_TIMEOUT_SECONDS. */
+  orderLines (file: AsyncIterable<Uint8Array>): AsyncIterable<Candidate>
   retryBulk (viewer: Viewer, uuid: string, errorCodes: readonly string[] | null, operationIds: readonly string[] | null): Promise<BulkView>
   cancelBulk (viewer: Viewer, uuid: string): Promise<BulkView>
   acknowledgeBulk (viewer: Viewer, uuid: string): Promise<BulkView>

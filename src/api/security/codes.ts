@@ -20,6 +20,8 @@ export const LIMIT_ERROR_CODE = Object.freeze({
   /** Yoga's code for a body over the limit (HTTP 413), kept as it is. */
   REQUEST_TOO_LARGE: 'REQUEST_ENTITY_TOO_LARGE',
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /** A subscription sent over HTTP (Server-Sent Events): subscriptions run over WebSocket only. */
+  SUBSCRIPTIONS_OVER_WEBSOCKET_ONLY: 'SUBSCRIPTIONS_OVER_WEBSOCKET_ONLY',
   /** Over the caller's rate limit; `extensions.retryAfter` says in how many seconds to try again. */
   RATE_LIMITED: 'RATE_LIMITED'
 } as const)

@@ -5,8 +5,10 @@ import type { LimitsConfig } from './options.ts'
 import type { Db } from '../../platform/db/pool.ts'
 import { useBodyLimits } from './bodyLimit.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
+import { useQueryCost } from './queryCost.ts'
 import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
 import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
+import { useSubscriptionsOverWebSocketOnly } from './subscriptionTransport.ts'
 import { webSocketLimits, type WebSocketLimits } from './webSocket.ts'
 
 /**
@@ -25,6 +27,8 @@ export interface GatewayLimits {
   readonly maxRequestBodySize: false
   /** Whether GraphiQL is served on GET /graphql. */
   readonly graphiql: boolean
+  /** For the HTTP server's `requestTimeout`: a minute more than UPLOAD_TIMEOUT_SECONDS, so that the upload's own timeout answers first. */
+  readonly requestTimeoutMs: number
   readonly webSocket: WebSocketLimits
   /** The per-caller rate limit, also counted by the routes beside GraphQL (the results file). */
   readonly rateLimit: RateLimitOptions
@@ -62,11 +66,15 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
       useParseAndValidationCodes(),
       ...armorPlugins(limits),
       ...(limits.introspection ? [] : [useIntrospectionOff()]),
+      // Before the rate limit, so that a refused subscription or costly query costs no statement.
+      useSubscriptionsOverWebSocketOnly(),
+      useQueryCost(limits.maxCost),
       useRateLimit(rateLimit)
     ],
     batching: limits.batching > 0 ? { limit: limits.batching } : false,
     maxRequestBodySize: false,
     graphiql: limits.graphiql,
+    requestTimeoutMs: (limits.uploadTimeoutSeconds + 60) * 1000,
     webSocket: webSocketLimits(limits),
     rateLimit
   }

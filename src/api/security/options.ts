@@ -3,8 +3,9 @@ export interface LimitsConfig {
   /**
    * Limits on one GraphQL document (GraphQL Armor), counted on the query text alone, never on
    * variables: `GRAPHQL_MAX_DEPTH` (default 10), `GRAPHQL_MAX_ALIASES` (15), `GRAPHQL_MAX_DIRECTIVES`
-   * (20), `GRAPHQL_MAX_TOKENS` (2000), `GRAPHQL_MAX_COST` (100000; a list field asked with a literal
-   * `first`/`last` costs that many times its selection).
+   * (20), `GRAPHQL_MAX_TOKENS` (2000). `GRAPHQL_MAX_COST` (100000): the costliest operation, counted
+   * with its variables (src/api/graphql/complexity.ts: a connection costs its selection times the
+   * page asked for, `first`/`last` at their value, a variable's too).
    */
   readonly maxDepth: number
   readonly maxAliases: number
@@ -15,6 +16,14 @@ export interface LimitsConfig {
   readonly maxBodyBytes: number
   /** `MAX_UPLOAD_BYTES`, default 256 MiB: the largest multipart request (a JSONL upload; 413 beyond). */
   readonly maxUploadBytes: number
+  /** `MAX_JSONL_LINE_BYTES`, default 1 MiB: a longer line of a JSONL upload is that item's REJECTED status, never buffered whole. */
+  readonly maxJsonlLineBytes: number
+  /**
+   * `UPLOAD_TIMEOUT_SECONDS`, default 300: how long a JSONL upload's file may take to arrive; past it the
+   * request is refused (UPLOAD_TIMEOUT) and nothing of it is accepted. Node's own timeout for receiving a
+   * whole request is set a minute longer, so that this one answers first.
+   */
+  readonly uploadTimeoutSeconds: number
   /** `GRAPHQL_BATCHING`, default 0 (off): the most operations one HTTP request may carry as a JSON array. */
   readonly batching: number
   /** `GRAPHQL_INTROSPECTION`, `true` or `false`: default false when `NODE_ENV=production`, true otherwise. */

@@ -28,8 +28,8 @@ export function armorPlugins (limits: LimitsConfig): Plugin[] {
     maxAliases: { n: limits.maxAliases, ...rejectWith(LIMIT_ERROR_CODE.TOO_MANY_ALIASES) },
     maxDirectives: { n: limits.maxDirectives, ...rejectWith(LIMIT_ERROR_CODE.TOO_MANY_DIRECTIVES) },
     maxTokens: { n: limits.maxTokens, ...rejectWith(LIMIT_ERROR_CODE.TOO_MANY_TOKENS) },
-    // Counted on the document: variables (a 100,000-order bulk) cost nothing here.
-    costLimit: { maxCost: limits.maxCost, ...rejectWith(LIMIT_ERROR_CODE.QUERY_TOO_COSTLY) },
+    // The cost is the schema's, counted with the variables' page sizes: src/api/security/queryCost.ts.
+    costLimit: { enabled: false },
     // "Did you mean …" would tell the schema to someone not allowed to introspect it.
     blockFieldSuggestion: { enabled: !limits.introspection }
   })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { GraphQLError, type ExecutionResult } from 'graphql'
+import { getOperationAST, GraphQLError, Kind, OperationTypeNode, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
 import { run, type Db } from '../../platform/db/pool.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
@@ -41,13 +41,40 @@ export function rateLimitMessage (options: RateLimitOptions, retryAfter: number)
 }
 
 /**
- * Counts one hit of `key` in PostgreSQL (src/access/sql/rateLimit.ts): the seconds the caller
+ * Counts `hits` hits of `key` in PostgreSQL (src/access/sql/rateLimit.ts): the seconds the caller
  * must wait when it is over the limit, else null. A limit of 0 counts nothing.
  */
-export async function overRateLimit (options: RateLimitOptions, key: string): Promise<number | null> {
+export async function overRateLimit (options: RateLimitOptions, key: string, hits = 1): Promise<number | null> {
   if (options.limit === 0) return null
-  const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(key, options.windowSeconds))
+  const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(key, options.windowSeconds, hits))
   return hit === undefined || hit.hits <= options.limit ? null : hit.retry_after
+}
+
+/**
+ * The hits an operation counts (issue #12, item 8): a mutation one per root field it runs, aliases
+ * included, so that fifteen `placeOrders` in one request count as fifteen requests would, each
+ * a bulk of up to MAX_BULK_SIZE; any other operation one. Fields are told apart by their response
+ * key, as GraphQL merges those that share one.
+ */
+function hitsOf (document: DocumentNode, operationName?: string | null): number {
+  const operation = getOperationAST(document, operationName)
+  if (operation?.operation !== OperationTypeNode.MUTATION) return 1
+  const fragments = new Map<string, FragmentDefinitionNode>()
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition)
+  const keys = new Set<string>()
+  const spread = new Set<string>()
+  const sets: SelectionSetNode[] = [operation.selectionSet]
+  while (sets.length > 0) {
+    for (const selection of sets.pop()!.selections) {
+      if (selection.kind === Kind.FIELD) keys.add(selection.alias?.value ?? selection.name.value)
+      else if (selection.kind === Kind.INLINE_FRAGMENT) sets.push(selection.selectionSet)
+      else if (!spread.has(selection.name.value) && fragments.has(selection.name.value)) {
+        spread.add(selection.name.value)
+        sets.push(fragments.get(selection.name.value)!.selectionSet)
+      }
+    }
+  }
+  return Math.max(1, keys.size)
 }
 
 function rateLimited (retryAfter: number, options: RateLimitOptions, overHttp: boolean): ExecutionResult {
@@ -66,25 +93,26 @@ function rateLimited (retryAfter: number, options: RateLimitOptions, overHttp: b
 
 /**
  * Per-caller rate limits that hold across gateway processes: every operation (query, mutation,
- * subscription; over HTTP and WebSocket) counts one hit in PostgreSQL before it runs (one
- * statement, src/access/sql/rateLimit.ts). Over the limit the operation is not run: the answer
+ * subscription; over HTTP and WebSocket) counts its hits in PostgreSQL before it runs (one
+ * statement, src/access/sql/rateLimit.ts): one, or a mutation one per root field (hitsOf). Over the limit the operation is not run: the answer
  * is a RATE_LIMITED error with `extensions.retryAfter` (seconds), over HTTP with status 429 and a
  * `Retry-After` header. Requests refused before execution (unparsable, invalid, over a query
  * limit) cost the gateway no database work and are not counted.
  */
 export function useRateLimit (options: RateLimitOptions): Plugin {
   if (options.limit === 0) return {}
-  const refusal = async (context: RateLimitContext): Promise<ExecutionResult | undefined> => {
-    const retryAfter = await overRateLimit(options, rateLimitKeyOf(context))
+  const refusal = async (args: ExecutionArgs): Promise<ExecutionResult | undefined> => {
+    const context = args.contextValue as RateLimitContext
+    const retryAfter = await overRateLimit(options, rateLimitKeyOf(context), hitsOf(args.document, args.operationName))
     return retryAfter === null ? undefined : rateLimited(retryAfter, options, context.request !== undefined)
   }
   return {
     async onExecute ({ args, setResultAndStopExecution }) {
-      const refused = await refusal(args.contextValue as RateLimitContext)
+      const refused = await refusal(args)
       if (refused !== undefined) setResultAndStopExecution(refused)
     },
     async onSubscribe ({ args, setResultAndStopExecution }) {
-      const refused = await refusal(args.contextValue as RateLimitContext)
+      const refused = await refusal(args)
       if (refused !== undefined) setResultAndStopExecution(refused)
     }
   }

@@ -86,7 +86,8 @@ export interface NewBulk {
 /** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
 const OPERATION_COLUMNS = `id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
                            finished_at, ordering_key`
-const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, r.data, r.data_hash,
+// A JSON null in `data` (a rejected line that was not read) arrives as SQL NULL: stored as JSON null.
+const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
              r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
              CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
       FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
@@ -121,7 +122,7 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
 
 /**
  * The bulk with its first chunk of operations, in one statement: a bulk that fits one chunk costs
- * one statement instead of three (bulk, operations, count). Returns as insertOperations does.
+ * one statement instead of two. Returns as insertOperations does.
  */
 export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
   return {
@@ -291,11 +292,6 @@ export function lockBulk (uuid: string, owner: string | null): Query {
  */
 export function markBulkReopened (uuid: string): Query {
   return { text: 'UPDATE bulk SET acknowledged_at = NULL, reopened_at = clock_timestamp() WHERE uuid = $1', values: [uuid] }
-}
-
-/** The bulk's operation count, once a streamed bulk has been counted. */
-export function setOperationCount (uuid: string, operationCount: number): Query {
-  return { text: 'UPDATE bulk SET operation_count = $2 WHERE uuid = $1', values: [uuid, operationCount] }
 }
 
 /**

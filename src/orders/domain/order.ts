@@ -10,6 +10,7 @@
  */
 import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
 import type { CancelReason, OrderEvent, OrderLine, OrderPlaced, ShippingAddress } from './events.ts'
+import { isZeroAmount } from './placeOrder.ts'
 
 /** An order's stream in the event store. */
 export function orderStreamId (orderId: string): string {
@@ -138,13 +139,16 @@ export function readySteps (order: Order): OrderStep[] {
   return pendingSteps(order).filter(step => missingPrerequisites(order, step).length === 0)
 }
 
-/** The compensations a canceled order needs, done or not (none for an order that is not canceled). */
+/**
+ * The compensations a canceled order needs, done or not (none for an order that is not canceled).
+ * A capture of a zero total took nothing, so it needs no refund (the payment side refuses one of 0).
+ */
 export function requiredCompensations (order: Order): Compensation[] {
   if (order.status !== ORDER_STATUS.CANCELED) return []
   return [
     // Shipped stock is not reserved any more (a shipped order is not canceled; this keeps it true).
     ...(order.done.reserveStock !== undefined && !order.stockShipped ? [COMPENSATION.RELEASE_STOCK] : []),
-    ...(order.done.capturePayment !== undefined ? [COMPENSATION.REFUND_PAYMENT] : []),
+    ...(order.done.capturePayment !== undefined && !isZeroAmount(order.total) ? [COMPENSATION.REFUND_PAYMENT] : []),
     COMPENSATION.EMAIL_CANCELLATION
   ]
 }

@@ -48,12 +48,19 @@ const COUNTRIES = new Set(('AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA B
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/
 /** A decimal as the Decimal scalar carries it: optional sign, digits, optional fraction. */
 export const DECIMAL = /^-?\d+(\.\d+)?$/
+/** The longest decimal read at all: longer ones are refused before they are parsed (a price of a million digits costs a BigInt that long). */
+export const MAX_DECIMAL_LENGTH = 40
 const MAX_TEXT = 500
 const MAX_ITEMS = 1000
 const MAX_QUANTITY = 1_000_000
-/** Unit prices below 10^12 and totals below 10^16: what orders.total, numeric(20, 4), holds. */
-const MAX_PRICE_DIGITS = 12
-const MAX_TOTAL_UNITS = 10n ** 16n * 10_000n
+/**
+ * The one money bound (issue #12, item 4): every amount, unit price and order total, below 10^15,
+ * what the narrowest money column holds (numeric(19, 4) of the payment tables; orders.total is
+ * numeric(20, 4)). An order whose total the payment side cannot hold is refused at acceptance, not
+ * failed at its capture with its stock reserved.
+ */
+const MONEY_DIGITS = 15
+const MAX_MONEY_UNITS = 10n ** BigInt(MONEY_DIGITS) * 10_000n
 
 /** A field of PlaceOrderInput a problem can be about; the `items.` ones are about one item. */
 export type PlaceOrderField = 'customerEmail' | 'currency' | 'items' | 'items.sku' | 'items.quantity' | 'items.unitPrice' | 'paymentToken' |
@@ -92,16 +99,18 @@ export function validatePlaceOrder (input: PlaceOrderInput, name: FieldNames = O
       problems.push(`${quantity} must be at most ${MAX_QUANTITY}, got ${item.quantity}`)
     }
     const unitPrice = name('items.unitPrice', i)
-    if (!DECIMAL.test(item.unitPrice) || item.unitPrice.startsWith('-')) {
+    if (item.unitPrice.length > MAX_DECIMAL_LENGTH) {
+      problems.push(`${unitPrice} must be at most ${MAX_DECIMAL_LENGTH} characters, got ${item.unitPrice.length}`)
+    } else if (!DECIMAL.test(item.unitPrice) || item.unitPrice.startsWith('-')) {
       problems.push(`${unitPrice} must be 0 or more, got "${clip(item.unitPrice)}"`)
     } else if ((item.unitPrice.split('.')[1] ?? '').length > 4) {
       problems.push(`${unitPrice} must have at most 4 decimals, got "${clip(item.unitPrice)}"`)
-    } else if (BigInt(item.unitPrice.split('.')[0]!) >= 10n ** BigInt(MAX_PRICE_DIGITS)) {
-      problems.push(`${unitPrice} must be less than 10^${MAX_PRICE_DIGITS}, got "${clip(item.unitPrice)}"`)
+    } else if (toUnits(item.unitPrice) >= MAX_MONEY_UNITS) {
+      problems.push(`${unitPrice} must be less than 10^${MONEY_DIGITS}, got "${clip(item.unitPrice)}"`)
     }
   })
-  if (problems.length === 0 && totalUnits(input.items) >= MAX_TOTAL_UNITS) {
-    problems.push('the order total must be less than 10^16')
+  if (problems.length === 0 && totalUnits(input.items) >= MAX_MONEY_UNITS) {
+    problems.push(`the order total must be less than 10^${MONEY_DIGITS}, got ${orderTotal(input.items)}`)
   }
   if (input.paymentToken != null && !PAYMENT_TOKEN.test(input.paymentToken)) {
     problems.push(`${name('paymentToken')} must look like tok_visa (tok_ and up to 60 letters, digits or underscores), got "${clip(input.paymentToken)}"`)
@@ -140,6 +149,11 @@ function toUnits (decimal: string): bigint {
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(4, '0').slice(0, 4))
 }
 
+/** Whether a decimal amount (an order's total) is zero: nothing was charged, so nothing is refunded. */
+export function isZeroAmount (decimal: string): boolean {
+  return /^0*(\.0*)?$/.test(decimal)
+}
+
 /**
  * What a PlaceOrderInput must look like when it does not come through GraphQL's type system
  * (a line of a JSONL upload): the same fields and types, nothing else. Values are then checked by
@@ -157,7 +171,9 @@ export function parsePlaceOrder (value: unknown): { ok: true, input: PlaceOrderI
   }
   const string = (at: string, v: unknown): void => { if (typeof v !== 'string') problems.push(`${at} must be a string`) }
   const decimal = (at: string, v: unknown): void => {
-    if (typeof v !== 'string' || !DECIMAL.test(v)) problems.push(`${at} must be a decimal written as a string, such as "19.99"`)
+    if (typeof v !== 'string' || v.length > MAX_DECIMAL_LENGTH || !DECIMAL.test(v)) {
+      problems.push(`${at} must be a decimal of at most ${MAX_DECIMAL_LENGTH} characters written as a string, such as "19.99"`)
+    }
   }
   const integer = (at: string, v: unknown): void => { if (!Number.isSafeInteger(v)) problems.push(`${at} must be a whole number`) }
   object('', value, {

@@ -32,6 +32,8 @@ export async function migrate (pool: pg.Pool, log: Logger, dir = MIGRATIONS_DIR)
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
+      // DDL on a large table may run longer than the pool's DB_STATEMENT_TIMEOUT_MS: not bounded here.
+      await client.query('SET LOCAL statement_timeout = 0')
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migration (
         version integer PRIMARY KEY,

@@ -25,8 +25,29 @@ export interface BossDb {
 /** Where our queries run: the pool, or a client inside a transaction. */
 export type Db = Queryable
 
-export function createPool (connectionString: string, max: number, applicationName: string, log: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: applicationName })
+/**
+ * Bounds on how long the gateway's own pool waits for and holds a connection (issue #12, item 1), so
+ * that a stuck caller cannot keep the others waiting without end. Each 0 turns its bound off.
+ */
+export interface PoolTimeouts {
+  /** `DB_ACQUIRE_TIMEOUT_MS`, default 30000: how long a caller waits for a free connection (or a new one) before it fails, transiently. */
+  readonly acquireMs: number
+  /** `DB_STATEMENT_TIMEOUT_MS`, default 60000: PostgreSQL's `statement_timeout` on each connection; a statement running longer is canceled (SQLSTATE 57014, transient). */
+  readonly statementMs: number
+  /** `DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`, default 60000: PostgreSQL's `idle_in_transaction_session_timeout`; a session idle this long inside a transaction is ended and its transaction rolled back. */
+  readonly idleInTransactionMs: number
+}
+
+/** The process's pool. Without `timeouts` (the CLI's one-off scripts) nothing is bounded. */
+export function createPool (connectionString: string, max: number, applicationName: string, log: Logger, timeouts?: PoolTimeouts): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    ...(timeouts === undefined
+      ? {}
+      : { connectionTimeoutMillis: timeouts.acquireMs, statement_timeout: timeouts.statementMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs })
+  })
   // An idle client's connection can drop (server restart); the pool replaces it. Log, never crash.
   pool.on('error', (error) => log.warn('idle database connection failed', { error }))
   // A checked-out client's connection can drop too (pg_terminate_backend, a failover) while its

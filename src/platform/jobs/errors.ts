@@ -20,9 +20,14 @@ export function isConnectionLost (error: unknown): boolean {
   return /Connection terminated|connection error|not queryable|Client was closed/i.test(message)
 }
 
+/** pg's pool, when no connection came free within DB_ACQUIRE_TIMEOUT_MS. */
+function isPoolTimeout (error: unknown): boolean {
+  return error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)
+}
+
 export function isTransient (error: unknown): boolean {
   const code = codeOf(error)
-  return isConnectionLost(error) || (code !== undefined && TRANSIENT_SQLSTATES.has(code))
+  return isConnectionLost(error) || isPoolTimeout(error) || (code !== undefined && TRANSIENT_SQLSTATES.has(code))
 }
 
 /** Names of the conditions we meet most, and of SQLSTATE classes for the rest. */
@@ -60,6 +65,7 @@ export function describe (error: unknown): string {
     return `${CONDITIONS[code] ?? CLASSES[code.slice(0, 2)] ?? 'database error'} (SQLSTATE ${code})`
   }
   if (isConnectionLost(error)) return 'lost the database connection'
+  if (isPoolTimeout(error)) return 'no database connection came free in time (DB_ACQUIRE_TIMEOUT_MS)'
   return 'internal error (see the worker log)'
 }
 

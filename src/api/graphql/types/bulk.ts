@@ -4,6 +4,7 @@ import type { OperationRow } from '../../../operations/sql/bulks.ts'
 import { BULK_STATUS, type OperationCounts } from '../../../operations/domain/status.ts'
 import { BULK_KIND } from '../../../operations/domain/kind.ts'
 import { builder, viewer } from '../builder.ts'
+import { OPERATIONS_PAGE, pageCost, READ_COST } from '../complexity.ts'
 import { decodeCursor, encodeCursor } from '../cursors.ts'
 import { OperationRef, OperationStatusEnum } from './operation.ts'
 
@@ -77,12 +78,13 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
     operations: t.connection({
       type: OperationRef,
       description: "Operations in request order, optionally of one status or error code, with each one's data and result (Magento's detailed status).",
+      complexity: pageCost(OPERATIONS_PAGE),
       args: {
         status: t.arg({ type: OperationStatusEnum }),
         errorCode: t.arg.string()
       },
       resolve: async (bulk, args, { services }) => await resolveCursorConnection<Promise<OperationRow[]>>(
-        { args, toCursor: (op) => encodeCursor('operation', op.request_index), defaultSize: 50, maxSize: 1000 },
+        { args, toCursor: (op) => encodeCursor('operation', op.request_index), ...OPERATIONS_PAGE },
         async ({ before, after, limit, inverted }): Promise<OperationRow[]> => await services.operations(
           bulk.uuid,
           { status: args.status ?? null, errorCode: args.errorCode ?? null },
@@ -95,6 +97,7 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
 builder.objectField(OperationRef, 'bulk', (t) => t.field({
   type: BulkRef,
   description: 'The bulk the operation belongs to.',
+  complexity: READ_COST,
   // The operation was read through its bulk's owner, so its bulk is the viewer's too.
   resolve: async (op, _, context) => (await context.services.bulk(viewer(context), op.bulk_uuid))!
 }))

@@ -1,6 +1,7 @@
 import { NOTIFICATION_STATE } from '../../../operations/sql/notifications.ts'
 import type { AttemptView, NotificationView } from '../../../operations/webhooks/read.ts'
 import { builder } from '../builder.ts'
+import { READ_COST } from '../complexity.ts'
 import { BulkRef } from './bulk.ts'
 
 // What these fields ask of the application, added to Services from here so that the results and
@@ -47,6 +48,7 @@ builder.objectFields(BulkRef, (t) => ({
   notifications: t.field({
     type: [BulkNotificationRef],
     description: 'Webhooks sent to notifyUrl when the bulk finished, with their delivery attempts.',
+    complexity: { field: READ_COST, multiplier: 10 },
     resolve: async (bulk, _args, { services }) => await services.bulkNotifications(bulk.uuid)
   })
 }))

@@ -1,6 +1,7 @@
 import type { OperationRow } from '../../../operations/sql/bulks.ts'
 import { OPERATION_STATUS, type OperationStatus } from '../../../operations/domain/status.ts'
 import { builder } from '../builder.ts'
+import { READ_COST } from '../complexity.ts'
 
 export const OperationStatusEnum = builder.enumType('OperationStatus', {
   values: Object.values(OPERATION_STATUS)
@@ -26,6 +27,7 @@ export const OperationRef = builder.objectRef<OperationRow>('Operation').impleme
       type: 'DateTime',
       nullable: true,
       description: 'When the next attempt is due, while the operation waits for a retry.',
+      complexity: READ_COST,
       resolve: async (op, _, { services }) => op.status === OPERATION_STATUS.RETRIABLY_FAILED ? await services.nextRetryAt(op) : null
     })
   })

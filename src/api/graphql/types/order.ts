@@ -1,6 +1,7 @@
 import type { OrderLine, ShippingAddress } from '../../../orders/domain/events.ts'
 import { ORDER_VIEW_STATUS, type OrderView } from '../../../orders/orderView.ts'
 import { builder } from '../builder.ts'
+import { READ_COST } from '../complexity.ts'
 import { OrderEventRef } from './orderEvent.ts'
 import { OrderStepRef } from './orderStep.ts'
 
@@ -73,6 +74,7 @@ export const OrderRef = builder.objectRef<OrderView>('Order').implement({
     events: t.field({
       type: [OrderEventRef],
       description: 'Every event of the order, oldest first, read from the event store when asked for.',
+      complexity: { field: READ_COST, multiplier: 10 },
       resolve: async (order, _, { services }) => await services.orderEvents(order.id)
     })
   })

@@ -1,6 +1,6 @@
 import { GraphQLError, Kind } from 'graphql'
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars'
-import { DECIMAL } from '../../../orders/domain/placeOrder.ts'
+import { DECIMAL, MAX_DECIMAL_LENGTH } from '../../../orders/domain/placeOrder.ts'
 import { builder } from '../builder.ts'
 
 builder.addScalarType('DateTime', DateTimeResolver)
@@ -8,7 +8,7 @@ builder.addScalarType('JSON', JSONResolver)
 builder.addScalarType('SafeInt', SafeIntResolver)
 
 function parseDecimal (value: unknown): string {
-  if (typeof value !== 'string' || value.length > 40 || !DECIMAL.test(value)) {
+  if (typeof value !== 'string' || value.length > MAX_DECIMAL_LENGTH || !DECIMAL.test(value)) {
     throw new GraphQLError(`Decimal must be a string of digits with an optional fraction, such as "19.99"; got ${JSON.stringify(value)}`)
   }
   return value
