@@ -30,7 +30,9 @@ const CREATE_TOKEN = 'mutation ($owner: String!) { createApiToken(owner: $owner,
 let gateway: TestGateway
 let acme: { token: string, id: string }
 beforeAll(async () => {
-  gateway = await startGateway({ env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET } })
+  // The carrier answers after 3 s, so that an order placed here is still open (not shipped, not
+  // completed) when a test cancels it, however fast the machine runs the steps before shipping.
+  gateway = await startGateway({ env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET, CARRIER_LATENCY_MS: '3000' } })
   const { data } = await gateway.gql(CREATE_TOKEN, { owner: 'acme' })
   acme = data.createApiToken
 })
