@@ -11,6 +11,7 @@ import { useEndOnRevocation } from './api/auth/revocation.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { healthRoute, startHealthServer } from './api/health.ts'
+import { metricsRoute } from './api/metricsRoute.ts'
 import { createGraphQLServer } from './api/http.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { restRoute } from './api/rest/restRoute.ts'
@@ -37,6 +38,10 @@ import { ORDER_TOPICS } from './orders/topics.ts'
 import { openDatabase, type Database } from './platform/db/database.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createPool } from './platform/db/pool.ts'
+import { watchPool } from './platform/db/poolMetrics.ts'
+import { watchQueues } from './platform/jobs/queueMetrics.ts'
+import { watchBulks } from './operations/metrics.ts'
+import { showFirstToken } from './access/firstToken.ts'
 import { createBoss, ensureQueues } from './platform/jobs/boss.ts'
 import { ensureServiceQueues, startServiceWorker } from './platform/jobs/serviceTopics.ts'
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
@@ -100,7 +105,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
     const gateway = config.roles.includes('gateway') ? await startGatewayRole(core, stack) : undefined
     // After the gateway, whose bound port the default PUBLIC_URL (the webhooks' resultsUrl) needs.
     if (config.roles.includes('worker')) await startFinishWatcher(core, stack)
-    const health = config.healthPort !== undefined ? await startHealthServer(core.readiness, config.healthPort, config.host) : undefined
+    const health = config.healthPort !== undefined ? await startHealthServer(core.readiness, config.healthPort, config.host, [metricsRoute(config.metricsToken)]) : undefined
     if (health !== undefined) {
       stack.push(async () => await health.close())
       log.info('health checks served', { url: `http://${config.host}:${health.port}/ready` })
@@ -130,13 +135,11 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   if (database.embedded?.owned) stack.push(async () => await database.embedded!.stop())
   const pool = createPool(database.url, config.dbPoolSize, `order-ops-gateway:${config.roles.join('+')}`, log, config.dbTimeouts)
   stack.push(async () => await pool.end())
+  const unwatchPool = watchPool('work', pool)
+  stack.push(async () => unwatchPool())
   await migrate(pool, log)
   const firstToken = await ensureAdminToken(pool, config.adminToken, database.embedded !== undefined, log)
-  if (firstToken !== undefined) {
-    log.warn(`no API token existed, so this admin token was created; it is shown only now:\n\n    ${firstToken}\n\n` +
-      '  Send it as `Authorization: Bearer <token>`. More tokens: `npm run --silent token -- create --owner <name> --role integration`' +
-      ' (or createApiToken over GraphQL); set ADMIN_TOKEN to choose your own.')
-  }
+  if (firstToken !== undefined) showFirstToken(firstToken, log)
   const rebuilt = await rebuildIfIncomplete(pool)
   if (rebuilt !== null) log.info(`read models rebuilt from the event log: ${rebuilt.orders} order(s), ${rebuilt.inventory} SKU(s)`)
   if (database.embedded !== undefined) {
@@ -151,6 +154,8 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   boss.on('stopped', () => { bossRunning = false })
   readiness.add('queue', () => bossRunning ? null : 'pg-boss stopped')
   stack.push(async () => await boss.stop({ graceful: true, timeout: config.shutdownTimeoutMs }))
+  const unwatch = [watchQueues(boss), watchBulks(pool)]
+  stack.push(async () => { for (const stop of unwatch) stop() })
   // The worker role owns the retry and expiry policy: only it brings an existing queue's policy up to date.
   const ownsPolicy = config.roles.includes('worker')
   const topics = topicsWith(config.jobPolicy)
@@ -244,7 +249,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
     rateLimit: limits.rateLimit,
     maxBodyBytes: config.limits.maxBodyBytes
   })
-  const routes = [healthRoute(core.readiness), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
+  const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
   const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
   const port = await server.listen(config.port, config.host)

@@ -109,7 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The worker processes met nothing unexpected (failed attempts are warnings).
-  for (const worker of workers) expect(worker.stderr()).not.toMatch(/ ERROR /)
+  for (const worker of workers) expect(worker.stderr()).not.toMatch(/"level":"error"/)
   await killAll()
   await gateway?.stop()
   await receiver.stop()

@@ -58,11 +58,11 @@ describe('the entry point, run as a process', () => {
       child.process.kill('SIGTERM')
       const { code, signal } = await child.exited
       expect({ code, signal }).toEqual({ code: 0, signal: null })
-      const log = lines(child.stderr())
-      expect(log.some(line => /^\S+ INFO +stopped(\s|$)/.test(line))).toBe(true)
+      const log = lines(child.stderr()).map(line => JSON.parse(line))
+      expect(log.some(entry => entry.level === 'info' && entry.msg === 'stopped')).toBe(true)
       // The pinned runtime (package.json engines, the `node` dev dependency) is what actually runs.
-      const started = log.find(line => line.includes('node=v'))
-      const major = Number(/node=v(\d+)\./.exec(started ?? '')?.[1])
+      const started = log.find(entry => entry.msg === 'starting order-ops-gateway')
+      const major = Number(/^v(\d+)\./.exec(started?.node ?? '')?.[1])
       expect(major).toBeGreaterThanOrEqual(22)
     } finally {
       await db.drop()

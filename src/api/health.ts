@@ -49,12 +49,12 @@ export interface HealthServer {
 
 /**
  * A small HTTP server with only the health routes, for a process without the gateway role
- * (`--role worker`), which has no HTTP port of its own: HEALTH_PORT. Anything else is 404.
+ * (`--role worker`), which has no HTTP port of its own: HEALTH_PORT; `routes` adds /metrics there. Anything else is 404.
  */
-export async function startHealthServer (readiness: Readiness, port: number, host: string): Promise<HealthServer> {
-  const route = healthRoute(readiness)
+export async function startHealthServer (readiness: Readiness, port: number, host: string, routes: readonly HttpRoute[] = []): Promise<HealthServer> {
+  const all = [healthRoute(readiness), ...routes]
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!route(req, res)) answer(res, 404, { error: 'not found: this port serves /health and /ready only' }, req.method === 'HEAD')
+    if (!all.some(route => route(req, res))) answer(res, 404, { error: 'not found: this port serves /health, /ready and /metrics only' }, req.method === 'HEAD')
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

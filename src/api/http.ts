@@ -14,6 +14,7 @@ import { LIMIT_ERROR_CODE } from './security/codes.ts'
 import type { Services } from './graphql/services.ts'
 import type { Logger } from '../platform/log.ts'
 import { useStreamingUploads } from './streamingUploads.ts'
+import { createRequestLog, metricsPlugins } from './metrics.ts'
 import type { GatewayLimits } from './security/limits.ts'
 import { parseOperation } from './security/webSocket.ts'
 
@@ -46,6 +47,7 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
   const authenticate = auth.authenticate
   const principals = new WeakMap<Request, Principal | null>()
   const credentialsFirst = useCredentialsFirst(authenticate, principals)
+  const requestLog = createRequestLog(log)
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     // Over HTTP the caller comes from the Authorization header; over WebSocket it was authenticated
@@ -62,22 +64,22 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/api/security/limits.ts).
     // Streaming uploads before the limits, so that the body limit counts the stream it parses.
-    plugins: [credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
+    plugins: [...metricsPlugins(), requestLog.plugin, credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
     logging: {
-      debug: (...args) => log.debug(args.map(String).join(' ')),
-      info: (...args) => log.info(args.map(String).join(' ')),
-      warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' '))
+      debug: (...args) => log.debug(...yogaLine(args)),
+      info: (...args) => log.info(...yogaLine(args)),
+      warn: (...args) => log.warn(...yogaLine(args)),
+      error: (...args) => log.error(...yogaLine(args))
     }
   })
 
   // Plain routes first (GET /bulks/:uuid/results.jsonl); everything else is yoga's.
-  const server = createServer({ requestTimeout: limits.requestTimeoutMs }, (req, res) => {
+  const server = createServer({ requestTimeout: limits.requestTimeoutMs }, requestLog.wrap((req, res) => {
     if (!routes.some(route => route(req, res))) void yoga(req, res)
-  })
+  }))
   const wsServer = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
@@ -114,6 +116,13 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
       clearTimeout(timer)
     }
   }
+}
+
+/** A line of yoga's log: its text, and an Error it passed (an unexpected error it masked) with its stack. */
+function yogaLine (args: unknown[]): [string, Record<string, unknown> | undefined] {
+  const error = args.find(arg => arg instanceof Error)
+  const text = args.filter(arg => arg !== error).map(String).join(' ')
+  return [text || (error as Error | undefined)?.message || 'graphql-yoga', error === undefined ? undefined : { error }]
 }
 
 /** The caller, or a GraphQL error (429) for a client over the failed-authentication limit. */

@@ -43,6 +43,12 @@ export interface Config {
    * have no HTTP port otherwise. Gateways answer them on PORT in any case.
    */
   readonly healthPort: number | undefined
+  /**
+   * `METRICS_TOKEN` (at least 16 characters), default unset: GET /metrics (on PORT and HEALTH_PORT)
+   * then requires `Authorization: Bearer <METRICS_TOKEN>`. Unset: /metrics answers only clients on
+   * the loopback interface (127.0.0.1, ::1), so a scraper elsewhere needs the token.
+   */
+  readonly metricsToken: string | undefined
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
   readonly dbPoolSize: number
   /** `DB_ACQUIRE_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`, `DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`: that pool's bounds (src/platform/db/pool.ts). */
@@ -221,6 +227,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 4000, 0, 65535),
     healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbTimeouts: Object.freeze({
       acquireMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 30_000, 0, 3_600_000),

@@ -12,6 +12,7 @@ import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } f
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 import { fileSpool, memorySpool, type Spool } from './spool.ts'
+import { operationMetrics } from './metrics.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -149,6 +150,8 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
       return response
     })
     if (enqueued > 0) deps.afterEnqueue?.(enqueued)
+    if (enqueued > 0) operationMetrics.accepted.inc({ topic: request.kind.topic }, enqueued)
+    if (read.invalid > 0 && response.bulkUuid === read.bulkUuid) operationMetrics.rejected.inc({ topic: request.kind.topic }, read.invalid)
     return response
   } catch (error) {
     if (error instanceof RollBack) return error.response

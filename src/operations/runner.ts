@@ -7,6 +7,7 @@ import type { Logger } from '../platform/log.ts'
 import { affectedBy } from '../platform/jobs/boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from '../platform/jobs/errors.ts'
 import type { OperationJob, OperationTopic } from './topics.ts'
+import { reportSettled, type Outcomes } from './settled.ts'
 
 /**
  * A processor's answer for an operation it cannot do and never will (the order it names was never
@@ -82,7 +83,7 @@ export interface RunnerDeps {
 export function operationHandler (topic: TopicDefinition, process: OperationProcessor, deps: RunnerDeps) {
   const log = deps.log.child({ queue: topic.queue })
 
-  const settle = async (tx: Db, operations: readonly ClaimedOperation[]): Promise<void> => {
+  const settle = async (tx: Db, operations: readonly ClaimedOperation[], outcomes: Outcomes): Promise<void> => {
     const results = await process(tx, operations, { boss: deps.boss })
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
@@ -94,21 +95,30 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
         await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
       }
     }
+    for (const op of operations) {
+      const result = results.get(op.id)
+      outcomes.set(op.id, result instanceof OperationRefused ? { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: result.code } : { status: OPERATION_STATUS.COMPLETE })
+    }
   }
 
   /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
-  const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown): Promise<boolean> => {
+  const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown, outcomes: Outcomes): Promise<boolean> => {
     const message = describe(error)
+    const ids = { jobId: job.id, operationId: operation.id, bulkUuid: operation.bulk_uuid }
     if (!isTransient(error)) {
-      log.warn('operation failed permanently', { operationId: operation.id, error: detail(error) })
+      log.warn('operation failed permanently', { ...ids, error })
       await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
+      outcomes.set(operation.id, { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.PERMANENT_FAILURE })
       return false // its job completes: nothing a retry could change
     }
     const retriesLeft = job.retryCount < job.retryLimit
-    log.info('operation failed, transiently', { operationId: operation.id, attempt: job.retryCount + 1, retriesLeft, error: detail(error) })
+    log.info('operation failed, transiently', { ...ids, attempt: job.retryCount + 1, retriesLeft, error })
     await run(tx, retriesLeft
       ? failOperation(operation.id, OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_ERROR_CODE.TRANSIENT_FAILURE, message)
       : failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.RETRIES_EXHAUSTED, message))
+    outcomes.set(operation.id, retriesLeft
+      ? { status: OPERATION_STATUS.RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.TRANSIENT_FAILURE }
+      : { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.RETRIES_EXHAUSTED })
     // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
     const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
     if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
@@ -121,25 +131,27 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
    * operation costs about log2(n) savepoints rather than n.
    */
   const settleOrSplit = async (tx: pg.PoolClient, operations: readonly ClaimedOperation[], failedJobs: Set<string>,
-    jobByOperation: ReadonlyMap<string, JobWithMetadata<OperationJob>>): Promise<void> => {
+    jobByOperation: ReadonlyMap<string, JobWithMetadata<OperationJob>>, outcomes: Outcomes): Promise<void> => {
     try {
-      await savepoint(tx, async () => { await settle(tx, operations) })
+      await savepoint(tx, async () => { await settle(tx, operations, outcomes) })
       return
     } catch (error) {
       if (isConnectionLost(error)) throw error
       if (operations.length === 1) {
         const job = jobByOperation.get(operations[0]!.id)!
-        if (await recordFailure(tx, operations[0]!, job, error)) failedJobs.add(job.id)
+        if (await recordFailure(tx, operations[0]!, job, error, outcomes)) failedJobs.add(job.id)
         return
       }
       log.debug('a batch failed; splitting it', { size: operations.length, error: detail(error) })
     }
     const half = Math.ceil(operations.length / 2)
-    await settleOrSplit(tx, operations.slice(0, half), failedJobs, jobByOperation)
-    await settleOrSplit(tx, operations.slice(half), failedJobs, jobByOperation)
+    await settleOrSplit(tx, operations.slice(0, half), failedJobs, jobByOperation, outcomes)
+    await settleOrSplit(tx, operations.slice(half), failedJobs, jobByOperation, outcomes)
   }
 
   return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
+    const started = performance.now()
+    const outcomes: Outcomes = new Map()
     const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
     const claims = jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))
     // Operations whose bulk's notAfter has passed end EXPIRED, unrun; their jobs are then idle (below).
@@ -152,7 +164,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
 
     await transaction(deps.pool, async (tx) => {
       const failedJobs = new Set<string>()
-      if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation)
+      if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation, outcomes)
       // Every other job is done: its operation completed or failed for good in this transaction.
       // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
       // gave it to another attempt) must not have its work committed by this one.
@@ -172,11 +184,13 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
         if (waiting.length > 0) {
           await deps.boss.insert(topic.queue, laterJobs(waiting, idle), { db: bossDb(tx) })
         }
+        for (const op of waiting) outcomes.set(op.id, { status: 'DEFERRED' })
         await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       }
       // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
+    reportSettled(topic.queue, jobs, claimed, outcomes, (performance.now() - started) / 1000, log)
   }
 }
 

@@ -1,9 +1,16 @@
-/** `LOG_LEVEL`'s values, most verbose first. */
+import { pino, stdSerializers, stdTimeFunctions, type DestinationStream } from 'pino'
+import { PinoPretty } from 'pino-pretty'
+
+/** `LOG_LEVEL`'s values, most verbose first (pino's names for them). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
-
+/**
+ * The logger every part of the code takes: a message, then fields. Fields are JSON; the ones that
+ * tie a line to the work it is about have fixed names (`bulkUuid`, `operationId`, `orderNumber`,
+ * `orderId`, `jobId`, `queue`), and an Error under `error` (or `err`) is written with its type,
+ * message, stack, code and `cause` chain.
+ */
 export interface Logger {
   debug (message: string, fields?: Record<string, unknown>): void
   info (message: string, fields?: Record<string, unknown>): void
@@ -12,31 +19,48 @@ export interface Logger {
   child (bindings: Record<string, unknown>): Logger
 }
 
-/** One line per event on stderr: a readable message, then `key=value` fields. */
-export function createLogger (level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
-  const threshold = RANK[level]
-  const write = (at: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (RANK[at] < threshold) return
-    const all = { ...bindings, ...fields }
-    const tail = Object.entries(all)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => `${key}=${format(value)}`)
-      .join(' ')
-    process.stderr.write(`${new Date().toISOString()} ${at.toUpperCase().padEnd(5)} ${message}${tail ? ' ' + tail : ''}\n`)
-  }
+/** Where a logger writes: stderr by default, as one JSON object a line (pretty printed for a terminal). */
+export interface LoggerOptions {
+  /** Another stream, for tests; it receives JSON lines. */
+  readonly destination?: DestinationStream
+  /** Pretty, coloured lines instead of JSON. Default: when stderr is a terminal. */
+  readonly pretty?: boolean
+}
+
+/**
+ * A pino logger on stderr: one JSON line per event, with `time` (ISO 8601), `level` (its name),
+ * `msg`, the bindings and the fields. stderr, not stdout, so that the command-line tools' output
+ * (a created token, a bulk's status) stays alone on stdout. Writes are synchronous: a line logged
+ * just before `process.exit` is not lost.
+ */
+export function createLogger (level: LogLevel, bindings: Record<string, unknown> = {}, options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? (options.destination === undefined && process.stderr.isTTY)
+  const destination = options.destination ?? (pretty
+    ? PinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : pino.destination({ fd: 2, sync: true }))
+  const logger = pino({
+    level,
+    base: { pid: process.pid },
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    serializers: { error: serializeError, err: serializeError }
+  }, destination)
+  return wrap(Object.keys(bindings).length > 0 ? logger.child(bindings) : logger)
+}
+
+function wrap (logger: pino.Logger): Logger {
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (more) => createLogger(level, { ...bindings, ...more })
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+    child: (more) => wrap(logger.child(more))
   }
 }
 
-function format (value: unknown): string {
-  if (value instanceof Error) return JSON.stringify(value.message)
-  if (typeof value === 'string') return /^[\w./:@-]+$/.test(value) ? value : JSON.stringify(value)
-  return JSON.stringify(value) ?? String(value)
+/** Errors with their stack and their `cause`s; anything else thrown as it is. */
+function serializeError (value: unknown): unknown {
+  return value instanceof Error ? stdSerializers.errWithCause(value) : value
 }
 
 /** Coerces anything thrown into an Error, so background loops can log it and go on. */

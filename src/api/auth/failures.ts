@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { LRUCache } from 'lru-cache'
+import { rateLimitRefusals } from '../security/refusals.ts'
 
 /** A client address over the failed-authentication limit: its credentials are not looked up. */
 export class TooManyAuthFailuresError extends Error {
@@ -48,6 +49,8 @@ export class AuthFailures {
     const now = this.#now()
     const client = this.#clients.get(clientKeyOf(address))
     if (client === undefined || client.start !== this.#windowOf(now) || client.failures < this.#options.limit) return null
+    // Each edge asks once per attempt it then refuses (authenticate, the WebSocket upgrade).
+    rateLimitRefusals.inc({ limit: 'auth_failures' })
     return Math.max(1, Math.ceil((client.start + this.#windowMs - now) / 1000))
   }
 

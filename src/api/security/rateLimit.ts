@@ -4,6 +4,7 @@ import { getOperationAST, GraphQLError, Kind, OperationTypeNode, type DocumentNo
 import type { Plugin } from 'graphql-yoga'
 import { run, type Db } from '../../platform/db/pool.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
+import { rateLimitRefusals } from './refusals.ts'
 import { hitRateLimit, type RateLimitHit } from '../../access/sql/rateLimit.ts'
 
 /** What the rate limit reads of an operation's context. */
@@ -47,7 +48,9 @@ export function rateLimitMessage (options: RateLimitOptions, retryAfter: number)
 export async function overRateLimit (options: RateLimitOptions, key: string, hits = 1): Promise<number | null> {
   if (options.limit === 0) return null
   const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(key, options.windowSeconds, hits))
-  return hit === undefined || hit.hits <= options.limit ? null : hit.retry_after
+  if (hit === undefined || hit.hits <= options.limit) return null
+  rateLimitRefusals.inc({ limit: 'requests' })
+  return hit.retry_after
 }
 
 /**

@@ -3,6 +3,7 @@ import type pg from 'pg'
 import { bossDb, run, transaction } from '../../platform/db/pool.ts'
 import { affectedBy } from '../../platform/jobs/boss.ts'
 import type { Logger } from '../../platform/log.ts'
+import { operationMetrics } from '../metrics.ts'
 import type { ServiceTopicDefinition } from '../../platform/jobs/serviceTopics.ts'
 import type { NotifyBulkJob } from '../topics.ts'
 import { BULK_FINISHED_EVENT } from './enqueue.ts'
@@ -91,6 +92,7 @@ export function notificationHandler (deps: DeliveryDeps) {
         if (affectedBy(await deps.boss.fail(deps.topic.queue, job, { message: outcome.error }, { db: bossDb(tx) })) !== 1) throw lostClaim(job.id)
       }
     })
+    operationMetrics.webhookDeliveries.inc({ result: outcome.delivered ? 'delivered' : last ? 'gave_up' : 'retrying' })
   }
 }
 

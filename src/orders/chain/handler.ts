@@ -22,13 +22,14 @@ import { stockLines } from '../../inventory/domain/stock.ts'
 import type { Logger } from '../../platform/log.ts'
 import type { OrderView } from '../orderView.ts'
 import { affectedBy } from '../../platform/jobs/boss.ts'
-import { describe, detail, isTransient } from '../../platform/jobs/errors.ts'
+import { describe, isTransient } from '../../platform/jobs/errors.ts'
 import { InventoryChanges } from '../../inventory/changes.ts'
 import { dueWork, loadOrders, OrderChanges, type OrderRecord } from '../changes.ts'
 import type { EventMetadata } from '../../platform/events/store.ts'
 import { giveUpTimers, scheduleGiveUps, type GiveUpJob } from './giveUp.ts'
 import { idempotencyKey, STEP_WORK, type Outcome } from './steps.ts'
 import type { ChainJob, ChainTopic } from './topics.ts'
+import { reportSteps, type SettledStep } from './metrics.ts'
 
 export interface ChainDeps {
   readonly pool: pg.Pool
@@ -111,7 +112,7 @@ async function attemptAll (jobs: ReadonlyArray<JobWithMetadata<ChainJob>>, befor
       attempts.set(job.id, { kind: 'done', outcome })
     } catch (error) {
       const transient = error instanceof TransientOutsideError || isTransient(error)
-      log.info(transient ? 'step failed, transiently' : 'step failed', { orderId: job.data.orderId, attempt, error: detail(error) })
+      log.info(transient ? 'step failed, transiently' : 'step failed', { jobId: job.id, orderId: job.data.orderId, attempt, error })
       attempts.set(job.id, { kind: 'failed', message: messageOf(error), transient, attempt })
     }
   }))
@@ -135,12 +136,15 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
   const log = deps.log.child({ queue: topic.queue })
 
   return async (jobs: Array<JobWithMetadata<ChainJob>>): Promise<void> => {
+    const started = performance.now()
     const orderIds = jobs.map(job => job.data.orderId)
     const before = await loadOrders(deps.pool, orderIds, { lock: false })
 
     const attempts = await attemptAll(jobs, before, topic, deps, log)
+    const settled: SettledStep[] = []
 
     await transaction(deps.pool, async (tx) => {
+      settled.length = 0
       const orders = await loadOrders(tx, orderIds, { lock: true, known: before })
       const changes = new OrderChanges()
       const inventory = new InventoryChanges()
@@ -159,8 +163,10 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         const record = orders.get(job.data.orderId)!
         const attempt = attempts.get(job.id)!
         const metadata = { correlationId: record.correlationId, causationId: job.id }
+        const ids = { job, orderNumber: record.view?.number }
         if (attempt.kind === 'skip') {
           complete.push(job)
+          settled.push({ ...ids, status: 'skipped' })
           continue
         }
         // An outcome is offered to the aggregate even when the order moved on: it decides (a capture
@@ -171,13 +177,15 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
           } catch (error) {
             // The order moved on while the outside system answered (it was canceled): nothing to record.
             if (!(error instanceof OrderError)) throw error
-            log.info('step outcome not recorded', { orderId: record.id, code: error.code, reason: error.message })
+            log.info('step outcome not recorded', { jobId: job.id, orderId: record.id, code: error.code, reason: error.message })
           }
           complete.push(job)
+          settled.push({ ...ids, status: 'done' })
           continue
         }
         if (!isDue(record.state, topic)) {
           complete.push(job)
+          settled.push({ ...ids, status: 'skipped' })
           continue
         }
         const final = !attempt.transient || job.retryCount >= job.retryLimit
@@ -185,6 +193,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         timers.push(...giveUpTimers(record.id, record.state, events))
         if (final) complete.push(job)
         else fail.push(job)
+        settled.push({ ...ids, status: final ? 'gave_up' : 'retrying' })
       }
 
       await changes.commit(tx, deps.boss)
@@ -201,6 +210,7 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
       }
       if ([...complete, ...fail].some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
+    reportSteps(topic, settled, (performance.now() - started) / 1000, log)
   }
 }
 
