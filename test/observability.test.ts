@@ -103,7 +103,7 @@ describe('the log of a real process', () => {
       try {
         const { seedDemoCatalog } = await import('../src/inventory/seed.ts')
         await seedDemoCatalog(sql)
-        const answer = await post(`mutation PlaceForLogTest ($input: [PlaceOrderInput!]!) { placeOrders(input: $input) { bulkUuid } }`, { input: [order()] })
+        const answer = await post('mutation PlaceForLogTest ($input: [PlaceOrderInput!]!) { placeOrders(input: $input) { bulkUuid } }', { input: [order()] })
         const uuid = answer.data.placeOrders.bulkUuid as string
         const settled = await eventually(async () => {
           const found = lines(child.stderr()).map(line => JSON.parse(line)).find(entry => entry.msg === 'job settled' && entry.bulkUuid === uuid)

@@ -91,38 +91,10 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     if (done.length > 0) await run(tx, completeOperations(done.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
     for (const op of operations) {
       const result = results.get(op.id)
-      if (result instanceof OperationRefused) {
-        await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
-      }
-    }
-    for (const op of operations) {
-      const result = results.get(op.id)
+      if (result instanceof OperationRefused) await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
+      // Overwritten when a later statement fails: the savepoint is rolled back and the group split.
       outcomes.set(op.id, result instanceof OperationRefused ? { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: result.code } : { status: OPERATION_STATUS.COMPLETE })
     }
-  }
-
-  /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
-  const recordFailure = async (tx: pg.PoolClient, operation: ClaimedOperation, job: JobWithMetadata<OperationJob>, error: unknown, outcomes: Outcomes): Promise<boolean> => {
-    const message = describe(error)
-    const ids = { jobId: job.id, operationId: operation.id, bulkUuid: operation.bulk_uuid }
-    if (!isTransient(error)) {
-      log.warn('operation failed permanently', { ...ids, error })
-      await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
-      outcomes.set(operation.id, { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.PERMANENT_FAILURE })
-      return false // its job completes: nothing a retry could change
-    }
-    const retriesLeft = job.retryCount < job.retryLimit
-    log.info('operation failed, transiently', { ...ids, attempt: job.retryCount + 1, retriesLeft, error })
-    await run(tx, retriesLeft
-      ? failOperation(operation.id, OPERATION_STATUS.RETRIABLY_FAILED, OPERATION_ERROR_CODE.TRANSIENT_FAILURE, message)
-      : failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.RETRIES_EXHAUSTED, message))
-    outcomes.set(operation.id, retriesLeft
-      ? { status: OPERATION_STATUS.RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.TRANSIENT_FAILURE }
-      : { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.RETRIES_EXHAUSTED })
-    // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
-    const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
-    if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
-    return true
   }
 
   /**
@@ -139,7 +111,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (isConnectionLost(error)) throw error
       if (operations.length === 1) {
         const job = jobByOperation.get(operations[0]!.id)!
-        if (await recordFailure(tx, operations[0]!, job, error, outcomes)) failedJobs.add(job.id)
+        if (await recordFailure(topic, deps, log, tx, operations[0]!, job, error, outcomes)) failedJobs.add(job.id)
         return
       }
       log.debug('a batch failed; splitting it', { size: operations.length, error: detail(error) })
@@ -192,6 +164,30 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     })
     reportSettled(topic.queue, jobs, claimed, outcomes, (performance.now() - started) / 1000, log)
   }
+}
+
+/** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
+async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Logger, tx: pg.PoolClient, operation: ClaimedOperation,
+  job: JobWithMetadata<OperationJob>, error: unknown, outcomes: Outcomes): Promise<boolean> {
+  const message = describe(error)
+  const ids = { jobId: job.id, operationId: operation.id, bulkUuid: operation.bulk_uuid }
+  if (!isTransient(error)) {
+    log.warn('operation failed permanently', { ...ids, error })
+    await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
+    outcomes.set(operation.id, { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.PERMANENT_FAILURE })
+    return false // its job completes: nothing a retry could change
+  }
+  const retriesLeft = job.retryCount < job.retryLimit
+  log.info('operation failed, transiently', { ...ids, attempt: job.retryCount + 1, retriesLeft, error })
+  const outcome = retriesLeft
+    ? { status: OPERATION_STATUS.RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.TRANSIENT_FAILURE }
+    : { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.RETRIES_EXHAUSTED }
+  await run(tx, failOperation(operation.id, outcome.status, outcome.code, message))
+  outcomes.set(operation.id, outcome)
+  // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
+  const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
+  if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
+  return true
 }
 
 /**
