@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, testPool } from './helpers/database.ts'
 import { eventually, order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
@@ -137,4 +140,43 @@ describe('the log of a real process', () => {
       await db.drop()
     }
   }, 120_000)
+
+  it('shows the first admin token at LOG_LEVEL=error, apart from the log, and serves /metrics on HEALTH_PORT', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'order-ops-first-token-'))
+    // As a project folder is: open to the postgres user, when the suite runs as root.
+    fs.chmodSync(dataDir, 0o755)
+    const [port, healthPort] = [await freePort(), await freePort()]
+    // No DATABASE_URL and no ADMIN_TOKEN: the embedded PostgreSQL's first start creates a token.
+    const child = spawnMain([], { DATABASE_URL: '', ADMIN_TOKEN: '', DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), HEALTH_PORT: String(healthPort), LOG_LEVEL: 'error' })
+    try {
+      const token = await eventually(async () => {
+        if (!isRunning(child)) throw new Error(`npm start exited: ${child.stderr()}`)
+        return /^ {4}(oog_\S+)$/m.exec(child.stderr())?.[1]
+      }, 90_000, 'the first admin token')
+      await eventually(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ __typename }' })
+        }).catch(() => undefined)
+        return response?.status === 200 ? true : undefined
+      }, 90_000, 'the gateway to take the token')
+      // From 127.0.0.1 without METRICS_TOKEN: served, with the process's own metrics.
+      const scraped = await fetch(`http://127.0.0.1:${healthPort}/metrics`)
+      expect(scraped.status).toBe(200)
+      const text = await scraped.text()
+      expect(sample(text, 'order_ops_db_pool_clients', { pool: 'work', state: 'total' })).toBeGreaterThanOrEqual(1)
+      expect(sample(text, 'nodejs_eventloop_lag_seconds')).toEqual(expect.any(Number))
+      // Nothing but the token's banner at LOG_LEVEL=error: no JSON line holds it.
+      const json = lines(child.stderr()).filter(line => line.startsWith('{'))
+      expect(json.filter(line => line.includes(token))).toEqual([])
+      expect(json.map(line => JSON.parse(line).level).filter(level => level !== 'error')).toEqual([])
+      child.process.kill('SIGTERM')
+      expect((await child.exited).code).toBe(0)
+    } finally {
+      if (isRunning(child)) child.process.kill('SIGKILL')
+      await child.exited
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 150_000)
 })
