@@ -154,8 +154,8 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   boss.on('stopped', () => { bossRunning = false })
   readiness.add('queue', () => bossRunning ? null : 'pg-boss stopped')
   stack.push(async () => await boss.stop({ graceful: true, timeout: config.shutdownTimeoutMs }))
-  const unwatch = [watchQueues(boss), watchBulks(pool)]
-  stack.push(async () => { for (const stop of unwatch) stop() })
+  const unwatchQueues = watchQueues(boss)
+  stack.push(async () => unwatchQueues())
   // The worker role owns the retry and expiry policy: only it brings an existing queue's policy up to date.
   const ownsPolicy = config.roles.includes('worker')
   const topics = topicsWith(config.jobPolicy)
@@ -177,6 +177,9 @@ function startReadiness (config: Config, database: Database, log: Logger, stack:
   stack.push(async () => await healthPool.end())
   readiness.add('database', databaseProbe(healthPool))
   readiness.add('migrations', migrationsProbe(healthPool))
+  // The scrape's own query on the probe's connection: it neither waits behind work nor shows as a waiting client of the work pool.
+  const unwatchBulks = watchBulks(healthPool)
+  stack.push(async () => unwatchBulks())
   return readiness
 }
 
