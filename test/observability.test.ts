@@ -24,7 +24,8 @@ function sample (text: string, name: string, labels: Record<string, string> = {}
 describe('GET /metrics after real traffic', () => {
   let gateway: TestGateway
   beforeAll(async () => {
-    gateway = await startGateway({ env: { METRICS_TOKEN } })
+    // Every payment attempt fails: the chain's first step fails and is retried, for the step-failure counter.
+    gateway = await startGateway({ env: { METRICS_TOKEN, FAULT_RATES: 'payment=1' } })
   })
   afterAll(async () => { await gateway?.stop() })
 
@@ -39,7 +40,8 @@ describe('GET /metrics after real traffic', () => {
   })
 
   it('counts placed orders by topic, their processing time, GraphQL requests, queues, pools and bulks', async () => {
-    const { data } = await gateway.gql(PLACE_ORDERS, { input: [order(), order(), order(), order({ currency: 'EURO' })] })
+    const unknownSku = order({ items: [{ sku: 'NO-SUCH-SKU', quantity: 1, unitPrice: '1.00' }] })
+    const { data } = await gateway.gql(PLACE_ORDERS, { input: [order(), order(), order(), order({ currency: 'EURO' }), unknownSku] })
     const uuid = data.placeOrders.bulkUuid
     await waitForBulk(gateway, uuid)
 
@@ -47,14 +49,15 @@ describe('GET /metrics after real traffic', () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     const text = await response.text()
-    expect(sample(text, 'order_ops_operations_accepted_total', { topic: 'order.place' })).toBe(3)
+    expect(sample(text, 'order_ops_operations_accepted_total', { topic: 'order.place' })).toBe(4)
     expect(sample(text, 'order_ops_operations_rejected_total', { topic: 'order.place' })).toBe(1)
     expect(sample(text, 'order_ops_operations_completed_total', { topic: 'order.place' })).toBe(3)
-    expect(sample(text, 'order_ops_operations_failed_total', { topic: 'order.place' })).toBeUndefined()
+    expect(sample(text, 'order_ops_operations_failed_total', { topic: 'order.place', code: 'UNKNOWN_SKU', retriable: 'false' })).toBe(1)
+    expect(sample(text, 'order_ops_operations_failed_total', { topic: 'order.place', retriable: 'true' })).toBeUndefined()
     // At least one batch, at most one per operation, each observed once.
     const batches = sample(text, 'order_ops_job_batch_duration_seconds_count', { topic: 'order.place' })!
     expect(batches).toBeGreaterThanOrEqual(1)
-    expect(batches).toBeLessThanOrEqual(3)
+    expect(batches).toBeLessThanOrEqual(4)
     expect(sample(text, 'order_ops_job_batch_duration_seconds_bucket', { topic: 'order.place', le: '+Inf' })).toBe(batches)
     // Yoga's Prometheus plugin: the mutation, by its type and name; the bulk queries polled.
     expect(sample(text, 'graphql_envelop_phase_execute_count', { operationType: 'mutation' })).toBeGreaterThanOrEqual(1)
@@ -65,6 +68,18 @@ describe('GET /metrics after real traffic', () => {
     expect(sample(text, 'order_ops_bulks_in_progress')).toBe(0)
     expect(sample(text, 'order_ops_subscriptions_active', { transport: 'graphql-ws', field: 'bulkStatus' })).toBeUndefined()
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0)
+  })
+
+  it('counts failed steps of the chain by step', async () => {
+    const text = await eventually(async () => {
+      const scraped = await (await scrape()).text()
+      return sample(scraped, 'order_ops_order_step_failures_total', { step: 'capturePayment' }) !== undefined ? scraped : undefined
+    }, 30_000, 'a failed payment to be counted')
+    const failures = (sample(text, 'order_ops_order_step_failures_total', { step: 'capturePayment', final: 'false' }) ?? 0) +
+      (sample(text, 'order_ops_order_step_failures_total', { step: 'capturePayment', final: 'true' }) ?? 0)
+    expect(failures).toBeGreaterThanOrEqual(1)
+    // No later step ran: every order waits for its payment.
+    expect(sample(text, 'order_ops_order_step_failures_total', { step: 'createShipment' })).toBeUndefined()
   })
 
   it('counts the subscriptions running, by transport and field', async () => {
@@ -78,6 +93,25 @@ describe('GET /metrics after real traffic', () => {
     expect(updates.length).toBeGreaterThanOrEqual(1)
     const after = await (await scrape()).text()
     expect(sample(after, 'order_ops_subscriptions_active', { transport: 'graphql-ws', field: 'bulkStatus' })).toBe(0)
+  })
+})
+
+describe('rate-limit refusals', () => {
+  it('are counted by limit: three failed authentications from one address, then refused', async () => {
+    const gateway = await startGateway({ env: { AUTH_FAILURES_PER_MINUTE: '3' } })
+    try {
+      const before = sample(await (await fetch(gateway.httpUrl.replace('/graphql', '/metrics'))).text(), 'order_ops_rate_limit_refusals_total', { limit: 'auth_failures' }) ?? 0
+      const statuses: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(gateway.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer oog_not-a-token' }, body: '{"query":"{ __typename }"}' })
+        statuses.push(response.status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429])
+      const after = sample(await (await fetch(gateway.httpUrl.replace('/graphql', '/metrics'))).text(), 'order_ops_rate_limit_refusals_total', { limit: 'auth_failures' })
+      expect(after! - before).toBe(2)
+    } finally {
+      await gateway.stop()
+    }
   })
 })
 
@@ -162,7 +196,8 @@ describe('the log of a real process', () => {
         return response?.status === 200 ? true : undefined
       }, 90_000, 'the gateway to take the token')
       // From 127.0.0.1 without METRICS_TOKEN: served, with the process's own metrics.
-      const scraped = await fetch(`http://127.0.0.1:${healthPort}/metrics`)
+      // HEALTH_PORT listens once every role has started, a moment after GraphQL.
+      const scraped = await eventually(async () => await fetch(`http://127.0.0.1:${healthPort}/metrics`).catch(() => undefined), 30_000, 'HEALTH_PORT to listen')
       expect(scraped.status).toBe(200)
       const text = await scraped.text()
       expect(sample(text, 'order_ops_db_pool_clients', { pool: 'work', state: 'total' })).toBeGreaterThanOrEqual(1)
