@@ -82,7 +82,8 @@ async function waitForReady (child: ChildProcess, ready: string, role: string): 
       const lines = buffered.split('\n')
       buffered = lines.pop() ?? ''
       for (const line of lines) {
-        if (/ (WARN|ERROR) /.test(line) || !/^\d{4}-/.test(line)) process.stderr.write(`[${role}] ${line}\n`)
+        // The process logs JSON lines (src/platform/log.ts): show warnings, errors and anything not a log line.
+        if (/"level":"(warn|error)"/.test(line) || !line.startsWith('{')) process.stderr.write(`[${role}] ${line}\n`)
         if (!done && line.includes(ready)) { done = true; clearTimeout(timer); resolve() }
       }
     })
