@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, testPool } from './helpers/database.ts'
 import { eventually, order, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 import { freePort, isRunning, killAll, lines, spawnMain } from './helpers/processes.ts'
+import { LoopbackReceiver } from './helpers/receiver.ts'
 
 // Issue 16: logs and metrics.
 
@@ -23,11 +24,18 @@ function sample (text: string, name: string, labels: Record<string, string> = {}
 
 describe('GET /metrics after real traffic', () => {
   let gateway: TestGateway
+  // Answers the first webhook to a path 500, the next 200.
+  const receiver = new LoopbackReceiver((_request, seenBefore) => ({ status: seenBefore === 0 ? 500 : 200 }))
   beforeAll(async () => {
     // Every payment attempt fails: the chain's first step fails and is retried, for the step-failure counter.
-    gateway = await startGateway({ env: { METRICS_TOKEN, FAULT_RATES: 'payment=1' } })
+    // Webhooks to a receiver on loopback, retried after a second.
+    await receiver.start()
+    gateway = await startGateway({ env: { METRICS_TOKEN, FAULT_RATES: 'payment=1', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_DELAY_SECONDS: '1' } })
   })
-  afterAll(async () => { await gateway?.stop() })
+  afterAll(async () => {
+    await gateway?.stop()
+    await receiver.stop()
+  })
 
   const scrape = async (token: string | null = METRICS_TOKEN): Promise<Response> =>
     await fetch(gateway.httpUrl.replace('/graphql', '/metrics'), { headers: token === null ? {} : { authorization: `Bearer ${token}` } })
@@ -80,6 +88,19 @@ describe('GET /metrics after real traffic', () => {
     expect(failures).toBeGreaterThanOrEqual(1)
     // No later step ran: every order waits for its payment.
     expect(sample(text, 'order_ops_order_step_failures_total', { step: 'createShipment' })).toBeUndefined()
+  })
+
+  it('counts webhook deliveries by result', async () => {
+    const { data } = await gateway.gql('mutation ($input: [PlaceOrderInput!]!, $notifyUrl: String) { placeOrders(input: $input, notifyUrl: $notifyUrl) { bulkUuid } }',
+      { input: [order()], notifyUrl: receiver.url('/flaky') })
+    expect(data.placeOrders.bulkUuid).toEqual(expect.any(String))
+    const text = await eventually(async () => {
+      const scraped = await (await scrape()).text()
+      return sample(scraped, 'order_ops_webhook_deliveries_total', { result: 'delivered' }) === 1 ? scraped : undefined
+    }, 30_000, 'the webhook to be delivered on its second attempt')
+    expect(sample(text, 'order_ops_webhook_deliveries_total', { result: 'retrying' })).toBe(1)
+    expect(sample(text, 'order_ops_webhook_deliveries_total', { result: 'gave_up' })).toBeUndefined()
+    expect(receiver.to('/flaky').map(request => request.status)).toEqual([500, 200])
   })
 
   it('counts the subscriptions running, by transport and field', async () => {
