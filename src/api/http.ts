@@ -42,7 +42,7 @@ export interface GraphQLServer {
  * (graphql-ws, same port and path), sharing one schema and one context.
  */
 export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[],
-  auth: GatewayAuth, limits: GatewayLimits): GraphQLServer {
+  auth: GatewayAuth, limits: GatewayLimits, observers: readonly Plugin[] = []): GraphQLServer {
   const authenticate = auth.authenticate
   const principals = new WeakMap<Request, Principal | null>()
   const credentialsFirst = useCredentialsFirst(authenticate, principals)
@@ -62,7 +62,8 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
     graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
     // Limits against hostile or broken clients (src/api/security/limits.ts).
     // Streaming uploads before the limits, so that the body limit counts the stream it parses.
-    plugins: [credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
+    // Observers (traces) first, so that they see every request, refused ones included.
+    plugins: [...observers, credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
