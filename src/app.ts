@@ -11,7 +11,8 @@ import { useEndOnRevocation } from './api/auth/revocation.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { healthRoute, startHealthServer } from './api/health.ts'
-import { createGraphQLServer } from './api/http.ts'
+import { createGraphQLServer, GRAPHIQL_TITLE } from './api/http.ts'
+import { graphiqlPage } from './api/graphiql.ts'
 import { graphqlTracingPlugins } from './api/tracing.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { restRoute } from './api/rest/restRoute.ts'
@@ -86,6 +87,8 @@ interface Core {
   publicUrl: string
   /** Whether a tracer provider is registered (src/otel.ts): traces are then carried through the jobs. */
   readonly tracing: boolean
+  /** The admin token this process created at its first start on the embedded database, if it did. */
+  readonly firstToken: string | undefined
 }
 
 /**
@@ -169,7 +172,7 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   const serviceTopics = serviceTopicsWith(config)
   await ensureServiceQueues(boss, [...Object.values(serviceTopics), GIVE_UP_TOPIC], [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
     config.retentionDays, ownsPolicy)
-  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, readiness, publicUrl: publicBaseUrl(config), tracing }
+  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, readiness, publicUrl: publicBaseUrl(config), tracing, firstToken }
 }
 
 /** The readiness facts every role shares: the database answers (on a connection of its own) and is migrated. */
@@ -253,8 +256,11 @@ async function startGatewayRole (core: Core, stack: Stack) {
   })
   const routes = [healthRoute(core.readiness), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
-  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits,
-    await graphqlTracingPlugins(core.tracing))
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits, {
+    observers: await graphqlTracingPlugins(core.tracing),
+    // On the embedded default only (a developer's computer): GraphiQL opened from localhost comes with the admin token filled in.
+    graphiql: graphiqlPage(GRAPHIQL_TITLE, database.embedded !== undefined ? config.adminToken ?? core.firstToken : undefined)
+  })
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))
