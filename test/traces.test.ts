@@ -151,3 +151,36 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(paths).not.toContain('/ready')
   })
 })
+
+/** What a process that imports the whole application loads of OpenTelemetry, with `env` (run through src/otel.ts as npm start does). */
+async function openTelemetryLoaded (env: Record<string, string>): Promise<{ loaded: string[], on: boolean }> {
+  const script = `
+    import { registerHooks } from 'node:module'
+    const loaded = new Set()
+    registerHooks({ resolve (specifier, context, next) {
+      const resolved = next(specifier, context)
+      if (resolved.url.includes('/@opentelemetry/') || resolved.url.includes('/@envelop/opentelemetry/')) loaded.add(resolved.url.replace(/^.*node_modules\\//, '').split('/').slice(0, 2).join('/'))
+      return resolved
+    } })
+    await import('./src/otel.ts')
+    await import('./src/app.ts')
+    const { startJobTracing } = await import('./src/platform/tracing/tracing.ts')
+    const on = await startJobTracing()
+    await (await import('./src/api/tracing.ts')).graphqlTracingPlugins(on)
+    process.stdout.write(JSON.stringify({ loaded: [...loaded].sort(), on }))
+    process.exit(0)`
+  const child = spawnNode(['--input-type=module', '-e', script], { OTEL_EXPORTER_OTLP_ENDPOINT: '', ...env })
+  const { code } = await child.exited
+  expect(code, child.stderr()).toBe(0)
+  return JSON.parse(child.stdout()) as { loaded: string[], on: boolean }
+}
+
+describe('traces off (no OTEL_EXPORTER_OTLP_ENDPOINT, no provider registered)', () => {
+  it('load nothing of OpenTelemetry but the API pg-boss imports, while with the endpoint set the tracer, the instrumentations and the GraphQL plugin load', async () => {
+    // pg-boss imports the OpenTelemetry API itself, always (a no-op without a provider); nothing else is loaded.
+    expect(await openTelemetryLoaded({})).toEqual({ loaded: ['@opentelemetry/api'], on: false })
+    const on = await openTelemetryLoaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/' })
+    expect(on.on).toBe(true)
+    expect(on.loaded).toEqual(expect.arrayContaining(['@opentelemetry/api', '@opentelemetry/instrumentation-pg', '@opentelemetry/instrumentation-http', '@envelop/opentelemetry']))
+  }, 60_000)
+})
