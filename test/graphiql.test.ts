@@ -71,6 +71,26 @@ describe('GraphiQL on GET /graphql', () => {
   })
 })
 
+describe('a WebSocket opened without credentials', () => {
+  const closeCode = async (extensions: Record<string, unknown> | undefined): Promise<number | string> => {
+    try {
+      for await (const result of gateway.wsClient(null).iterate({ query: '{ __typename }', ...(extensions ? { extensions } : {}) })) {
+        return String((result.data as { __typename?: string } | undefined)?.__typename)
+      }
+      return 0
+    } catch (error) {
+      return (error as { code?: number }).code ?? -1
+    }
+  }
+
+  it('takes them from its first operation\'s extensions.headers, as GraphiQL sends them, and is closed without them', async () => {
+    expect(await closeCode({ headers: { Authorization: `Bearer ${gateway.adminToken}` } })).toBe('Query')
+    expect(await closeCode({ headers: { authorization: 'Bearer oog_forged' } })).toBe(4403)
+    expect(await closeCode({ headers: {} })).toBe(4401)
+    expect(await closeCode(undefined)).toBe(4401)
+  })
+})
+
 describe('GraphiQL\'s options', () => {
   const request = (host: string): Request => new Request(`http://${host}/graphql`, { headers: { host } })
   const from = (address: string): { req: IncomingMessage } => ({ req: { socket: { remoteAddress: address } } as unknown as IncomingMessage })

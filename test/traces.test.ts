@@ -142,6 +142,31 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     }
   }, 120_000)
 
+  it('give every job of a bulk of three, batched or not, a span whose parent is the context its data carries, all in the mutation\'s trace', async () => {
+    // Three orders in one bulk: their placement jobs are committed together, and a worker takes them in one batch.
+    const placed = await gql<{ placeOrders: { requestItems: Array<{ orderNumber: string }> } }>(
+      'mutation PlaceThree ($input: [PlaceOrderInput!]!) { placeOrders(input: $input) { requestItems { orderNumber } } }', { input: [order(), order(), order()] })
+    const numbers = placed.data!.placeOrders.requestItems.map(item => item.orderNumber)
+    await eventually(async () => {
+      const { rows } = await sql.query("SELECT count(*)::int AS n FROM orders WHERE order_number = ANY($1) AND status = 'COMPLETED'", [numbers])
+      return rows[0].n === 3 ? true : undefined
+    }, 60_000, 'the three orders to complete')
+    const { rows: jobs } = await sql.query<{ id: string, name: string, traceparent: string }>(
+      `SELECT j.id, j.name, j.data->>'traceparent' AS traceparent FROM pgboss.job j
+        WHERE j.data->>'orderId' IN (SELECT id::text FROM orders WHERE order_number = ANY($1))
+           OR j.data->>'operationId' IN (SELECT o.id::text FROM operation o JOIN orders ON orders.order_number = o.ordering_key WHERE orders.order_number = ANY($1))`, [numbers])
+    expect(jobs.filter(job => job.name === 'order.place')).toHaveLength(3)
+    const all = await eventually(async () => {
+      const got = spans()
+      return jobs.every(job => got.some(span => span.name === `${job.name} process` && span.parentSpanId === job.traceparent.split('-')[2])) ? got : undefined
+    }, 30_000, 'a span for every job')
+    const mutation = all.find(span => span.name === 'mutation.PlaceThree')!
+    expect(new Set(jobs.map(job => job.traceparent.split('-')[1]))).toEqual(new Set([mutation.traceId]))
+    // Each placement's span is the child of the mutation's context, whether its batch held one job or three.
+    const placements = all.filter(span => span.name === 'order.place process' && span.traceId === mutation.traceId)
+    expect(placements).toHaveLength(3)
+  }, 120_000)
+
   it('leaves out the health probes', async () => {
     await fetch(url.replace('/graphql', '/ready'))
     await gql('{ __typename }')

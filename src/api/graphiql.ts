@@ -86,6 +86,20 @@ export function graphiqlPage (title: string, localAdminToken: string | undefined
       }
       return options
     },
-    render: renderGraphiQL
+    render: memoized(renderGraphiQL)
+  }
+}
+
+/**
+ * The page is about 9 MB (GraphiQL, Monaco and its workers, inline): building it takes tens of
+ * milliseconds of the event loop, so each page (there are two: with the token filled in, or not) is built once.
+ */
+function memoized (render: typeof renderGraphiQL): typeof renderGraphiQL {
+  const pages = new Map<string, string>()
+  return (options) => {
+    const key = JSON.stringify(options)
+    let page = pages.get(key)
+    if (page === undefined) pages.set(key, page = render(options))
+    return page
   }
 }
