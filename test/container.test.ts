@@ -90,6 +90,7 @@ describe('compose.yaml', () => {
     expect(services.gateway!.build).toBe('.')
     expect(services.gateway!.command).toEqual(['--role', 'gateway'])
     expect(services.worker!.image).toBe(services.gateway!.image)
+    expect(services.worker!.build).toBe('.')
     expect(services.worker!.command).toEqual(['--role', 'worker'])
     expect(services.worker!.deploy?.replicas).toBe(2)
     expect(services.mailpit!.image).toMatch(/^axllent\/mailpit:/)
