@@ -12,7 +12,9 @@ import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { healthRoute, startHealthServer } from './api/health.ts'
 import { metricsRoute } from './api/metricsRoute.ts'
-import { createGraphQLServer } from './api/http.ts'
+import { createGraphQLServer, GRAPHIQL_TITLE } from './api/http.ts'
+import { graphiqlPage } from './api/graphiql.ts'
+import { graphqlTracingPlugins } from './api/tracing.ts'
 import { resultsRoute } from './api/resultsRoute.ts'
 import { restRoute } from './api/rest/restRoute.ts'
 import { createLimits } from './api/security/limits.ts'
@@ -47,6 +49,7 @@ import { ensureServiceQueues, startServiceWorker } from './platform/jobs/service
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
 import { databaseProbe, listenerProbe, migrationsProbe, Readiness } from './platform/health.ts'
 import { selectTopics } from './platform/jobs/topicFilter.ts'
+import { flushTraces, startJobTracing } from './platform/tracing/tracing.ts'
 import type { Logger } from './platform/log.ts'
 import { createRestServices, createServices } from './services.ts'
 import { topicsWith } from './topics.ts'
@@ -87,6 +90,10 @@ interface Core {
   readonly readiness: Readiness
   /** PUBLIC_URL, else http://localhost:<port>: the port is the one bound, once the gateway listens. */
   publicUrl: string
+  /** Whether a tracer provider is registered (src/otel.ts): traces are then carried through the jobs. */
+  readonly tracing: boolean
+  /** The admin token this process created at its first start on the embedded database, if it did. */
+  readonly firstToken: string | undefined
 }
 
 /**
@@ -131,6 +138,9 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
 
 /** The database (migrated, read models complete, the demo catalog on the embedded default), pg-boss and every queue. */
 async function startCore (config: Config, log: Logger, stack: Stack): Promise<Core> {
+  // First in, so last out: the spans of stopping are exported too.
+  const tracing = await startJobTracing()
+  if (tracing) stack.push(flushTraces)
   const database = await openDatabase(config, log)
   if (database.embedded?.owned) stack.push(async () => await database.embedded!.stop())
   const pool = createPool(database.url, config.dbPoolSize, `order-ops-gateway:${config.roles.join('+')}`, log, config.dbTimeouts)
@@ -167,7 +177,7 @@ async function startCore (config: Config, log: Logger, stack: Stack): Promise<Co
   const serviceTopics = serviceTopicsWith(config)
   await ensureServiceQueues(boss, [...Object.values(serviceTopics), GIVE_UP_TOPIC], [...topics, ...chainTopics].flatMap(topic => [topic.queue, topic.deadLetterQueue]),
     config.retentionDays, ownsPolicy)
-  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, readiness, publicUrl: publicBaseUrl(config) }
+  return { config, log, database, pool, boss, topics, chainTopics, serviceTopics, readiness, publicUrl: publicBaseUrl(config), tracing, firstToken }
 }
 
 /** The readiness facts every role shares: the database answers (on a connection of its own) and is migrated. */
@@ -254,7 +264,11 @@ async function startGatewayRole (core: Core, stack: Stack) {
   })
   const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
-  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits, {
+    observers: await graphqlTracingPlugins(core.tracing),
+    // On the embedded default only (a developer's computer): GraphiQL opened from localhost comes with the admin token filled in.
+    graphiql: graphiqlPage(GRAPHIQL_TITLE, database.embedded !== undefined ? config.adminToken ?? core.firstToken : undefined)
+  })
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))

@@ -7,6 +7,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws'
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
 import type { Principal } from '../access/principal.ts'
+import { graphiqlPage, type GraphiQLPage } from './graphiql.ts'
 import type { Authenticate, Authenticator } from './auth/authenticate.ts'
 import { TooManyAuthFailuresError } from './auth/failures.ts'
 import type { Context } from './graphql/builder.ts'
@@ -27,6 +28,16 @@ export interface GatewayAuth extends Authenticator {
   readonly plugins: readonly Plugin[]
 }
 
+/** What the composition root adds to the server, each optional. */
+export interface GatewayExtras {
+  /** Envelop plugins that watch every request (the GraphQL spans when tracing is on): first in the list. */
+  readonly observers?: readonly Plugin[]
+  /** GraphiQL's page (src/api/graphiql.ts); without it, one that prefills no token. */
+  readonly graphiql?: GraphiQLPage
+}
+
+export const GRAPHIQL_TITLE = 'Order operations gateway'
+
 /** What onSubscribe leaves in rootValue: yoga's enveloped execute and subscribe for this operation. */
 interface EnvelopedRoot { execute: typeof execute, subscribe: typeof subscribe }
 
@@ -43,7 +54,7 @@ export interface GraphQLServer {
  * (graphql-ws, same port and path), sharing one schema and one context.
  */
 export function createGraphQLServer (schema: GraphQLSchema, services: Services, log: Logger, routes: readonly HttpRoute[],
-  auth: GatewayAuth, limits: GatewayLimits): GraphQLServer {
+  auth: GatewayAuth, limits: GatewayLimits, extras: GatewayExtras = {}): GraphQLServer {
   const authenticate = auth.authenticate
   const principals = new WeakMap<Request, Principal | null>()
   const credentialsFirst = useCredentialsFirst(authenticate, principals)
@@ -61,10 +72,12 @@ export function createGraphQLServer (schema: GraphQLSchema, services: Services, 
           : await authenticateOrRefuse(authenticate, request?.headers.get('authorization') ?? null, req?.socket.remoteAddress),
       idempotencyKey: request?.headers.get('idempotency-key') ?? null
     }),
-    graphiql: limits.graphiql && { subscriptionsProtocol: 'WS', title: 'Order operations gateway' },
+    graphiql: limits.graphiql && (extras.graphiql ?? graphiqlPage(GRAPHIQL_TITLE, undefined)).options,
+    renderGraphiQL: (extras.graphiql ?? graphiqlPage(GRAPHIQL_TITLE, undefined)).render,
     // Limits against hostile or broken clients (src/api/security/limits.ts).
     // Streaming uploads before the limits, so that the body limit counts the stream it parses.
-    plugins: [...metricsPlugins(), requestLog.plugin, credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
+    // Observers (traces) first, so that they see every request, refused ones included.
+    plugins: [...extras.observers ?? [], ...metricsPlugins(), requestLog.plugin, credentialsFirst, ...auth.plugins, useStreamingUploads(), ...limits.plugins],
     batching: limits.batching,
     maxRequestBodySize: limits.maxRequestBodySize,
     landingPage: false,
@@ -193,14 +206,13 @@ async function callerOfSocket (authenticate: Authenticate, authorization: string
 function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unknown>, Context>, wsServer: WebSocketServer,
   authenticate: Authenticate, limits: GatewayLimits): ReturnType<typeof useServer> {
   return useServer<Record<string, unknown> | undefined, { authorization?: string }>(limits.webSocket.guard({
-    // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`. Without it the
-    // socket is closed with 4401 Unauthorized, with a bad one 4403 Forbidden, before any subscription.
+    // The token travels in connection_init: `{ "authorization": "Bearer <token>" }`; a bad one closes
+    // the socket with 4403 Forbidden. A socket opened without one (GraphiQL's: it sends its Headers tab
+    // with each operation, in `extensions.headers`) must name it in its first operation, or is closed
+    // with 4401 Unauthorized then; either way no operation runs without credentials.
     onConnect: async (ctx) => {
       const given = ctx.connectionParams?.authorization
-      if (typeof given !== 'string' || given === '') {
-        ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
-        return false
-      }
+      if (typeof given !== 'string' || given === '') return true
       if (await callerOfSocket(authenticate, given, ctx.extra, 'Forbidden') === null) return false
       ctx.extra.authorization = given
       return true
@@ -208,9 +220,15 @@ function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unkn
     execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
     subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
     onSubscribe: async (ctx, _id, params) => {
+      // The socket's credentials, once given, are the socket's: one operation cannot act for another caller.
+      ctx.extra.authorization ??= authorizationHeaderOf(params.extensions)
+      if (ctx.extra.authorization === undefined) {
+        ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send { authorization: "Bearer <token>" } in connection_init')
+        return [new GraphQLError('authentication required', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })]
+      }
       // Checked again for every operation, as over HTTP: a token revoked (or a JWT expired) after the
       // socket opened ends the socket rather than going on working.
-      const principal = await callerOfSocket(authenticate, ctx.extra.authorization ?? null, ctx.extra, 'Forbidden: the credentials are no longer valid')
+      const principal = await callerOfSocket(authenticate, ctx.extra.authorization, ctx.extra, 'Forbidden: the credentials are no longer valid')
       if (principal === null) {
         return [new GraphQLError('the credentials are no longer valid', { extensions: { code: REQUEST_ERROR_CODE.UNAUTHENTICATED } })]
       }
@@ -230,4 +248,12 @@ function serveGraphQLOverWebSocket (yoga: YogaServerInstance<Record<string, unkn
       return args
     }
   }), wsServer, limits.webSocket.keepAliveMs)
+}
+
+/** The Authorization header an operation names in `extensions.headers` (GraphiQL's Headers tab), in any letter case. */
+function authorizationHeaderOf (extensions: Record<string, unknown> | null | undefined): string | undefined {
+  const headers = extensions?.headers
+  if (typeof headers !== 'object' || headers === null) return undefined
+  const found = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1]
+  return typeof found === 'string' && found !== '' ? found : undefined
 }

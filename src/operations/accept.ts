@@ -4,6 +4,7 @@ import type pg from 'pg'
 import type { Role } from '../access/principal.ts'
 import { insertBulkWithOperations, insertOperations, type NewBulk, type NewOperation } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
+import { currentTrace } from '../platform/tracing/tracing.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
 import type { BulkKind } from './domain/kind.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
@@ -214,6 +215,8 @@ async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request
   await admitBulk(client, fairness, request.owner, read.bulkUuid, size)
   let enqueued = 0
   let first = true
+  // The accepting request's trace goes with every job (src/platform/tracing/tracing.ts).
+  const trace = currentTrace()
   for await (const chunk of spool.chunks(CHUNK)) {
     const insert = first ? insertBulkWithOperations(bulk, chunk) : insertOperations(read.bulkUuid, chunk)
     first = false
@@ -221,7 +224,7 @@ async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request
     for (const op of chunk) read.requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
     const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
     if (accepted.length > 0) {
-      await deps.boss.insert(request.kind.topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id }, group, priority })), { db: bossDb(client) })
+      await deps.boss.insert(request.kind.topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id, ...trace }, group, priority })), { db: bossDb(client) })
       enqueued += accepted.length
     }
   }

@@ -6,6 +6,7 @@ import {
 } from './sql/bulks.ts'
 import { findBulk, type BulkView } from './read.ts'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
+import { currentTrace } from '../platform/tracing/tracing.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 
 export interface ControlDeps {
@@ -52,7 +53,7 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
     for (const [topic, rows] of byTopic(reopened)) {
       const previous = rows.flatMap(row => row.previous_job_id ? [row.previous_job_id] : [])
       if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
-      await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id } })), { db: bossDb(client) })
+      await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id, ...currentTrace() } })), { db: bossDb(client) })
     }
     // In the transaction that holds the bulk's lock: retention, waiting on it, then sees the bulk reopened.
     if (reopened.length > 0) await run(client, markBulkReopened(uuid))

@@ -197,9 +197,11 @@ async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Log
 function laterJobs (waiting: ReadonlyArray<{ id: string, job_id: string }>, replaced: ReadonlyArray<JobWithMetadata<OperationJob>>): JobInsert[] {
   const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
   const groupOf = new Map(replaced.map(job => [job.data.operationId, job.groupId]))
+  const traceOf = new Map(replaced.map(job => [job.data.operationId, job.data.traceparent]))
   return waiting.map(op => {
     const groupId = groupOf.get(op.id)
-    return { id: op.job_id, data: { operationId: op.id }, startAfter, ...(groupId ? { group: { id: groupId } } : {}) }
+    const traceparent = traceOf.get(op.id)
+    return { id: op.job_id, data: { operationId: op.id, ...(traceparent !== undefined ? { traceparent } : {}) }, startAfter, ...(groupId ? { group: { id: groupId } } : {}) }
   })
 }
 

@@ -1,5 +1,6 @@
 import type { QueuePolicy } from '../platform/jobs/boss.ts'
 import type { ServiceTopicDefinition } from '../platform/jobs/serviceTopics.ts'
+import type { TracedJobData } from '../platform/tracing/tracing.ts'
 
 /**
  * The shape and shared policy of the operation topics: the analogue of Magento's
@@ -12,7 +13,7 @@ import type { ServiceTopicDefinition } from '../platform/jobs/serviceTopics.ts'
  */
 
 /** Payload of every operation job. */
-export interface OperationJob {
+export interface OperationJob extends TracedJobData {
   readonly operationId: string
 }
 

@@ -1,6 +1,7 @@
 import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import { failAbandonedOperations } from './sql/bulks.ts'
 import { run } from '../platform/db/pool.ts'
+import { tracedBatch } from '../platform/tracing/tracing.ts'
 import { operationHandler, type RunnerDeps, type TopicDefinition } from './runner.ts'
 import type { OperationJob } from './topics.ts'
 
@@ -25,7 +26,7 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(options.groupConcurrency !== undefined ? { groupConcurrency: options.groupConcurrency } : {})
-    }, operationHandler(topic, topic.process, deps))
+    }, tracedBatch(topic.queue, job => job.data.operationId, operationHandler(topic, topic.process, deps)))
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
     await boss.work(topic.deadLetterQueue, {

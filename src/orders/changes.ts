@@ -7,6 +7,7 @@
  */
 import type { PgBoss } from 'pg-boss'
 import { bossDb, run, type Db } from '../platform/db/pool.ts'
+import { traceOfJob } from '../platform/tracing/tracing.ts'
 import type { OrderOperationData } from './requests/orderOperation.ts'
 import type { OrderCommand } from './domain/commands.ts'
 import type { OrderEvent } from './domain/events.ts'
@@ -122,7 +123,8 @@ export class OrderChanges {
       if (before.has(work)) continue
       const queue = CHAIN_WORK[work].queue
       const jobs = this.#jobs.get(queue) ?? []
-      jobs.push({ orderId: record.id })
+      // In the trace of the job whose decision made the work due (its causation).
+      jobs.push({ orderId: record.id, ...(metadata.causationId !== undefined ? traceOfJob(metadata.causationId) : {}) })
       this.#jobs.set(queue, jobs)
     }
     return events

@@ -9,12 +9,13 @@ import type { OutsideSystem } from '../../adapters/ports.ts'
 import { COMPENSATION, ORDER_STEP, type Compensation, type OrderStep } from '../domain/order.ts'
 import { retryPolicyWith, type RetryOverrides } from '../../platform/jobs/retryPolicy.ts'
 import type { OperationTopic } from '../../operations/topics.ts'
+import type { TracedJobData } from '../../platform/tracing/tracing.ts'
 
 /** Work with a job of its own: every step but reserveStock (done by the placement), and the compensations. */
 export type ChainWork = Exclude<OrderStep, 'reserveStock'> | Compensation
 
 /** Payload of every chain job: the order; the queue says which step. */
-export interface ChainJob {
+export interface ChainJob extends TracedJobData {
   readonly orderId: string
 }
 

@@ -24,7 +24,13 @@ export function createBoss (config: BossOptions, connectionString: string, log: 
     // Expired jobs (a worker died mid-job) are found by the monitor; see docs/operations.md.
     // The monitor only runs inside a supervise pass (every 60 s by default), so both intervals are set.
     monitorIntervalSeconds: config.bossMonitorIntervalSeconds,
-    superviseIntervalSeconds: config.bossMonitorIntervalSeconds
+    superviseIntervalSeconds: config.bossMonitorIntervalSeconds,
+    // pg-boss's own spans are off: the jobs carry their trace in their data instead
+    // (src/platform/tracing/tracing.ts). pg-boss continues a job's trace only for a batch of one job,
+    // and gives a larger batch a trace of its own linked to the jobs' ones; our placement and chain
+    // workers take batches of up to 500 and 50, so under load an order's trace would break at every
+    // batched step. Ours gives every job of a batch a span in its own trace.
+    openTelemetry: { enabled: false }
   })
   // Background failures are reported here, never thrown into the process.
   boss.on('error', (error: unknown) => log.error('pg-boss error', { error: toError(error) }))
