@@ -235,7 +235,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
   const auth = createAuthenticator(tokens, jwtVerifier ? [jwtVerifier] : [],
     { limit: config.auth.failuresPerWindow, windowSeconds: config.limits.rateLimitWindowSeconds })
-  const limits = createLimits(config.limits, pool)
+  const limits = createLimits(config.limits, pool, error => log.warn('could not give rate-limit leases back', { error }))
+  stack.push(async () => await limits.stop())
   // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
   const rest = restRoute({
     services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued }),
