@@ -8,6 +8,7 @@ import { createOutsideSystems } from './adapters/index.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { createJwtVerifier } from './api/auth/jwt.ts'
 import { useEndOnRevocation } from './api/auth/revocation.ts'
+import { SharedSubscriptions, useSharedSubscriptions } from './api/graphql/sharedSubscriptions.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { healthRoute, startHealthServer } from './api/health.ts'
@@ -60,6 +61,8 @@ export interface App {
   watchedBulks (): number
   /** Orders with orderProgress subscribers in this process (gateway role), for metrics and tests. */
   watchedOrders (): number
+  /** Subscription executions started in this process (each shared by the subscribers of one document, variables and caller scope) and the results they produced (gateway role), for metrics and tests. */
+  subscriptionExecutions (): { readonly executions: number, readonly results: number }
   /** The port of the health server (HEALTH_PORT), when one runs. */
   readonly healthPort: number | undefined
   stop (): Promise<void>
@@ -115,6 +118,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       boss: core.boss,
       watchedBulks: () => gateway?.bulkFeed.watchedBulks ?? 0,
       watchedOrders: () => gateway?.orderFeed.watchedOrders ?? 0,
+      subscriptionExecutions: () => gateway?.sharedSubscriptions.counts ?? { executions: 0, results: 0 },
       healthPort: health?.port,
       stop
     }
@@ -247,14 +251,15 @@ async function startGatewayRole (core: Core, stack: Stack) {
   })
   const routes = [healthRoute(core.readiness), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
-  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits)
+  const sharedSubscriptions = new SharedSubscriptions()
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations), useSharedSubscriptions(sharedSubscriptions)] }, limits)
   const port = await server.listen(config.port, config.host)
   core.publicUrl = publicBaseUrl(config, port)
   stack.push(async () => await server.close(config.shutdownTimeoutMs))
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
   const graphqlUrl = `http://${shownHost}:${port}/graphql`
   log.info('GraphQL ready (HTTP and graphql-ws; GraphiQL in a browser)', { url: graphqlUrl })
-  return { graphqlUrl, bulkFeed, orderFeed }
+  return { graphqlUrl, bulkFeed, orderFeed, sharedSubscriptions }
 }
 
 /** Notices bulks finishing, to enqueue their webhooks (worker role). */

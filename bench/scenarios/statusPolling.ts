@@ -1,0 +1,80 @@
+import autocannon from 'autocannon'
+import { startGateway, type GatewayProcess } from '../lib/gateway.ts'
+import { acceptBulks } from '../lib/load.ts'
+import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
+import { median, round } from '../lib/stats.ts'
+
+/** Clients polling their bulk's status: the reads most clients make. */
+const CONNECTIONS = 32
+const TYPENAME = '{ __typename }'
+const STATUS = 'query ($uuid: ID!) { bulk(uuid: $uuid) { status counts { open complete notRetriablyFailed rejected } } }'
+/** A limit no run reaches (the highest RATE_LIMIT_PER_MINUTE takes), so that every request is counted and none refused. */
+const NEVER_REACHED = '100000000'
+
+interface PollResult { perSecond: number, p99: number }
+
+/**
+ * Status polling (issue 17, item 6): `bulk(uuid) { status counts }` from autocannon at 32
+ * connections, one token, on a gateway with the rate limit on, against `{ __typename }` on the same
+ * gateway; and `{ __typename }` with the rate limit on against a second gateway with it off. The
+ * two gateways share one database and are loaded one at a time, in turn within each repeat.
+ */
+export const statusPolling: Scenario = {
+  name: 'status-polling',
+  async run (context: ScenarioContext): Promise<Row[]> {
+    const { singleSeconds: seconds, repeats } = context.settings
+    const url = await context.createDatabase()
+    const limited = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway', env: { RATE_LIMIT_PER_MINUTE: NEVER_REACHED } })
+    let unlimited: GatewayProcess | undefined
+    const runs = { statusOn: [] as PollResult[], typenameOn: [] as PollResult[], typenameOff: [] as PollResult[], statusOff: [] as PollResult[] }
+    try {
+      unlimited = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
+      const { uuids: [uuid] } = await acceptBulks([limited.endpoint!], context.token, 10, 10, 1)
+      const poll = async (gateway: GatewayProcess, query: string, duration: number): Promise<PollResult> => {
+        const result = await autocannon({
+          url: gateway.endpoint!,
+          connections: CONNECTIONS,
+          duration,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` },
+          body: JSON.stringify({ query, variables: query === STATUS ? { uuid } : undefined })
+        })
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`status polling: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
+        return { perSecond: result['2xx'] / result.duration, p99: result.latency.p99 }
+      }
+      const round = async (duration: number): Promise<void> => {
+        runs.typenameOn.push(await poll(limited, TYPENAME, duration))
+        runs.statusOn.push(await poll(limited, STATUS, duration))
+        runs.typenameOff.push(await poll(unlimited!, TYPENAME, duration))
+        runs.statusOff.push(await poll(unlimited!, STATUS, duration))
+      }
+      await round(2) // warm-up
+      for (const list of Object.values(runs)) list.length = 0
+      for (let i = 0; i < repeats; i++) await round(seconds)
+    } finally {
+      await unlimited?.stop()
+      await limited.stop()
+    }
+    const rate = (list: readonly PollResult[]): number => median(list.map(run => run.perSecond))
+    const p99 = (list: readonly PollResult[]): number => median(list.map(run => run.p99))
+    const shown = (list: readonly PollResult[]): string => `${Math.round(rate(list))} req/s, p99 ${round(p99(list), 1)} ms`
+    const polling = rate(runs.statusOn) / rate(runs.typenameOn)
+    const limitCost = rate(runs.typenameOn) / rate(runs.typenameOff)
+    return [{
+      scenario: `status polling (bulk(uuid) { status counts }, ${CONNECTIONS} connections, rate limit on)`,
+      figure: shown(runs.statusOn),
+      baseline: `{ __typename }, rate limit on: ${shown(runs.typenameOn)}`,
+      ratio: polling,
+      target: '≥ 0.7×',
+      pass: polling >= 0.7,
+      runs
+    }, {
+      scenario: `rate limit cost ({ __typename }, ${CONNECTIONS} connections, on vs off)`,
+      figure: `on: ${shown(runs.typenameOn)}`,
+      baseline: `off: ${shown(runs.typenameOff)}; status off: ${shown(runs.statusOff)}`,
+      ratio: limitCost,
+      target: '≥ 0.9×',
+      pass: limitCost >= 0.9
+    }]
+  }
+}
