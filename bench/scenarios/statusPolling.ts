@@ -11,13 +11,17 @@ const STATUS = 'query ($uuid: ID!) { bulk(uuid: $uuid) { status counts { open co
 /** A limit no run reaches (the highest RATE_LIMIT_PER_MINUTE takes), so that every request is counted and none refused. */
 const NEVER_REACHED = '100000000'
 
+/** Each repeat is this many slices of each of the four loads, in turn, so that the machine's noise falls on all four alike. */
+const SLICES = 4
+
 interface PollResult { perSecond: number, p99: number }
 
 /**
  * Status polling (issue 17, item 6): `bulk(uuid) { status counts }` from autocannon at 32
  * connections, one token, on a gateway with the rate limit on, against `{ __typename }` on the same
  * gateway; and `{ __typename }` with the rate limit on against a second gateway with it off. The
- * two gateways share one database and are loaded one at a time, in turn within each repeat.
+ * two gateways share one database and are loaded one at a time, in short slices taken in turn; each
+ * repeat's ratios come from its slices' requests, and the table shows the median repeat.
  */
 export const statusPolling: Scenario = {
   name: 'status-polling',
@@ -42,15 +46,25 @@ export const statusPolling: Scenario = {
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`status polling: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
         return { perSecond: result['2xx'] / result.duration, p99: result.latency.p99 }
       }
-      const round = async (duration: number): Promise<void> => {
-        runs.typenameOn.push(await poll(limited, TYPENAME, duration))
-        runs.statusOn.push(await poll(limited, STATUS, duration))
-        runs.typenameOff.push(await poll(unlimited!, TYPENAME, duration))
-        runs.statusOff.push(await poll(unlimited!, STATUS, duration))
+      const slices = async (duration: number): Promise<Record<keyof typeof runs, PollResult>> => {
+        const taken = { typenameOn: [] as PollResult[], statusOn: [] as PollResult[], typenameOff: [] as PollResult[], statusOff: [] as PollResult[] }
+        for (let i = 0; i < SLICES; i++) {
+          taken.typenameOn.push(await poll(limited, TYPENAME, duration))
+          taken.statusOn.push(await poll(limited, STATUS, duration))
+          taken.typenameOff.push(await poll(unlimited!, TYPENAME, duration))
+          taken.statusOff.push(await poll(unlimited!, STATUS, duration))
+        }
+        const whole = (list: readonly PollResult[]): PollResult => ({
+          perSecond: list.reduce((sum, run) => sum + run.perSecond, 0) / list.length,
+          p99: median(list.map(run => run.p99))
+        })
+        return { typenameOn: whole(taken.typenameOn), statusOn: whole(taken.statusOn), typenameOff: whole(taken.typenameOff), statusOff: whole(taken.statusOff) }
       }
-      await round(2) // warm-up
-      for (const list of Object.values(runs)) list.length = 0
-      for (let i = 0; i < repeats; i++) await round(seconds)
+      await slices(1) // warm-up
+      for (let i = 0; i < repeats; i++) {
+        const repeat = await slices(Math.max(1, Math.round(seconds / SLICES)))
+        for (const name of Object.keys(runs) as Array<keyof typeof runs>) runs[name].push(repeat[name])
+      }
     } finally {
       await unlimited?.stop()
       await limited.stop()
@@ -58,8 +72,9 @@ export const statusPolling: Scenario = {
     const rate = (list: readonly PollResult[]): number => median(list.map(run => run.perSecond))
     const p99 = (list: readonly PollResult[]): number => median(list.map(run => run.p99))
     const shown = (list: readonly PollResult[]): string => `${Math.round(rate(list))} req/s, p99 ${round(p99(list), 1)} ms`
-    const polling = rate(runs.statusOn) / rate(runs.typenameOn)
-    const limitCost = rate(runs.typenameOn) / rate(runs.typenameOff)
+    const ratios = (top: readonly PollResult[], bottom: readonly PollResult[]): number => median(top.map((run, i) => run.perSecond / bottom[i]!.perSecond))
+    const polling = ratios(runs.statusOn, runs.typenameOn)
+    const limitCost = ratios(runs.typenameOn, runs.typenameOff)
     return [{
       scenario: `status polling (bulk(uuid) { status counts }, ${CONNECTIONS} connections, rate limit on)`,
       figure: shown(runs.statusOn),
