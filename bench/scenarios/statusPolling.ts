@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import autocannon from 'autocannon'
 import { startGateway, type GatewayProcess } from '../lib/gateway.ts'
 import { acceptBulks } from '../lib/load.ts'
@@ -14,7 +15,14 @@ const NEVER_REACHED = '100000000'
 /** Each repeat is this many slices of each of the four loads, in turn, so that the machine's noise falls on all four alike. */
 const SLICES = 4
 
-interface PollResult { perSecond: number, p99: number }
+/** perSecond and p99 move with the machine's load; cpuUs, the gateway process's CPU time per request (user + system), much less. */
+interface PollResult { perSecond: number, p99: number, cpuUs: number }
+
+/** The CPU time a process has used so far, in microseconds (/proc/<pid>/stat: utime + stime, in clock ticks of 10 ms). */
+function cpuUsOf (pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
 
 /**
  * Status polling (issue 17, item 6): `bulk(uuid) { status counts }` from autocannon at 32
@@ -35,6 +43,7 @@ export const statusPolling: Scenario = {
       unlimited = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
       const { uuids: [uuid] } = await acceptBulks([limited.endpoint!], context.token, 10, 10, 1)
       const poll = async (gateway: GatewayProcess, query: string, duration: number): Promise<PollResult> => {
+        const cpuBefore = cpuUsOf(gateway.pid)
         const result = await autocannon({
           url: gateway.endpoint!,
           connections: CONNECTIONS,
@@ -44,7 +53,7 @@ export const statusPolling: Scenario = {
           body: JSON.stringify({ query, variables: query === STATUS ? { uuid } : undefined })
         })
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`status polling: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
-        return { perSecond: result['2xx'] / result.duration, p99: result.latency.p99 }
+        return { perSecond: result['2xx'] / result.duration, p99: result.latency.p99, cpuUs: (cpuUsOf(gateway.pid) - cpuBefore) / result['2xx'] }
       }
       const slices = async (duration: number): Promise<Record<keyof typeof runs, PollResult>> => {
         const taken = { typenameOn: [] as PollResult[], statusOn: [] as PollResult[], typenameOff: [] as PollResult[], statusOff: [] as PollResult[] }
@@ -56,7 +65,8 @@ export const statusPolling: Scenario = {
         }
         const whole = (list: readonly PollResult[]): PollResult => ({
           perSecond: list.reduce((sum, run) => sum + run.perSecond, 0) / list.length,
-          p99: median(list.map(run => run.p99))
+          p99: median(list.map(run => run.p99)),
+          cpuUs: list.reduce((sum, run) => sum + run.cpuUs, 0) / list.length
         })
         return { typenameOn: whole(taken.typenameOn), statusOn: whole(taken.statusOn), typenameOff: whole(taken.typenameOff), statusOff: whole(taken.statusOff) }
       }
@@ -71,7 +81,8 @@ export const statusPolling: Scenario = {
     }
     const rate = (list: readonly PollResult[]): number => median(list.map(run => run.perSecond))
     const p99 = (list: readonly PollResult[]): number => median(list.map(run => run.p99))
-    const shown = (list: readonly PollResult[]): string => `${Math.round(rate(list))} req/s, p99 ${round(p99(list), 1)} ms`
+    const cpu = (list: readonly PollResult[]): number => median(list.map(run => run.cpuUs))
+    const shown = (list: readonly PollResult[]): string => `${Math.round(rate(list))} req/s, p99 ${round(p99(list), 1)} ms, gateway CPU ${Math.round(cpu(list))} µs/req`
     const ratios = (top: readonly PollResult[], bottom: readonly PollResult[]): number => median(top.map((run, i) => run.perSecond / bottom[i]!.perSecond))
     const polling = ratios(runs.statusOn, runs.typenameOn)
     const limitCost = ratios(runs.typenameOn, runs.typenameOff)
