@@ -136,7 +136,10 @@ export class SharedSubscriptions {
       const started = await execution.started
       if (!isAsyncIterable(started)) return
       execution.iterator = started[Symbol.asyncIterator]()
+      // Left before it could be told to stop: stop it now.
+      if (execution.abandoned) await execution.iterator.return?.()
       for (;;) {
+        if (execution.abandoned) break
         const step = await execution.iterator.next()
         if (step.done === true) break
         this.#results++
