@@ -15,13 +15,14 @@ import { bulkAccept, singleAccept } from './scenarios/accept.ts'
 import { processing } from './scenarios/processing.ts'
 import { latency } from './scenarios/latency.ts'
 import { subscriptions } from './scenarios/subscriptions.ts'
+import { statusPolling } from './scenarios/statusPolling.ts'
 import { statusAtScale } from './scenarios/statusAtScale.ts'
 import { fullChain } from './scenarios/fullChain.ts'
 import { statistics } from './scenarios/statistics.ts'
 import { scaleOut } from './scenarios/scaleOut.ts'
 import { fairness } from './scenarios/fairness.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusPolling, statusAtScale, fullChain, statistics, scaleOut, fairness]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))

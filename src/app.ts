@@ -8,6 +8,7 @@ import { createOutsideSystems } from './adapters/index.ts'
 import { createAuthenticator } from './api/auth/authenticate.ts'
 import { createJwtVerifier } from './api/auth/jwt.ts'
 import { useEndOnRevocation } from './api/auth/revocation.ts'
+import { SharedSubscriptions, useSharedSubscriptions } from './api/graphql/sharedSubscriptions.ts'
 import { schema } from './api/graphql/schema.ts'
 import { dashboardRoute } from './api/dashboard/route.ts'
 import { healthRoute, startHealthServer } from './api/health.ts'
@@ -68,6 +69,8 @@ export interface App {
   watchedBulks (): number
   /** Orders with orderProgress subscribers in this process (gateway role), for metrics and tests. */
   watchedOrders (): number
+  /** Subscription executions started in this process (each shared by the subscribers of one document, variables and caller scope) and the results they produced (gateway role), for metrics and tests. */
+  subscriptionExecutions (): { readonly executions: number, readonly results: number }
   /** The port of the health server (HEALTH_PORT), when one runs. */
   readonly healthPort: number | undefined
   stop (): Promise<void>
@@ -127,6 +130,7 @@ export async function startApp (config: Config, log: Logger): Promise<App> {
       boss: core.boss,
       watchedBulks: () => gateway?.bulkFeed.watchedBulks ?? 0,
       watchedOrders: () => gateway?.orderFeed.watchedOrders ?? 0,
+      subscriptionExecutions: () => gateway?.sharedSubscriptions.counts ?? { executions: 0, results: 0 },
       healthPort: health?.port,
       stop
     }
@@ -253,7 +257,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
   const auth = createAuthenticator(tokens, jwtVerifier ? [jwtVerifier] : [],
     { limit: config.auth.failuresPerWindow, windowSeconds: config.limits.rateLimitWindowSeconds })
-  const limits = createLimits(config.limits, pool)
+  const limits = createLimits(config.limits, pool, error => log.warn('could not give rate-limit leases back', { error }))
+  stack.push(async () => await limits.stop())
   // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
   const rest = restRoute({
     services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued }),
@@ -264,7 +269,8 @@ async function startGatewayRole (core: Core, stack: Stack) {
   })
   const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
-  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations)] }, limits, {
+  const sharedSubscriptions = new SharedSubscriptions()
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations), useSharedSubscriptions(sharedSubscriptions)] }, limits, {
     observers: await graphqlTracingPlugins(core.tracing),
     // On the embedded default only (a developer's computer): GraphiQL opened from localhost comes with the admin token filled in.
     graphiql: graphiqlPage(GRAPHIQL_TITLE, database.embedded !== undefined ? config.adminToken ?? core.firstToken : undefined)
@@ -275,7 +281,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
   const graphqlUrl = `http://${shownHost}:${port}/graphql`
   log.info('GraphQL ready (HTTP and graphql-ws; GraphiQL in a browser)', { url: graphqlUrl })
-  return { graphqlUrl, bulkFeed, orderFeed }
+  return { graphqlUrl, bulkFeed, orderFeed, sharedSubscriptions }
 }
 
 /** Notices bulks finishing, to enqueue their webhooks (worker role). */

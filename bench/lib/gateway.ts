@@ -39,6 +39,8 @@ export async function startGateway (options: GatewayOptions): Promise<GatewayPro
     cwd: ROOT,
     env: {
       ...process.env,
+      // Load is the point here: a rate limit would measure its refusals (status polling turns it on in `env`).
+      RATE_LIMIT_PER_MINUTE: '0',
       ...options.env,
       DATABASE_URL: options.databaseUrl,
       // The chain's emails, labels and ERP export: in a folder per database, not in the checkout's .data.
@@ -48,8 +50,6 @@ export async function startGateway (options: GatewayOptions): Promise<GatewayPro
       // Info, to see the ready lines; only warnings and errors are passed on.
       LOG_LEVEL: 'info',
       ADMIN_TOKEN: options.token,
-      // Load is the point here: a rate limit would measure its refusals.
-      RATE_LIMIT_PER_MINUTE: '0',
       WS_IDLE_TIMEOUT_SECONDS: '0'
     },
     stdio: ['ignore', 'inherit', 'pipe']

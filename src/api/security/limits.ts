@@ -8,6 +8,7 @@ import { LIMIT_ERROR_CODE } from './codes.ts'
 import { useQueryCost } from './queryCost.ts'
 import { armorPlugins, useIntrospectionOff, useParseAndValidationCodes } from './queryLimits.ts'
 import { useRateLimit, type RateLimitOptions } from './rateLimit.ts'
+import { RateLimitLeases } from '../../access/rateLimitLeases.ts'
 import { useSubscriptionsOverWebSocketOnly } from './subscriptionTransport.ts'
 import { webSocketLimits, type WebSocketLimits } from './webSocket.ts'
 
@@ -32,6 +33,8 @@ export interface GatewayLimits {
   readonly webSocket: WebSocketLimits
   /** The per-caller rate limit, also counted by the routes beside GraphQL (the results file). */
   readonly rateLimit: RateLimitOptions
+  /** Gives the rate limit's unused leases back; after the server has closed. */
+  stop (): Promise<void>
 }
 
 /**
@@ -57,8 +60,11 @@ function useCsrfPrevention (): Plugin {
 }
 
 /** The limits against hostile or broken clients (issue 5), from `config.limits`; `db` keeps the rate limit counters. */
-export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
-  const rateLimit: RateLimitOptions = { db, limit: limits.rateLimitPerWindow, windowSeconds: limits.rateLimitWindowSeconds }
+export function createLimits (limits: LimitsConfig, db: Db, onError?: (error: Error) => void): GatewayLimits {
+  const limit = limits.rateLimitPerWindow
+  const windowSeconds = limits.rateLimitWindowSeconds
+  const leases = limit === 0 ? undefined : new RateLimitLeases({ db, limit, windowSeconds, onError })
+  const rateLimit: RateLimitOptions = { leases, limit, windowSeconds }
   return {
     plugins: [
       useCsrfPrevention(),
@@ -76,6 +82,7 @@ export function createLimits (limits: LimitsConfig, db: Db): GatewayLimits {
     graphiql: limits.graphiql,
     requestTimeoutMs: (limits.uploadTimeoutSeconds + 60) * 1000,
     webSocket: webSocketLimits(limits),
-    rateLimit
+    rateLimit,
+    stop: async () => await leases?.stop()
   }
 }

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { getOperationAST, GraphQLError, Kind, OperationTypeNode, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
-import { run, type Db } from '../../platform/db/pool.ts'
 import { LIMIT_ERROR_CODE } from './codes.ts'
 import { rateLimitRefusals } from './refusals.ts'
-import { hitRateLimit, type RateLimitHit } from '../../access/sql/rateLimit.ts'
+import type { RateLimitLeases } from '../../access/rateLimitLeases.ts'
 
 /** What the rate limit reads of an operation's context. */
 export interface RateLimitContext {
@@ -30,7 +29,8 @@ export function rateLimitKeyOf (context: RateLimitContext): string {
 }
 
 export interface RateLimitOptions {
-  readonly db: Db
+  /** Where hits are counted: leases granted by PostgreSQL, spent from memory; none when the limit is off. */
+  readonly leases: RateLimitLeases | undefined
   /** Operations one key may run per window; 0 turns the limit off. */
   readonly limit: number
   readonly windowSeconds: number
@@ -42,15 +42,14 @@ export function rateLimitMessage (options: RateLimitOptions, retryAfter: number)
 }
 
 /**
- * Counts `hits` hits of `key` in PostgreSQL (src/access/sql/rateLimit.ts): the seconds the caller
- * must wait when it is over the limit, else null. A limit of 0 counts nothing.
+ * Counts `hits` hits of `key` (src/access/rateLimitLeases.ts): the seconds the caller must wait
+ * when it is over the limit, else null. A limit of 0 counts nothing.
  */
 export async function overRateLimit (options: RateLimitOptions, key: string, hits = 1): Promise<number | null> {
-  if (options.limit === 0) return null
-  const [hit] = await run<RateLimitHit>(options.db, hitRateLimit(key, options.windowSeconds, hits))
-  if (hit === undefined || hit.hits <= options.limit) return null
-  rateLimitRefusals.inc({ limit: 'requests' })
-  return hit.retry_after
+  if (options.leases === undefined) return null
+  const retryAfter = await options.leases.take(key, hits)
+  if (retryAfter !== null) rateLimitRefusals.inc({ limit: 'requests' })
+  return retryAfter
 }
 
 /**
@@ -96,27 +95,29 @@ function rateLimited (retryAfter: number, options: RateLimitOptions, overHttp: b
 
 /**
  * Per-caller rate limits that hold across gateway processes: every operation (query, mutation,
- * subscription; over HTTP and WebSocket) counts its hits in PostgreSQL before it runs (one
- * statement, src/access/sql/rateLimit.ts): one, or a mutation one per root field (hitsOf). Over the limit the operation is not run: the answer
+ * subscription; over HTTP and WebSocket) counts its hits before it runs, from a lease PostgreSQL
+ * granted (src/access/rateLimitLeases.ts; a statement only when the lease is spent): one, or a
+ * mutation one per root field (hitsOf). Over the limit the operation is not run: the answer
  * is a RATE_LIMITED error with `extensions.retryAfter` (seconds), over HTTP with status 429 and a
  * `Retry-After` header. Requests refused before execution (unparsable, invalid, over a query
  * limit) cost the gateway no database work and are not counted.
  */
 export function useRateLimit (options: RateLimitOptions): Plugin {
-  if (options.limit === 0) return {}
-  const refusal = async (args: ExecutionArgs): Promise<ExecutionResult | undefined> => {
+  const leases = options.leases
+  if (leases === undefined) return {}
+  // Synchronous while the lease pays, so that most operations do not even wait a tick.
+  const check = (args: ExecutionArgs, stop: (result: ExecutionResult) => void): Promise<void> | undefined => {
     const context = args.contextValue as RateLimitContext
-    const retryAfter = await overRateLimit(options, rateLimitKeyOf(context), hitsOf(args.document, args.operationName))
-    return retryAfter === null ? undefined : rateLimited(retryAfter, options, context.request !== undefined)
+    const answer = (retryAfter: number | null): void => {
+      if (retryAfter !== null) stop(rateLimited(retryAfter, options, context.request !== undefined))
+    }
+    const taken = leases.take(rateLimitKeyOf(context), hitsOf(args.document, args.operationName))
+    if (taken instanceof Promise) return taken.then(answer)
+    answer(taken)
+    return undefined
   }
   return {
-    async onExecute ({ args, setResultAndStopExecution }) {
-      const refused = await refusal(args)
-      if (refused !== undefined) setResultAndStopExecution(refused)
-    },
-    async onSubscribe ({ args, setResultAndStopExecution }) {
-      const refused = await refusal(args)
-      if (refused !== undefined) setResultAndStopExecution(refused)
-    }
+    onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution)
   }
 }
