@@ -69,7 +69,7 @@ describe('placements of hot SKUs from several workers at once', () => {
       const total = BULKS * ORDERS_PER_BULK
       const ops = await eventually(async () => {
         for (const worker of workers) if (!isRunning(worker)) throw new Error(`a worker exited: ${worker.stderr()}`)
-        const { rows } = await gateway.sql.query(`SELECT o.id, o.status, o.error_code, o.data FROM operation o
+        const { rows } = await gateway.sql.query(`SELECT o.id, o.status, o.error_code, o.attempts, o.data FROM operation o
           WHERE o.topic = 'order.place' AND o.status IN ('COMPLETE', 'NOT_RETRIABLY_FAILED', 'RETRIABLY_FAILED')`)
         return rows.length === total && rows.every(row => row.status !== 'RETRIABLY_FAILED') ? rows : undefined
       }, 180_000, 'every placement to finish')
@@ -78,6 +78,8 @@ describe('placements of hot SKUs from several workers at once', () => {
       const failed = ops.filter(op => op.status === 'NOT_RETRIABLY_FAILED')
       expect(placed.length + failed.length).toBe(total)
       expect(failed.map(op => op.error_code)).toEqual(failed.map(() => 'OUT_OF_STOCK'))
+      // A failed guard is planned again in the same attempt: no placement failed on the way (a check violation, a deadlock).
+      expect(ops.filter(op => op.attempts !== 1)).toEqual([])
       // Stock ran out: some were placed, some refused.
       expect(placed.length).toBeGreaterThan(0)
       expect(failed.length).toBeGreaterThan(0)
@@ -98,7 +100,7 @@ describe('placements of hot SKUs from several workers at once', () => {
         expect(row.available + row.reserved).toBe(onHand.get(sku))
 
         const { rows: events } = await gateway.sql.query(
-          "SELECT stream_version, type, data FROM event WHERE stream_id = $1 ORDER BY stream_version", [`inventory-${sku}`])
+          'SELECT stream_version, type, data FROM event WHERE stream_id = $1 ORDER BY stream_version', [`inventory-${sku}`])
         expect(events.map(e => e.stream_version)).toEqual(events.map((_, i) => i + 1))
         expect(row.version).toBe(events.length)
         const reservedEvents = events.filter(e => e.type === 'InventoryReserved')
