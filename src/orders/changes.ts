@@ -162,9 +162,13 @@ export class OrderChanges {
     return this.#changed.size
   }
 
-  /** Appends the events, writes the views and enqueues the new work, all through `tx`. */
-  async commit (tx: Db, boss: PgBoss): Promise<void> {
-    await appendEvents(tx, this.#events)
+  /**
+   * Appends the events, writes the views and enqueues the new work, all through `tx`. `alongside`
+   * are other streams' events of the same transaction (the SKUs' of a shipment or a release),
+   * appended in the same statement: one insert into the event table per batch (issue 17, item 3).
+   */
+  async commit (tx: Db, boss: PgBoss, alongside: readonly VersionedEvent[] = []): Promise<void> {
+    await appendEvents(tx, alongside.length > 0 ? [...this.#events, ...alongside] : this.#events)
     const views = [...this.#changed.values()].map(record => record.view).filter(view => view !== null)
     if (views.length > 0) await run(tx, upsertOrderViews(views))
     for (const [queue, jobs] of this.#jobs) {
