@@ -4,8 +4,8 @@
  * (sql/reservations.ts): the row locks are held from that statement to the commit, not for the
  * whole batch, so batches that share SKUs overlap instead of running one after the other. When a
  * guard fails (another batch took the units meanwhile, or changed a SKU this one found short),
- * nothing was written and the rows are locked: the batch plans again on them (`lockedStates`), and
- * its second write cannot fail. Stock is therefore never reserved twice (the guard, under the lock)
+ * nothing was written: the batch is rolled back to a savepoint and planned again under the SKUs'
+ * locks (`lock`), where its second write cannot fail. Stock is therefore never reserved twice (the guard, under the lock)
  * and a shortage is only ever decided on the SKU as it is under its lock or unchanged since read.
  */
 import { run, type Db } from '../platform/db/pool.ts'
@@ -78,16 +78,16 @@ export class StockReservations {
   }
 
   /**
-   * Writes the planned reservations in one guarded statement. Answers null when they were written,
-   * or else the rows as found under their locks (nothing was written; the caller rolls back what it
-   * decided on the plan and plans again on a `lock`).
+   * Writes the planned reservations in one guarded statement. Answers whether they were written:
+   * false when a guard failed and nothing was (the caller rolls back what it decided on the plan,
+   * and plans again on a `lock`).
    */
-  async commit (tx: Db): Promise<ReservedRow[] | null> {
+  async commit (tx: Db): Promise<boolean> {
     const reservations: SkuReservation[] = [...this.#planned]
       .filter(([, p]) => p.units > 0 || p.short)
       .map(([sku, p]) => ({ sku, streamId: inventoryStreamId(sku), units: p.units, readVersion: p.readVersion, short: p.short, updatedAt: p.updatedAt, events: p.events }))
-    if (reservations.length === 0) return null
+    if (reservations.length === 0) return true
     const rows = await run<ReservedRow>(tx, reserveStock(reservations))
-    return rows.every(row => row.ok) && rows.length === reservations.length ? null : rows
+    return rows.length === reservations.length && rows.every(row => row.ok)
   }
 }

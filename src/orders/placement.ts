@@ -55,6 +55,7 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
     if (status !== ORDER_STATUS.NOT_PLACED && status !== ORDER_STATUS.FAILED) results.set(op.id, answer(record))
     else placing.push(op)
   }
+  if (placing.length === 0) return results
   const skus = placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku))
   const context: BatchContext = { owners, loaded, results, now: new Date() }
 
@@ -63,11 +64,11 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
   await run(tx, { text: 'SAVEPOINT reserve', values: [] })
   const first = await StockReservations.read(tx, skus)
   await decideAll(placing, first, context).commit(tx, boss)
-  if (await first.commit(tx) !== null) {
+  if (!await first.commit(tx)) {
     await run(tx, { text: 'ROLLBACK TO SAVEPOINT reserve', values: [] })
     const locked = await StockReservations.lock(tx, skus)
     await decideAll(placing, locked, context).commit(tx, boss)
-    if (await locked.commit(tx) !== null) throw new Error('placement: a stock guard failed under the SKUs\' locks')
+    if (!await locked.commit(tx)) throw new Error('placement: a stock guard failed under the SKUs\' locks')
   }
   await run(tx, { text: 'RELEASE SAVEPOINT reserve', values: [] })
   return results

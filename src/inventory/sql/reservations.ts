@@ -24,7 +24,7 @@ export interface SkuReservation {
   readonly events: ReadonlyArray<{ readonly type: string, readonly data: unknown, readonly metadata: unknown }>
 }
 
-/** One row per SKU of the batch, as found under its lock; `ok` says whether the reservations were written. */
+/** One row per SKU of the batch (a SKU without a row has none), as found under its lock; `ok`: whether the reservations were written. */
 export interface ReservedRow extends InventoryRow { ok: boolean }
 
 /**
@@ -34,8 +34,8 @@ export interface ReservedRow extends InventoryRow { ok: boolean }
  * for what the batch reserves there, and no change at all to a SKU where the batch decided a
  * shortage (the shortage was read, not guessed). Only when every guard holds does it update the
  * rows (relative to what it found under the lock) and append the events, numbered from the locked
- * version; otherwise it writes nothing and answers the rows as found, still locked, for the batch
- * to plan again on them. The `available >= 0` check of the table stays the last line of defence.
+ * version; otherwise it writes nothing. It answers the rows as found under the lock, each with the
+ * verdict. The `available >= 0` check of the table stays the last line of defence.
  */
 export function reserveStock (reservations: readonly SkuReservation[]): Query {
   return {
