@@ -3,10 +3,12 @@
  * SKU per batch at the batch's end (src/inventory/reservations.ts). Many placements of two SKUs
  * with limited stock, from three worker processes of small batches at once while the stock is
  * also adjusted: the stock is never oversold, every order is either placed with its stock reserved
- * or failed OUT_OF_STOCK, and the counts add up on the rows, the streams and the operations.
+ * or failed OUT_OF_STOCK, and the counts add up on the rows, the streams and the operations. And
+ * the guard itself, step by step: a plan made on stock that changed before its write writes nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { InventoryChanges } from '../src/inventory/changes.ts'
+import { StockReservations } from '../src/inventory/reservations.ts'
 import { transaction } from '../src/platform/db/pool.ts'
 import { eventually, order, PLACE_ORDERS, startGateway, type TestGateway } from './helpers/gateway.ts'
 import { isRunning, killAll, spawnMain, type Child } from './helpers/processes.ts'
@@ -114,4 +116,43 @@ describe('placements of hot SKUs from several workers at once', () => {
       await gateway.stop()
     }
   }, 240_000)
+
+  it('writes nothing when the stock changed under its plan (units taken meanwhile, or a SKU it found short), and is placed when planned again under the lock', async () => {
+    const gateway = await startGateway({ roles: ['gateway'], withoutCatalog: true })
+    const sku = 'GUARD-1'
+    const metadata = { correlationId: 'hotSku.test', causationId: 'guard' }
+    const now = new Date()
+    const commit = async (plan: StockReservations): Promise<boolean> => await transaction(gateway.sql, async (tx) => await plan.commit(tx))
+    const row = async (): Promise<any> => (await gateway.sql.query('SELECT available::int, reserved::int, version FROM inventory WHERE sku = $1', [sku])).rows[0]
+    try {
+      await adjust(gateway, sku, 5)
+      const a = await StockReservations.read(gateway.sql, [sku])
+      expect(a.reserve('order-a', [{ sku, quantity: 4 }], now, metadata).ok).toBe(true)
+      const b = await StockReservations.read(gateway.sql, [sku])
+      expect(b.reserve('order-b', [{ sku, quantity: 3 }], now, metadata).ok).toBe(true)
+      expect(await commit(b)).toBe(true)
+      // a planned on 5 units; 2 are left: refused, nothing written.
+      expect(await commit(a)).toBe(false)
+      expect(await row()).toEqual({ available: 2, reserved: 3, version: 2 })
+
+      // c finds the SKU short; stock comes meanwhile: its shortage is not written on a SKU that changed.
+      const c = await StockReservations.read(gateway.sql, [sku])
+      expect(c.reserve('order-c', [{ sku, quantity: 3 }], now, metadata).ok).toBe(false)
+      await adjust(gateway, sku, 10)
+      expect(await commit(c)).toBe(false)
+      // Planned again under the lock, it is placed.
+      expect(await transaction(gateway.sql, async (tx) => {
+        const locked = await StockReservations.lock(tx, [sku])
+        expect(locked.reserve('order-c', [{ sku, quantity: 3 }], now, metadata).ok).toBe(true)
+        return await locked.commit(tx)
+      })).toBe(true)
+      expect(await row()).toEqual({ available: 9, reserved: 6, version: 4 })
+      const { rows: events } = await gateway.sql.query('SELECT stream_version, type, data FROM event WHERE stream_id = $1 ORDER BY stream_version', [`inventory-${sku}`])
+      expect(events.map(e => [e.stream_version, e.type, e.data.orderId ?? null])).toEqual([
+        [1, 'InventoryAdjusted', null], [2, 'InventoryReserved', 'order-b'], [3, 'InventoryAdjusted', null], [4, 'InventoryReserved', 'order-c']
+      ])
+    } finally {
+      await gateway.stop()
+    }
+  })
 })
