@@ -3,15 +3,28 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 /**
+ * Runs `create` (which creates `file`); when `file`'s folder is missing, creates it and runs `create` again.
+ * The folder exists for every file but the first, so it is not created (a system call) before each one.
+ */
+async function inFolder<T> (file: string, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    await fs.mkdir(path.dirname(file), { recursive: true })
+    return await create()
+  }
+}
+
+/**
  * Writes `file` whole or not at all: the bytes go to a temporary file beside it, are flushed to
  * disk, and the temporary file is renamed over `file` (atomic on one file system). A reader, or a
  * retry after a crash, never sees half a message or half a label; two writers racing leave one file.
  */
 export async function writeFileAtomic (file: string, data: Buffer | string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true })
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    const handle = await fs.open(temporary, 'wx')
+    const handle = await inFolder(temporary, async () => await fs.open(temporary, 'wx'))
     try {
       await handle.writeFile(data)
       await handle.sync()
@@ -38,9 +51,8 @@ export async function exists (file: string): Promise<boolean> {
 
 /** Creates a marker file holding `content`, exclusively; false when it existed already (an earlier attempt made it). */
 export async function createMarker (file: string, content = ''): Promise<boolean> {
-  await fs.mkdir(path.dirname(file), { recursive: true })
   try {
-    await fs.writeFile(file, content, { flag: 'wx' })
+    await inFolder(file, async () => { await fs.writeFile(file, content, { flag: 'wx' }) })
     return true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false

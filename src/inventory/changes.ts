@@ -74,8 +74,14 @@ export class InventoryChanges {
     return sku
   }
 
-  async commit (tx: Db): Promise<void> {
-    await appendEvents(tx, this.#events)
+  /** The events decided, for a caller that appends them in its own statement (then `commit(tx, { events: false })`). */
+  get events (): readonly VersionedEvent[] {
+    return this.#events
+  }
+
+  /** Appends the events (unless the caller appended `events` already) and writes the rows back. */
+  async commit (tx: Db, options: { events: boolean } = { events: true }): Promise<void> {
+    if (options.events) await appendEvents(tx, this.#events)
     const rows = [...this.#changed].map(name => {
       const { state, version, updatedAt } = this.#sku(name)
       return { sku: name, available: state.available, reserved: state.reserved, shipped: state.shipped, version, updated_at: updatedAt }

@@ -19,6 +19,7 @@ import type { VersionedEvent } from '../platform/events/sql.ts'
 import { lockOrders, selectOrderIds, upsertOrderViews } from './sql/orders.ts'
 import { evolveOrderView, type OrderView } from './orderView.ts'
 import { CHAIN_WORK, type ChainJob, type ChainWork } from './chain/topics.ts'
+import { IN_TRANSACTION_WORK } from './chain/steps.ts'
 
 /** An order as folded from its stream, changed in place by OrderChanges. */
 export interface OrderRecord {
@@ -109,16 +110,15 @@ export class OrderChanges {
 
   /**
    * Decides `command` on `record` and applies the events to it; throws OrderError when the order's
-   * state refuses it (nothing is then recorded). An order whose last step this was is completed
-   * in the same transaction; work that became due gets its job.
+   * state refuses it (nothing is then recorded). Work that became due and calls no outside system
+   * is done in the same transaction, and an order whose last step this was is completed there
+   * (#react); the other work that became due gets its job.
    */
   decide (record: OrderRecord, command: OrderCommand, metadata: EventMetadata): OrderEvent[] {
     const before = new Set(dueWork(record.state))
     const events = decide(command, record.state)
     this.#apply(record, events, metadata)
-    if (record.state.status === ORDER_STATUS.PLACED && pendingSteps(record.state).length === 0) {
-      this.#apply(record, decide({ type: 'CompleteOrder', data: {}, now: command.now }, record.state), metadata)
-    }
+    this.#react(record, command.now, metadata)
     for (const work of dueWork(record.state)) {
       if (before.has(work)) continue
       const queue = CHAIN_WORK[work].queue
@@ -128,6 +128,26 @@ export class OrderChanges {
       this.#jobs.set(queue, jobs)
     }
     return events
+  }
+
+  /**
+   * The reactions that call no outside system, in this transaction (issue 17, item 3): work of
+   * IN_TRANSACTION_WORK that became due is recorded at once (which may make more due), and an
+   * order whose last step is done is completed.
+   */
+  #react (record: OrderRecord, now: Date, metadata: EventMetadata): void {
+    for (;;) {
+      const state = record.state
+      if (state.status === ORDER_STATUS.PLACED && pendingSteps(state).length === 0) {
+        this.#apply(record, decide({ type: 'CompleteOrder', data: {}, now }, state), metadata)
+        return
+      }
+      const work = dueWork(state).find(due => IN_TRANSACTION_WORK[due] !== undefined)
+      if (work === undefined || state.status === ORDER_STATUS.NOT_PLACED) return
+      const reaction = decide({ ...IN_TRANSACTION_WORK[work]!(state), now } as OrderCommand, state)
+      if (reaction.length === 0) return
+      this.#apply(record, reaction, metadata)
+    }
   }
 
   #apply (record: OrderRecord, events: readonly OrderEvent[], metadata: EventMetadata): void {
@@ -144,9 +164,13 @@ export class OrderChanges {
     return this.#changed.size
   }
 
-  /** Appends the events, writes the views and enqueues the new work, all through `tx`. */
-  async commit (tx: Db, boss: PgBoss): Promise<void> {
-    await appendEvents(tx, this.#events)
+  /**
+   * Appends the events, writes the views and enqueues the new work, all through `tx`. `alongside`
+   * are other streams' events of the same transaction (the SKUs' of a shipment or a release),
+   * appended in the same statement: one insert into the event table per batch (issue 17, item 3).
+   */
+  async commit (tx: Db, boss: PgBoss, alongside: readonly VersionedEvent[] = []): Promise<void> {
+    await appendEvents(tx, alongside.length > 0 ? [...this.#events, ...alongside] : this.#events)
     const views = [...this.#changed.values()].map(record => record.view).filter(view => view !== null)
     if (views.length > 0) await run(tx, upsertOrderViews(views))
     for (const [queue, jobs] of this.#jobs) {

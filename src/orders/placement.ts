@@ -2,7 +2,8 @@
  * The consumer of order placements (`order.place`), run by the operation runner inside the job's
  * transaction. Placement is the PlaceOrder command on the order aggregate, and reserving the
  * stock is decided with it, in the same transaction: the order's lines are reserved on their SKUs'
- * streams all or nothing (planReservation), so a shortage fails the placement itself, with a code
+ * streams all or nothing (StockReservations: planned on the rows as read, written with one guarded
+ * statement per batch at its end, so that the SKUs' locks are short), so a shortage fails the placement itself, with a code
  * the client reads on the operation (UNKNOWN_SKU, OUT_OF_STOCK), and nothing is left to undo. The
  * reserveStock step is recorded like every other step; the rest of the chain follows as jobs.
  *
@@ -19,9 +20,8 @@ import { OrderError } from './domain/errors.ts'
 import { ORDER_STATUS, type Order } from './domain/order.ts'
 import { stockLines } from '../inventory/domain/stock.ts'
 import type { PlaceOrderInput } from './domain/placeOrder.ts'
-import { planReservation } from '../inventory/domain/inventory.ts'
 import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../operations/runner.ts'
-import { InventoryChanges } from '../inventory/changes.ts'
+import { StockReservations } from '../inventory/reservations.ts'
 import { loadOrders, OrderChanges, type OrderRecord } from './changes.ts'
 
 /** What a placement operation answers when it has placed its order. */
@@ -37,26 +37,55 @@ function answer (record: OrderRecord): PlacementResult | OperationRefused {
   return { orderNumber: order.orderNumber, status: order.status }
 }
 
+/** An order record as loaded, to decide a batch again from (OrderChanges changes records in place). */
+function copyOf (record: OrderRecord): OrderRecord {
+  return { ...record }
+}
+
 export const placeOrders: OperationProcessor = async (tx: Db, operations: readonly ClaimedOperation[], { boss }) => {
   const owners = new Map((await run<{ uuid: string, owner: string }>(tx, selectBulkOwners([...new Set(operations.map(op => op.bulk_uuid))])))
     .map(row => [row.uuid, row.owner]))
-  const orders = await loadOrders(tx, operations.map(op => op.id), { lock: false })
-  const changes = new OrderChanges()
-  const inventory = new InventoryChanges()
-  const now = new Date()
+  const loaded = await loadOrders(tx, operations.map(op => op.id), { lock: false })
   const results = new Map<string, unknown>()
 
   const placing: ClaimedOperation[] = []
   for (const op of operations) {
-    const record = orders.get(op.id)!
+    const record = loaded.get(op.id)!
     const status = record.state.status
     if (status !== ORDER_STATUS.NOT_PLACED && status !== ORDER_STATUS.FAILED) results.set(op.id, answer(record))
     else placing.push(op)
   }
-  await inventory.lock(tx, placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku)))
+  if (placing.length === 0) return results
+  const skus = placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku))
+  const context: BatchContext = { owners, loaded, results, now: new Date() }
 
+  // The batch is planned on the stock as read, and written behind a savepoint: should its stock
+  // guard fail, the writes are rolled back and the batch is planned again under the SKUs' locks.
+  await run(tx, { text: 'SAVEPOINT reserve', values: [] })
+  const first = await StockReservations.read(tx, skus)
+  await decideAll(placing, first, context).commit(tx, boss)
+  if (!await first.commit(tx)) {
+    await run(tx, { text: 'ROLLBACK TO SAVEPOINT reserve', values: [] })
+    const locked = await StockReservations.lock(tx, skus)
+    await decideAll(placing, locked, context).commit(tx, boss)
+    if (!await locked.commit(tx)) throw new Error('placement: a stock guard failed under the SKUs\' locks')
+  }
+  await run(tx, { text: 'RELEASE SAVEPOINT reserve', values: [] })
+  return results
+}
+
+interface BatchContext {
+  readonly owners: ReadonlyMap<string, string>
+  readonly loaded: ReadonlyMap<string, OrderRecord>
+  readonly results: Map<string, unknown>
+  readonly now: Date
+}
+
+/** Decides every placement of the batch on copies of the orders as loaded, reserving on `stock`. */
+function decideAll (placing: readonly ClaimedOperation[], stock: StockReservations, { owners, loaded, results, now }: BatchContext): OrderChanges {
+  const changes = new OrderChanges()
   for (const op of placing) {
-    const record = orders.get(op.id)!
+    const record = copyOf(loaded.get(op.id)!)
     const input = op.data as PlaceOrderInput
     if (op.ordering_key === null) throw new Error(`placement ${op.id} has no order number (accepted before numbers were given at acceptance)`)
     const metadata = { correlationId: op.bulk_uuid, causationId: op.id }
@@ -73,17 +102,11 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
       throw error
     }
     // The stock, as left by the placements before this one in the batch.
-    const plan = planReservation(op.id, stockLines({ lines: input.items }), inventory.states, now)
-    if (plan.ok) {
-      for (const { sku, events } of plan.appends) inventory.apply(sku, events, metadata)
-      changes.decide(record, { type: 'RecordStockReserved', data: {}, now }, metadata)
-    } else {
-      changes.decide(record, { type: 'RecordStockShortage', data: { code: plan.code, shortages: plan.shortages }, now }, metadata)
-    }
+    const plan = stock.reserve(op.id, stockLines({ lines: input.items }), now, metadata)
+    changes.decide(record, plan.ok
+      ? { type: 'RecordStockReserved', data: {}, now }
+      : { type: 'RecordStockShortage', data: { code: plan.code, shortages: plan.shortages }, now }, metadata)
     results.set(op.id, answer(record))
   }
-
-  await inventory.commit(tx)
-  await changes.commit(tx, boss)
-  return results
+  return changes
 }

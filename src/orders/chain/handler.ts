@@ -196,8 +196,8 @@ export function chainHandler (topic: ChainTopic, deps: ChainDeps) {
         settled.push({ ...ids, status: final ? 'gave_up' : 'retrying' })
       }
 
-      await changes.commit(tx, deps.boss)
-      await inventory.commit(tx)
+      await changes.commit(tx, deps.boss, inventory.events)
+      await inventory.commit(tx, { events: false })
       await scheduleGiveUps(tx, deps.boss, timers, deps.giveUpAfterSeconds)
       // Job objects, not ids: pg-boss then settles each only if it is still this attempt's (its retryCount).
       if (complete.length > 0) {

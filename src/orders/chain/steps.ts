@@ -23,6 +23,19 @@ export function invoiceNumberOf (orderNumber: string): string {
   return orderNumber.replace(/^ORD-/, 'INV-')
 }
 
+/**
+ * Work that calls no outside system, done in the transaction that makes it due rather than as a job
+ * of its own (issue 17, item 3): OrderChanges decides it there, with the outcome that records it.
+ * It is then exactly once as the transaction is: the aggregate records a step once, and what made
+ * it due commits with it or not at all (a step retried after a crash makes it due again, once).
+ * Completing the order is the other such reaction (OrderChanges). releaseStock calls no outside
+ * system either, but moves stock on the SKUs' streams, whose locks the transactions that cancel an
+ * order do not take: it stays a job.
+ */
+export const IN_TRANSACTION_WORK: Readonly<Partial<Record<ChainWork, (order: Order) => Outcome>>> = Object.freeze({
+  createInvoice: (order: Order): Outcome => ({ type: 'RecordInvoiceCreated', data: { invoiceNumber: invoiceNumberOf(order.orderNumber) } })
+})
+
 /** How the cancellation email names a step that gave up. */
 const STEP_WORDS: Readonly<Record<OrderStep, string>> = Object.freeze({
   reserveStock: 'reserving its stock',
@@ -62,9 +75,10 @@ export const STEP_WORK: Readonly<Record<ChainWork, StepWork>> = Object.freeze({
       : { type: 'RecordPaymentDeclined', data: { reason: answer.reason } }
   },
 
-  // No outside system: the invoice is a number and a document rendered when it is emailed.
+  // No outside system: done in the transaction of the capture (IN_TRANSACTION_WORK); a job of it
+  // enqueued before that (by an older version, or retryOrder of one that gave up then) records the same.
   async createInvoice (order) {
-    return { type: 'RecordInvoiceCreated', data: { invoiceNumber: invoiceNumberOf(order.orderNumber) } }
+    return IN_TRANSACTION_WORK.createInvoice!(order)
   },
 
   async emailInvoice (order, call, { documents, mailer }) {
