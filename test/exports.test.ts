@@ -15,11 +15,11 @@ import { isRunning, killAll, spawnMain, type Child } from './helpers/processes.t
 const EXPORT_ORDERS = `mutation ($filter: OrderExportFilter, $include: [OrderExportInclude!], $owner: String) {
   exportOrders(filter: $filter, include: $include, owner: $owner) { bulkUuid errors requestItems { status errorMessage } }
 }`
-const EXPORT_INVENTORY = `mutation ($skuPrefix: String) { exportInventory(skuPrefix: $skuPrefix) { bulkUuid } }`
+const EXPORT_INVENTORY = 'mutation ($skuPrefix: String) { exportInventory(skuPrefix: $skuPrefix) { bulkUuid } }'
 const EXPORT_BULK = `query ($uuid: ID!) {
   bulk(uuid: $uuid) { status kind operationCount export { rowsTotal rowsWritten bytes progress url } operations(first: 1) { edges { node { attempts result } } } }
 }`
-const ORDER = `query ($number: String!) { order(number: $number) { number status customerEmail total steps { name status } events { type version } } }`
+const ORDER = 'query ($number: String!) { order(number: $number) { number status customerEmail total steps { name status } events { type version } } }'
 
 /** The worker's old-space limit. */
 const WORKER_HEAP_MB = 64
@@ -274,8 +274,8 @@ describe('retention', () => {
     const bulk = await finishedExport(uuid)
     const file = `${gateway.dataDir}/exports/${uuid}.jsonl`
     expect(existsSync(file)).toBe(true)
-    await gateway.sql.query(`UPDATE bulk SET created_at = created_at - interval '400 days' WHERE uuid = $1`, [uuid])
-    await gateway.sql.query(`UPDATE operation SET created_at = created_at - interval '400 days', finished_at = finished_at - interval '400 days' WHERE bulk_uuid = $1`, [uuid])
+    await gateway.sql.query('UPDATE bulk SET created_at = created_at - interval \'400 days\' WHERE uuid = $1', [uuid])
+    await gateway.sql.query('UPDATE operation SET created_at = created_at - interval \'400 days\', finished_at = finished_at - interval \'400 days\' WHERE bulk_uuid = $1', [uuid])
     const result = await runRetention(gateway.app.pool, { retentionDays: 60, failedRetentionDays: 180, idempotencyTtlHours: 24, exportDir: `${gateway.dataDir}/exports` })
     expect(result.exportFiles).toBeGreaterThanOrEqual(1)
     expect(existsSync(file)).toBe(false)

@@ -5,27 +5,8 @@
  */
 import { writeExport } from '../operations/exports.ts'
 import type { OperationProcessor } from '../operations/runner.ts'
-import type { OrderViewStatus } from './orderView.ts'
+import type { OrderExportData } from './domain/export.ts'
 import { countOrdersToExport, selectOrderExportLines } from './sql/export.ts'
-
-/** What an order line may carry beyond the order itself. */
-export type OrderExportInclude = 'STEPS' | 'EVENTS'
-
-/** What an exportOrders operation carries. */
-export interface OrderExportData {
-  /** Whose orders (null: everyone's, asked by an admin). */
-  readonly owner: string | null
-  readonly filter: {
-    readonly status?: OrderViewStatus | null
-    /** ISO 8601; placed at or after it. */
-    readonly placedFrom?: string | null
-    /** ISO 8601; placed before it. */
-    readonly placedTo?: string | null
-    readonly customerEmail?: string | null
-    readonly sku?: string | null
-  }
-  readonly include: readonly OrderExportInclude[]
-}
 
 export const exportOrders: OperationProcessor = async (tx, operations, context) => {
   const results = new Map<string, unknown>()

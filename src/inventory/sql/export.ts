@@ -1,7 +1,7 @@
 import type { Query } from '../../platform/db/pool.ts'
 
 /** The SKUs an inventory export writes: those starting with $1 (null: every SKU). */
-const MATCHING = `FROM inventory i WHERE ($1::text IS NULL OR starts_with(i.sku, $1))`
+const MATCHING = 'FROM inventory i WHERE ($1::text IS NULL OR starts_with(i.sku, $1))'
 
 export function countInventoryToExport (skuPrefix: string | null): Query {
   return { text: `SELECT count(*)::text AS total ${MATCHING}`, values: [skuPrefix] }

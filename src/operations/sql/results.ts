@@ -38,7 +38,7 @@ export function selectResultsPage (bulkUuid: string, afterIndex: number, limit: 
 /** Whether an export bulk's operation has completed (its file is whole and in place). */
 export function selectExportComplete (bulkUuid: string): Query {
   return {
-    text: `SELECT bool_and(status = 'COMPLETE') AS complete FROM operation WHERE bulk_uuid = $1`,
+    text: 'SELECT bool_and(status = \'COMPLETE\') AS complete FROM operation WHERE bulk_uuid = $1',
     values: [bulkUuid]
   }
 }

@@ -1,19 +1,7 @@
 import type { OperationKind } from '../../operations/accept.ts'
 import { BULK_KIND } from '../../operations/domain/kind.ts'
-import type { OrderExportData } from '../export.ts'
+import { orderExportProblem, type OrderExportData } from '../domain/export.ts'
 import { ORDER_TOPICS } from '../topics.ts'
-
-/** Why an export's filter cannot be run, naming the field, or null. Pure. */
-export function orderExportProblem (data: OrderExportData): string | null {
-  const { placedFrom, placedTo } = data.filter
-  for (const [name, value] of [['placedFrom', placedFrom], ['placedTo', placedTo]] as const) {
-    if (value !== null && value !== undefined && Number.isNaN(Date.parse(value))) return `filter.${name} must be an ISO 8601 time, got "${value}"`
-  }
-  if (placedFrom && placedTo && Date.parse(placedFrom) >= Date.parse(placedTo)) {
-    return `filter.placedFrom must be before filter.placedTo, got ${placedFrom} and ${placedTo}`
-  }
-  return null
-}
 
 /**
  * An export of orders (one operation; src/orders/export.ts writes its file). `owner` in its data is

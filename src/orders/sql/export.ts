@@ -1,5 +1,5 @@
 import type { Query } from '../../platform/db/pool.ts'
-import type { OrderExportData } from '../export.ts'
+import type { OrderExportData } from '../domain/export.ts'
 
 /**
  * The orders an export writes (src/orders/export.ts), as conditions on the orders read model:
