@@ -222,6 +222,15 @@ describe('an export of 100,000 orders', () => {
     const afterSmall = peakRss(worker)
 
     const uuid = await startExport({})
+    // Its progress, as a subscriber sees it.
+    const progress: number[] = []
+    const followed = (async () => {
+      const client = gateway.wsClient(exporterToken)
+      for await (const result of client.iterate({ query: 'subscription ($uuid: ID!) { bulkStatus(uuid: $uuid) { status export { rowsWritten } } }', variables: { uuid } })) {
+        const rows = (result.data as any)?.bulkStatus?.export?.rowsWritten
+        if (typeof rows === 'number') progress.push(rows)
+      }
+    })()
     // Hold the export's progress row: its worker blocks writing the progress of its next chunk, its
     // job transaction open with a cursor half read. Ending that transaction's backend is what a lost
     // connection or a crashed database does; the job is retried and the file written again whole.
@@ -245,6 +254,9 @@ describe('an export of 100,000 orders', () => {
     expect(bulk.operations.edges[0].node.attempts).toBe(2)
     expect(bulk.export).toMatchObject({ rowsTotal: expected, rowsWritten: expected })
     const afterLarge = peakRss(worker)
+    await followed
+    expect(progress.some(rows => rows > 0 && rows < expected)).toBe(true)
+    expect(progress.at(-1)).toBe(expected)
 
     const seen = new Set<string>()
     let duplicates = 0

@@ -7,13 +7,20 @@ export interface ExportProgressRow {
   bytes: string
 }
 
-/** Sets an export's progress (its first write, or a retried attempt's, starts it over). */
+/**
+ * Sets an export's progress (its first write, or a retried attempt's, starts it over), and tells
+ * the gateways (bulk_changed, as operation changes do) so that bulkStatus subscribers see it move.
+ */
 export function upsertExportProgress (bulkUuid: string, rowsTotal: number, rowsWritten: number, bytes: number): Query {
   return {
     name: 'export-progress',
-    text: `INSERT INTO bulk_export (bulk_uuid, rows_total, rows_written, bytes) VALUES ($1, $2, $3, $4)
-      ON CONFLICT (bulk_uuid) DO UPDATE SET rows_total = EXCLUDED.rows_total, rows_written = EXCLUDED.rows_written,
-        bytes = EXCLUDED.bytes, updated_at = now()`,
+    text: `WITH progress AS (
+        INSERT INTO bulk_export (bulk_uuid, rows_total, rows_written, bytes) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (bulk_uuid) DO UPDATE SET rows_total = EXCLUDED.rows_total, rows_written = EXCLUDED.rows_written,
+          bytes = EXCLUDED.bytes, updated_at = now()
+        RETURNING bulk_uuid
+      )
+      SELECT pg_notify('bulk_changed', bulk_uuid::text) FROM progress`,
     values: [bulkUuid, rowsTotal, rowsWritten, bytes]
   }
 }
