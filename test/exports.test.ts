@@ -241,6 +241,9 @@ describe('an export of 100,000 orders', () => {
       // Once a chunk is written: its cursor is open.
       await eventually(async () => (await holder.query('SELECT 1 FROM bulk_export WHERE bulk_uuid = $1 AND rows_written > 0 FOR UPDATE', [uuid])).rowCount === 1 ? true : undefined,
         60_000, 'the export to write its first chunk')
+      // Not whole yet: not served.
+      const early = await download(`${gateway.httpUrl.replace('/graphql', '')}/bulks/${uuid}/export.jsonl`)
+      expect({ status: early.status, body: await early.json() }).toMatchObject({ status: 409, body: { error: { code: 'EXPORT_NOT_READY' } } })
       ended = (await gateway.sql.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
         WHERE datname = current_database() AND query LIKE 'FETCH % FROM export_rows'`)).rows
     } finally {
