@@ -201,7 +201,7 @@ function startReadiness (config: Config, database: Database, log: Logger, stack:
 async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
   const { config, log, pool, boss, topics, chainTopics, serviceTopics } = core
   const consumed = new Set(selectTopics([...topics, ...chainTopics], config.workerTopics).map(topic => topic.queue))
-  await startWorkers(boss, topics.filter(topic => consumed.has(topic.queue)), { pool, boss, log },
+  await startWorkers(boss, topics.filter(topic => consumed.has(topic.queue)), { pool, boss, log, exportDir: config.exportDir },
     {
       concurrency: config.workerConcurrency,
       batchSize: config.workerBatchSize,
@@ -218,7 +218,7 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
   }), deadNotificationHandler({ pool }))
   if (config.webhookSecret !== undefined) log.info('WEBHOOK_SECRET is set: webhooks also carry the deprecated X-Signature-256 (docs/bulks.md#webhooks)')
   await startServiceWorker(boss, serviceTopics.retention, retentionHandler({
-    db: pool, log, options: { retentionDays: config.retentionDays, failedRetentionDays: config.failedRetentionDays, idempotencyTtlHours: config.idempotencyTtlHours }
+    db: pool, log, options: { retentionDays: config.retentionDays, failedRetentionDays: config.failedRetentionDays, idempotencyTtlHours: config.idempotencyTtlHours, exportDir: config.exportDir }
   }))
   await scheduleRetention(boss, config.retentionCron)
 }
@@ -267,7 +267,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
     rateLimit: limits.rateLimit,
     maxBodyBytes: config.limits.maxBodyBytes
   })
-  const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit }), rest,
+  const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit, exportDir: config.exportDir }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
   const sharedSubscriptions = new SharedSubscriptions()
   const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations), useSharedSubscriptions(sharedSubscriptions)] }, limits, {

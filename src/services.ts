@@ -13,6 +13,7 @@ import {
   findBulk, findBulkWithOperations, findBulkWithOwnerRole, findOperation, listBulks, listOperations, sameBulkView, searchOperations, type BulkView
 } from './operations/read.ts'
 import { resultsUrl } from './operations/results.ts'
+import { exportPath, readExportProgress } from './operations/exports.ts'
 import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
 import { rotateWebhookSecret } from './operations/webhooks/secrets.ts'
@@ -71,6 +72,8 @@ export function createServices (deps: ServiceDeps): Services {
     },
     watchBulk: (uuid) => deps.bulkFeed.watch(uuid, (view) => isFinished(view.status), sameBulkView),
     resultsUrl: (bulkUuid) => resultsUrl(deps.publicUrl(), bulkUuid),
+    exportUrl: (bulkUuid) => deps.publicUrl() + exportPath(bulkUuid),
+    exportProgress: async (bulkUuid) => await readExportProgress(pool, bulkUuid),
     bulkNotifications: async (bulkUuid) => await listNotifications(pool, bulkUuid),
     order: async (viewer, orderNumber) => await findOrder(pool, viewer, orderNumber),
     orders: async (viewer, status, page) => await listOrders(pool, viewer, status, page),

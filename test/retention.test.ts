@@ -104,7 +104,7 @@ describe('retention', () => {
     for (const uuid of [recent, stuck, retriedLately]) {
       expect(await remains(uuid)).toMatchObject({ bulk: 1, operations: 1 })
     }
-    expect(await runRetention(gateway.app.pool, OPTIONS)).toEqual({ bulks: 0, operations: 0, idempotencyKeys: 0 })
+    expect(await runRetention(gateway.app.pool, OPTIONS)).toEqual({ bulks: 0, operations: 0, idempotencyKeys: 0, exportFiles: 0 })
   })
 
   it('deletes in batches of bounded size, a bulk larger than a batch alone', async () => {

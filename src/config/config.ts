@@ -32,6 +32,11 @@ export interface Config {
   readonly databaseUrl: string | undefined
   /** `DATA_DIR`, default `./.data`: the embedded database and other local state. */
   readonly dataDir: string
+  /**
+   * `EXPORT_DIR`, default `<DATA_DIR>/exports`: the files of export bulks (exportOrders,
+   * exportInventory). Workers write them and gateways serve them: one folder they share.
+   */
+  readonly exportDir: string
   /** `EMBEDDED_PG_PORT`, default 0 (a free port): where the embedded PostgreSQL listens. */
   readonly embeddedPgPort: number
   /** `HOST`, default `0.0.0.0`, and `PORT`, default 4000: where GraphQL (HTTP and WebSocket) listens. */
@@ -223,6 +228,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     roles: Object.freeze([...roles]),
     databaseUrl: databaseUrl(env),
     dataDir,
+    exportDir: path.resolve(env.EXPORT_DIR?.trim() || path.join(dataDir, 'exports')),
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 4000, 0, 65535),

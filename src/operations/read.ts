@@ -29,6 +29,8 @@ export interface BulkView {
   readonly notAfter: Date | null
   /** Its position in the list of bulks (for cursors). */
   readonly key: BulkKey
+  /** An export's rows written so far, when read by uuid (null: not an export, or not begun). */
+  readonly exportRowsWritten?: number | null
 }
 
 export function toBulkView (row: BulkRow): BulkView {
@@ -54,7 +56,8 @@ export function toBulkView (row: BulkRow): BulkView {
     kind: row.kind as BulkKind,
     createdBy: row.created_by,
     notAfter: row.not_after,
-    key: { createdAt: row.created_at_key, uuid: row.uuid }
+    key: { createdAt: row.created_at_key, uuid: row.uuid },
+    ...(row.export_rows_written !== undefined ? { exportRowsWritten: row.export_rows_written === null ? null : Number(row.export_rows_written) } : {})
   }
 }
 
@@ -127,5 +130,6 @@ export function sameBulkView (a: BulkView, b: BulkView): boolean {
     a.startedAt?.getTime() === b.startedAt?.getTime() &&
     a.counts.open === b.counts.open && a.counts.complete === b.counts.complete &&
     a.counts.retriablyFailed === b.counts.retriablyFailed && a.counts.notRetriablyFailed === b.counts.notRetriablyFailed &&
-    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled && a.counts.expired === b.counts.expired
+    a.counts.rejected === b.counts.rejected && a.counts.canceled === b.counts.canceled && a.counts.expired === b.counts.expired &&
+    a.exportRowsWritten === b.exportRowsWritten
 }

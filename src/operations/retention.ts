@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss'
 import { ConfigError } from '../platform/configError.ts'
 import { retryOnDeadlock, run, type Db } from '../platform/db/pool.ts'
 import type { Logger } from '../platform/log.ts'
+import { deleteOrphanExports } from './exports.ts'
 import { SERVICE_TOPICS, type RetentionJob } from './topics.ts'
 import { deleteExpiredBulks, deleteExpiredIdempotencyKeys, selectTableExists } from './sql/retention.ts'
 
@@ -18,12 +19,15 @@ export interface RetentionOptions {
   readonly batchOperations?: number
   /** Idempotency keys deleted per statement (default 10,000). */
   readonly batchKeys?: number
+  /** EXPORT_DIR: export files whose bulk was deleted go too (none when absent). */
+  readonly exportDir?: string
 }
 
 export interface RetentionResult {
   readonly bulks: number
   readonly operations: number
   readonly idempotencyKeys: number
+  readonly exportFiles: number
 }
 
 const DAY_MS = 86_400_000
@@ -33,7 +37,7 @@ const HOUR_MS = 3_600_000
  * Deletes what is past its retention, in batches (one statement, so one short transaction, each):
  * idempotency keys older than IDEMPOTENCY_TTL_HOURS, then finished bulks older than RETENTION_DAYS
  * (FAILED_RETENTION_DAYS for one with a failed operation) with their operations (Magento keeps
- * bulk logs 60 days). Unfinished bulks, and bulks with an order still live, are kept, however old.
+ * bulk logs 60 days), and then the export files of bulks that are gone. Unfinished bulks, and bulks with an order still live, are kept, however old.
  * What the scheduled job runs; safe to run at any time, and twice at once.
  */
 export async function runRetention (db: Db, options: RetentionOptions): Promise<RetentionResult> {
@@ -65,7 +69,9 @@ export async function runRetention (db: Db, options: RetentionOptions): Promise<
     bulks += result!.bulks
     operations += result!.operations
   }
-  return { bulks, operations, idempotencyKeys }
+  // After the deletes, and of every bulk gone (also those an earlier run deleted before it could unlink).
+  const exportFiles = options.exportDir === undefined ? 0 : await deleteOrphanExports(db, options.exportDir)
+  return { bulks, operations, idempotencyKeys, exportFiles }
 }
 
 /** The consumer of `bulk.retention`. */

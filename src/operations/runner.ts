@@ -8,6 +8,7 @@ import { affectedBy } from '../platform/jobs/boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from '../platform/jobs/errors.ts'
 import type { OperationJob, OperationTopic } from './topics.ts'
 import { reportSettled, type Outcomes } from './settled.ts'
+import type { ExportContext } from './exports.ts'
 
 /**
  * A processor's answer for an operation it cannot do and never will (the order it names was never
@@ -43,8 +44,11 @@ export interface ClaimedOperation {
  */
 export type OperationProcessor = (tx: Db, operations: readonly ClaimedOperation[], context: ProcessorContext) => Promise<ReadonlyMap<string, unknown>>
 
-/** What a processor may use besides the transaction: pg-boss, to enqueue follow-up jobs through `tx`. */
-export interface ProcessorContext {
+/**
+ * What a processor may use besides the transaction: pg-boss, to enqueue follow-up jobs through `tx`;
+ * for exports, the pool their progress is written through and the folder of their files.
+ */
+export interface ProcessorContext extends ExportContext {
   readonly boss: PgBoss
 }
 
@@ -58,6 +62,8 @@ export interface RunnerDeps {
   readonly pool: pg.Pool
   readonly boss: PgBoss
   readonly log: Logger
+  /** EXPORT_DIR: where export bulks write their files (src/operations/exports.ts). */
+  readonly exportDir: string
 }
 
 /**
@@ -84,7 +90,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
   const log = deps.log.child({ queue: topic.queue })
 
   const settle = async (tx: Db, operations: readonly ClaimedOperation[], outcomes: Outcomes): Promise<void> => {
-    const results = await process(tx, operations, { boss: deps.boss })
+    const results = await process(tx, operations, { boss: deps.boss, pool: deps.pool, exportDir: deps.exportDir })
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
     const done = operations.filter(op => !(results.get(op.id) instanceof OperationRefused))

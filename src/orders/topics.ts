@@ -16,5 +16,10 @@ export const ORDER_TOPICS = Object.freeze({
    * Resumes an order's chain (retryOrder): enqueues again the steps that gave up; after anything
    * accepted before it on that order.
    */
-  retryOrder: operationTopic('order.retry', { batchSize: 50, localConcurrency: 1 })
+  retryOrder: operationTopic('order.retry', { batchSize: 50, localConcurrency: 1 }),
+  /**
+   * Writes the orders an export matches to its file (src/orders/export.ts): one export at a time per
+   * process, each in one transaction that may last minutes for millions of orders, hence 30 minutes per attempt.
+   */
+  exportOrders: { ...operationTopic('order.export', { batchSize: 1, localConcurrency: 1 }), expireInSeconds: 1800 }
 })

@@ -23,11 +23,11 @@ export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
   }
 })
 
-const idempotencyKeyArg = idempotencyKeySchema
-const notifyUrlArg = storableString(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
-const descriptionArg = storableString(1000)
-const notAfterArg = z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future')
-const NOT_AFTER_DESCRIPTION = 'A deadline: operations not begun by then end EXPIRED and are never run (nor retried after it). Must be in the future; none by default.'
+export const idempotencyKeyArg = idempotencyKeySchema
+export const notifyUrlArg = storableString(2048).refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'must be an http(s) URL')
+export const descriptionArg = storableString(1000)
+export const notAfterArg = z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future')
+export const NOT_AFTER_DESCRIPTION = 'A deadline: operations not begun by then end EXPIRED and are never run (nor retried after it). Must be in the future; none by default.'
 
 /** Runs a command; a request the gateway refuses becomes a GraphQL error with a stable code. Nothing was written. */
 async function command<T> (work: () => Promise<T>): Promise<T> {
@@ -47,7 +47,7 @@ interface AcceptArgs {
   readonly notAfter?: Date | null
 }
 
-function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
+export function accept (context: Context, kind: OperationKind, items: AcceptRequest['items'], args: AcceptArgs): Promise<AsyncResponse> {
   const headerKey = context.idempotencyKey
   if (headerKey !== null && !idempotencyKeyArg.safeParse(headerKey).success) {
     throw new GraphQLError('the Idempotency-Key header must be 1 to 255 printable ASCII characters', { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
@@ -89,7 +89,7 @@ interface AcceptScopes { readonly $all: { readonly authenticated: true, readonly
  * The scopes an accepting mutation needs (docs/security.md#what-each-caller-may-do): credentials,
  * those it names, and webhooks when it sets notifyUrl (all of them).
  */
-function accepting (notifyUrl: string | null | undefined, scopes: Omit<AcceptScopes['$all'], 'authenticated' | 'webhooks'> = {}): AcceptScopes {
+export function accepting (notifyUrl: string | null | undefined, scopes: Omit<AcceptScopes['$all'], 'authenticated' | 'webhooks'> = {}): AcceptScopes {
   return { $all: { authenticated: true, ...scopes, ...(notifyUrl !== null && notifyUrl !== undefined ? { webhooks: true } : {}) } }
 }
 

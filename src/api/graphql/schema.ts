@@ -15,6 +15,7 @@ import './types/inventoryItem.ts'
 import './types/stockAdjustmentInput.ts'
 import './query.ts'
 import './mutation.ts'
+import './exports.ts'
 import './subscription.ts'
 
 export const schema: GraphQLSchema = builder.toSchema()

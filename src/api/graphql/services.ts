@@ -38,6 +38,10 @@ export interface Services {
   watchBulk (uuid: string): AsyncIterable<BulkView>
   /** The absolute URL of a bulk's results file (`GET /bulks/:uuid/results.jsonl`). */
   resultsUrl (bulkUuid: string): string
+  /** The absolute URL of an export bulk's file (`GET /bulks/:uuid/export.jsonl`). */
+  exportUrl (bulkUuid: string): string
+  /** An export bulk's progress, once its worker has begun it. */
+  exportProgress (bulkUuid: string): Promise<{ rowsTotal: number, rowsWritten: number, bytes: number } | null>
   /** The webhook notifications of a bulk's finishes, each with its delivery attempts. */
   bulkNotifications (bulkUuid: string): Promise<readonly NotificationView[]>
   // orders and stock (issue 4: the read models)

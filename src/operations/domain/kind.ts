@@ -10,6 +10,8 @@ export const BULK_KIND = Object.freeze({
   /** adjustStock. */
   ADJUSTMENT: 'adjustment',
   /** retryOrder, retryOrders. */
-  RETRY: 'retry'
+  RETRY: 'retry',
+  /** exportOrders, exportInventory: one operation that writes a JSONL file (migrations/0035). */
+  EXPORT: 'export'
 } as const)
 export type BulkKind = (typeof BULK_KIND)[keyof typeof BULK_KIND]

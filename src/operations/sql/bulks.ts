@@ -51,6 +51,8 @@ export interface BulkRow {
   not_after: Date | null
   /** created_at as PostgreSQL prints it, for cursors. */
   created_at_key: string
+  /** An export's rows written so far (selectBulk only). */
+  export_rows_written?: number | string | null
 }
 
 export interface NewOperation {
@@ -142,7 +144,10 @@ export function insertBulkWithOperations (bulk: NewBulk, operations: readonly Ne
 export function selectBulk (uuid: string, owner: string | null): Query {
   return {
     name: 'select-bulk',
-    text: 'SELECT *, created_at::text AS created_at_key FROM bulk_summary WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
+    // export_rows_written: an export's progress, so that bulkStatus pushes it (migrations/0035).
+    text: `SELECT *, created_at::text AS created_at_key,
+        (SELECT e.rows_written FROM bulk_export e WHERE e.bulk_uuid = s.uuid) AS export_rows_written
+      FROM bulk_summary s WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)`,
     values: [uuid, owner]
   }
 }

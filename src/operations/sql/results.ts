@@ -10,11 +10,11 @@ export interface ResultRow {
   result_message: string | null
 }
 
-/** The bulk, when `owner` may read it (null: any owner's, for admins). */
+/** The bulk's kind, when `owner` may read it (null: any owner's, for admins). */
 export function selectBulkExists (uuid: string, owner: string | null): Query {
   return {
     name: 'results-bulk-exists',
-    text: 'SELECT 1 FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
+    text: 'SELECT kind FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)',
     values: [uuid, owner]
   }
 }
@@ -32,5 +32,13 @@ export function selectResultsPage (bulkUuid: string, afterIndex: number, limit: 
       ORDER BY request_index
       LIMIT $3`,
     values: [bulkUuid, afterIndex, limit]
+  }
+}
+
+/** Whether an export bulk's operation has completed (its file is whole and in place). */
+export function selectExportComplete (bulkUuid: string): Query {
+  return {
+    text: 'SELECT bool_and(status = \'COMPLETE\') AS complete FROM operation WHERE bulk_uuid = $1',
+    values: [bulkUuid]
   }
 }

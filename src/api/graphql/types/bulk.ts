@@ -19,7 +19,8 @@ export const BulkKindEnum = builder.enumType('BulkKind', {
     PLACEMENT: { value: BULK_KIND.PLACEMENT, description: 'placeOrder, placeOrders, placeOrdersFromFile.' },
     CANCELLATION: { value: BULK_KIND.CANCELLATION, description: 'cancelOrder, cancelOrders.' },
     ADJUSTMENT: { value: BULK_KIND.ADJUSTMENT, description: 'adjustStock.' },
-    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' }
+    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' },
+    EXPORT: { value: BULK_KIND.EXPORT, description: 'exportOrders, exportInventory: one operation that writes a JSONL file (Bulk.export).' }
   }
 })
 
