@@ -6,6 +6,7 @@
  * Knobs: bench/lib/settings.ts (BENCH_* variables).
  */
 import { randomBytes } from 'node:crypto'
+import os from 'node:os'
 import path from 'node:path'
 import { openCluster } from './lib/database.ts'
 import { ROOT } from './lib/gateway.ts'
@@ -29,6 +30,7 @@ const unknown = settings.scenarios?.filter(name => !SCENARIOS.some(scenario => s
 if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')}; known: ${SCENARIOS.map(s => s.name).join(', ')}`)
 
 const startedAt = new Date()
+const loadAtStart = os.loadavg()
 const cluster = await openCluster(settings.databaseUrl)
 const token = `bench-${randomBytes(24).toString('hex')}`
 const rows: Row[] = []
@@ -37,7 +39,7 @@ try {
     const began = performance.now()
     process.stderr.write(`bench: ${scenario.name}…\n`)
     try {
-      rows.push(...await scenario.run({ settings, token, createDatabase: async () => await cluster.createDatabase() }))
+      rows.push(...await scenario.run({ settings, token, postgresPid: cluster.postgresPid, createDatabase: async () => await cluster.createDatabase() }))
     } catch (error) {
       process.stderr.write(`bench: ${scenario.name} failed: ${(error as Error).stack ?? String(error)}\n`)
       rows.push({ scenario: scenario.name, figure: `failed: ${(error as Error).message}`, baseline: '—', ratio: null, target: '—', pass: false })
@@ -48,5 +50,5 @@ try {
   await cluster.stop()
 }
 printTable(rows)
-const file = writeResults(ROOT, rows, settings, cluster.description, startedAt)
+const file = writeResults(ROOT, rows, settings, cluster.description, startedAt, loadAtStart)
 console.log(`\n${cluster.description}; median of ${settings.repeats} runs after a warm-up; wrote ${path.relative(ROOT, file)}`)
