@@ -21,8 +21,9 @@ import { fullChain } from './scenarios/fullChain.ts'
 import { statistics } from './scenarios/statistics.ts'
 import { scaleOut } from './scenarios/scaleOut.ts'
 import { fairness } from './scenarios/fairness.ts'
+import { scaling } from './scenarios/scaling.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness, scaling]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cpuMsOfTree, cpuPer, readCpu } from '../bench/lib/cpu.ts'
+import { isCountedStatement } from '../bench/lib/dbCost.ts'
 
 /**
  * The benchmark's CPU reader (bench/lib/cpu.ts) against real processes: each one reports the CPU it
@@ -86,5 +87,17 @@ describe('the benchmark CPU reader (bench/lib/cpu.ts)', () => {
     expect(cpuMsOfTree(99_999_999)).toBeNull()
     expect(readCpu({ gone: 99_999_999 }).gone).toBeNull()
     expect(cpuPer({ gateway: 100, postgres: null }, { gateway: 400, postgres: 50 }, 100)).toEqual({ gateway: 3, postgres: null })
+  })
+})
+
+describe('the benchmark statement count (bench/lib/dbCost.ts)', () => {
+  it('leaves out transaction control and the foreign key checks pg_stat_statements files as statements of their own', () => {
+    // As pg_stat_statements shows them: the check PostgreSQL runs for each job pg-boss inserts, and the statements clients send.
+    expect(isCountedStatement('SELECT $2 FROM ONLY "pgboss"."queue" x WHERE "name" OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x')).toBe(false)
+    expect(isCountedStatement('SELECT 1 FROM ONLY "public"."bulk" x WHERE "uuid" OPERATOR(pg_catalog.=) $1 FOR SHARE OF x')).toBe(false)
+    expect(isCountedStatement('BEGIN')).toBe(false)
+    expect(isCountedStatement('COMMIT')).toBe(false)
+    expect(isCountedStatement('WITH ins AS ( INSERT INTO pgboss.job_common ( id, name, data ) SELECT * FROM json_to_recordset($1) ) SELECT count(*) FROM ins')).toBe(true)
+    expect(isCountedStatement('SELECT status FROM operation WHERE bulk_uuid = $1 FOR UPDATE')).toBe(true)
   })
 })
