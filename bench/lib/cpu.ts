@@ -95,18 +95,6 @@ export function cpuPer (before: CpuReading, after: CpuReading, units: number): C
   return per
 }
 
-/** Adds readings role by role (the phases of a run, or processes that lived in turn). */
-export function addCpu (...readings: readonly CpuReading[]): CpuReading {
-  const sum: Record<string, number | null> = {}
-  for (const reading of readings) {
-    for (const [role, value] of Object.entries(reading)) {
-      const current = sum[role]
-      sum[role] = current === null || value === null ? null : (current ?? 0) + value
-    }
-  }
-  return sum
-}
-
 /** `gateway 1.20, worker 3.40, postgres 2.10 ms` for the table. */
 export function formatCpu (cpu: CpuReading | null | undefined): string {
   if (!cpu) return '—'

@@ -37,6 +37,8 @@ export interface BenchSettings {
    * The smallest also goes through the post-order chain; the two largest give the memory row.
    */
   readonly scalingSizes: readonly number[]
+  /** `BENCH_SCALING_CHAIN` (1): 0 leaves the post-order chain of the smallest size out (it runs at tens of orders/s on 2 cores). */
+  readonly scalingChain: boolean
 }
 
 export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
@@ -70,6 +72,7 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     statisticsJobs: int('BENCH_STATISTICS_JOBS', 20_000, 1000),
     scaleOutOrders: int('BENCH_SCALEOUT_ORDERS', 20_000, 1000),
     chainOrders: int('BENCH_CHAIN_ORDERS', 2000, 100),
-    scalingSizes: sizes('BENCH_SCALING_SIZES', [1000, 10_000, 100_000])
+    scalingSizes: sizes('BENCH_SCALING_SIZES', [1000, 10_000, 100_000]),
+    scalingChain: int('BENCH_SCALING_CHAIN', 1, 0) !== 0
   })
 }

@@ -4,7 +4,7 @@ import { costPer, readDbCost, settleStats, type DbCost } from '../lib/dbCost.ts'
 import { startGateway, type GatewayProcess } from '../lib/gateway.ts'
 import type { Row, Scenario, ScenarioContext } from '../lib/report.ts'
 import { now } from '../lib/stats.ts'
-import { uploadOrders } from '../lib/upload.ts'
+import { ordersFile, uploadOrders } from '../lib/upload.ts'
 
 /** Orders taken through acceptance and placement before each size's measured run (JIT, caches, connections). */
 const WARMUP = 1000
@@ -40,7 +40,7 @@ export const scaling: Scenario = {
   async run (context: ScenarioContext): Promise<Row[]> {
     const sizes = context.settings.scalingSizes
     const runs: SizeRun[] = []
-    for (const [i, size] of sizes.entries()) runs.push(await measureSize(context, size, i === 0))
+    for (const [i, size] of sizes.entries()) runs.push(await measureSize(context, size, i === 0 && context.settings.scalingChain))
     return [...throughputRows(runs), ...memoryRow(runs)]
   }
 }
@@ -52,15 +52,16 @@ async function measureSize (context: ScenarioContext, size: number, withChain: b
   const db = new pg.Client({ connectionString: url, application_name: 'bench:scaling' })
   await db.connect()
   try {
-    const warm = await uploadOrders(gateway.endpoint!, context.token, WARMUP, 0)
+    const warm = await uploadOrders(gateway.endpoint!, context.token, ordersFile(WARMUP))
     await placeWith(context, url, db, warm, WARMUP)
     await settleStats(true)
     const rssIdle = gateway.memory().rss
 
     let before = await readDbCost(url)
     let cpuBefore = readCpu({ gateway: gateway.pid, postgres: context.postgresPid })
+    const file = ordersFile(size, WARMUP)
     const start = now()
-    const uuid = await uploadOrders(gateway.endpoint!, context.token, size, WARMUP)
+    const uuid = await uploadOrders(gateway.endpoint!, context.token, file)
     const acceptMs = now() - start
     const peak = gateway.memory().peak
     const accept = await finish(url, before, cpuBefore, { gateway: gateway.pid, postgres: context.postgresPid }, size, acceptMs)
