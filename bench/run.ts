@@ -6,6 +6,7 @@
  * Knobs: bench/lib/settings.ts (BENCH_* variables).
  */
 import { randomBytes } from 'node:crypto'
+import os from 'node:os'
 import path from 'node:path'
 import { openCluster } from './lib/database.ts'
 import { ROOT } from './lib/gateway.ts'
@@ -21,8 +22,9 @@ import { fullChain } from './scenarios/fullChain.ts'
 import { statistics } from './scenarios/statistics.ts'
 import { scaleOut } from './scenarios/scaleOut.ts'
 import { fairness } from './scenarios/fairness.ts'
+import { scaling } from './scenarios/scaling.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusPolling, statusAtScale, fullChain, statistics, scaleOut, fairness]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusPolling, statusAtScale, fullChain, statistics, scaleOut, fairness, scaling]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))
@@ -30,6 +32,7 @@ const unknown = settings.scenarios?.filter(name => !SCENARIOS.some(scenario => s
 if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')}; known: ${SCENARIOS.map(s => s.name).join(', ')}`)
 
 const startedAt = new Date()
+const loadAtStart = os.loadavg()
 const cluster = await openCluster(settings.databaseUrl)
 const token = `bench-${randomBytes(24).toString('hex')}`
 const rows: Row[] = []
@@ -38,7 +41,7 @@ try {
     const began = performance.now()
     process.stderr.write(`bench: ${scenario.name}…\n`)
     try {
-      rows.push(...await scenario.run({ settings, token, createDatabase: async () => await cluster.createDatabase() }))
+      rows.push(...await scenario.run({ settings, token, postgresPid: cluster.postgresPid, createDatabase: async () => await cluster.createDatabase() }))
     } catch (error) {
       process.stderr.write(`bench: ${scenario.name} failed: ${(error as Error).stack ?? String(error)}\n`)
       rows.push({ scenario: scenario.name, figure: `failed: ${(error as Error).message}`, baseline: '—', ratio: null, target: '—', pass: false })
@@ -49,5 +52,5 @@ try {
   await cluster.stop()
 }
 printTable(rows)
-const file = writeResults(ROOT, rows, settings, cluster.description, startedAt)
+const file = writeResults(ROOT, rows, settings, cluster.description, startedAt, loadAtStart)
 console.log(`\n${cluster.description}; median of ${settings.repeats} runs after a warm-up; wrote ${path.relative(ROOT, file)}`)

@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/platform/
 import { migrate } from '../../src/platform/db/migrate.ts'
 import { seedDemoCatalog } from '../../src/inventory/seed.ts'
 import { createLogger } from '../../src/platform/log.ts'
+import { postmasterPid } from './cpu.ts'
 
 /**
  * The PostgreSQL the suite runs on: a throw-away embedded cluster, or the server at DATABASE_URL.
@@ -15,6 +16,8 @@ import { createLogger } from '../../src/platform/log.ts'
 export interface BenchCluster {
   /** Where the databases live, for the report. */
   readonly description: string
+  /** The postmaster's pid, for the CPU figures (bench/lib/cpu.ts); undefined when it cannot be known (a server on another host). */
+  readonly postgresPid: number | undefined
   /** Creates a database with the schema and the demo catalog (what `npm run seed` makes) and returns its connection string. */
   createDatabase (): Promise<string>
   /** Drops every database created, then stops an embedded cluster. */
@@ -37,7 +40,11 @@ export async function openCluster (databaseUrl: string | undefined): Promise<Ben
   await admin.connect()
   const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version
   const created: string[] = []
+  // DATABASE_URL: the server's own data folder, which names its postmaster when the server runs on this machine.
+  const dataDirectory = embedded?.dataDir ?? await admin.query<{ data_directory: string }>('SHOW data_directory')
+    .then(result => result.rows[0]?.data_directory, () => undefined)
   return {
+    postgresPid: postmasterPid(dataDirectory),
     description: `${embedded ? 'embedded' : 'DATABASE_URL'} PostgreSQL ${version}`,
     async createDatabase () {
       const name = `bench_${randomBytes(4).toString('hex')}`

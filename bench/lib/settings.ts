@@ -31,6 +31,14 @@ export interface BenchSettings {
   readonly scaleOutOrders: number
   /** `BENCH_CHAIN_ORDERS` (2000): orders taken through the whole post-order chain per run of the full chain scenario. */
   readonly chainOrders: number
+  /**
+   * `BENCH_SCALING_SIZES` (1000,10000,100000): the bulk sizes of the scaling scenario, each one JSONL
+   * upload then placed; the 100,000 run takes a minute or two, leave it out (`1000,10000`) for a short run.
+   * The smallest also goes through the post-order chain; the two largest give the memory row.
+   */
+  readonly scalingSizes: readonly number[]
+  /** `BENCH_SCALING_CHAIN` (1): 0 leaves the post-order chain of the smallest size out (it runs at tens of orders/s on 2 cores). */
+  readonly scalingChain: boolean
 }
 
 export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
@@ -40,6 +48,13 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     const value = Number(raw)
     if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`)
     return value
+  }
+  const sizes = (name: string, fallback: readonly number[]): readonly number[] => {
+    const raw = env[name]?.trim()
+    if (!raw) return fallback
+    const values = raw.split(',').map(value => Number(value.trim()))
+    if (values.some(value => !Number.isInteger(value) || value < 100)) throw new Error(`${name} must be comma-separated integers of at least 100, got "${raw}"`)
+    return [...new Set(values)].sort((a, b) => a - b)
   }
   const names = env.BENCH_SCENARIOS?.trim()
   return Object.freeze({
@@ -56,6 +71,8 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     scaleOrders: int('BENCH_SCALE_ORDERS', 100_000, 1000),
     statisticsJobs: int('BENCH_STATISTICS_JOBS', 20_000, 1000),
     scaleOutOrders: int('BENCH_SCALEOUT_ORDERS', 20_000, 1000),
-    chainOrders: int('BENCH_CHAIN_ORDERS', 2000, 100)
+    chainOrders: int('BENCH_CHAIN_ORDERS', 2000, 100),
+    scalingSizes: sizes('BENCH_SCALING_SIZES', [1000, 10_000, 100_000]),
+    scalingChain: int('BENCH_SCALING_CHAIN', 1, 0) !== 0
   })
 }

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { costPer, readDbCost, settleStats, type DbCost } from '../lib/dbCost.ts'
 import { startGateway } from '../lib/gateway.ts'
 import { graphqlClient, type GraphQLClient } from '../lib/http.ts'
 import { order, orders, PLACE_ORDER, PLACE_ORDERS } from '../lib/orders.ts'
@@ -30,6 +31,7 @@ export const fairness: Scenario = {
       ratio: result.idle / result.loaded,
       target,
       pass,
+      cost: { figure: result.cost, baseline: null },
       runs: result.runs
     })
     // B waits for the placement batches already running, not for A's whole bulk: far less than with fairness off,
@@ -42,7 +44,7 @@ export const fairness: Scenario = {
   }
 }
 
-interface Result { idle: number, loaded: number, whileOpen: number, runs: unknown }
+interface Result { idle: number, loaded: number, whileOpen: number, runs: unknown, cost: DbCost }
 
 async function measure (context: ScenarioContext, env: Record<string, string>): Promise<Result> {
   const url = await context.createDatabase()
@@ -57,8 +59,11 @@ async function measure (context: ScenarioContext, env: Record<string, string>): 
   listener.on('notification', (message) => { if (message.payload) waiting.get(message.payload)?.() })
   await listener.query('LISTEN bulk_changed')
   const runs: Array<{ idle: number, loaded: number, whileOpen: number }> = []
+  let before: DbCost
   try {
     for (let i = 0; i < WARMUP; i++) await once(b, listener, waiting, i)
+    await settleStats(true)
+    before = await readDbCost(url)
     for (let r = 0; r < context.settings.repeats; r++) {
       const idle: number[] = []
       for (let i = 0; i < SAMPLES; i++) idle.push(await once(b, listener, waiting, i))
@@ -74,7 +79,11 @@ async function measure (context: ScenarioContext, env: Record<string, string>): 
     await listener.end()
     await gateway.stop()
   }
-  return { idle: median(runs.map(run => run.idle)), loaded: median(runs.map(run => run.loaded)), whileOpen: Math.min(...runs.map(run => run.whileOpen)), runs }
+  // Every order of the measured runs, A's and B's: acceptance and placement, per order.
+  await settleStats(false)
+  const placed = runs.reduce((sum, run) => sum + context.settings.bulkOrders + SAMPLES + run.whileOpen, 0)
+  const cost = costPer(before, await readDbCost(url), placed)
+  return { cost, idle: median(runs.map(run => run.idle)), loaded: median(runs.map(run => run.loaded)), whileOpen: Math.min(...runs.map(run => run.whileOpen)), runs }
 }
 
 /** One of B's orders, from sending placeOrder to its operation COMPLETE. */

@@ -1,3 +1,4 @@
+import { costPer, readDbCost, settleStats, type DbCost } from '../lib/dbCost.ts'
 import { startGateway, type GatewayProcess } from '../lib/gateway.ts'
 import { acceptBulks } from '../lib/load.ts'
 import { waitProcessed } from '../lib/progress.ts'
@@ -21,7 +22,10 @@ export const scaleOut: Scenario = {
     const two = await measure(context, { gateways: 2, workers: 2 })
     const accept = median(two.accept) / median(one.accept)
     const process = median(two.process) / median(one.process)
+    // Acceptance and placement per order, on both rows: 2 + 2 processes, and 1 + 1 as the baseline.
+    const cost = { figure: two.cost, baseline: one.cost }
     return [{
+      cost,
       scenario: 'scale-out: accept, 2 gateways vs 1',
       figure: `${Math.round(median(two.accept))} orders/s`,
       baseline: `1 gateway: ${Math.round(median(one.accept))} orders/s`,
@@ -36,17 +40,19 @@ export const scaleOut: Scenario = {
       ratio: process,
       target: '— (compared)',
       pass: null,
+      cost,
       runs: { one: one.process, two: two.process }
     }]
   }
 }
 
-async function measure (context: ScenarioContext, shape: Shape): Promise<{ accept: number[], process: number[] }> {
+async function measure (context: ScenarioContext, shape: Shape): Promise<{ accept: number[], process: number[], cost: DbCost }> {
   const { scaleOutOrders: total, repeats } = context.settings
   const url = await context.createDatabase()
   const gateways: GatewayProcess[] = []
   const accept: number[] = []
   const process: number[] = []
+  let before: DbCost
   const once = async (size: number, from: number): Promise<void> => {
     const endpoints = gateways.map(gateway => gateway.endpoint!)
     const accepted = await acceptBulks(endpoints, context.token, size, 1000, CONCURRENCY, from)
@@ -64,9 +70,12 @@ async function measure (context: ScenarioContext, shape: Shape): Promise<{ accep
     await once(Math.max(1000, Math.round(total / 10)), 0) // warm-up
     accept.length = 0
     process.length = 0
+    await settleStats(true)
+    before = await readDbCost(url)
     for (let r = 0; r < repeats; r++) await once(total, (r + 1) * total)
   } finally {
     await Promise.all(gateways.map(async gateway => await gateway.stop()))
   }
-  return { accept, process }
+  await settleStats(false)
+  return { accept, process, cost: costPer(before, await readDbCost(url), total * repeats) }
 }
