@@ -10,6 +10,8 @@ export const BULK_KIND = Object.freeze({
   /** adjustStock. */
   ADJUSTMENT: 'adjustment',
   /** retryOrder, retryOrders. */
-  RETRY: 'retry'
+  RETRY: 'retry',
+  /** placeOrders(mode: IMPORT), placeOrdersFromFile(mode: IMPORT): historical orders (migrations/0030). */
+  IMPORT: 'import'
 } as const)
 export type BulkKind = (typeof BULK_KIND)[keyof typeof BULK_KIND]

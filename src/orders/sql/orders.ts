@@ -17,6 +17,18 @@ export function selectOrderOwned (orderNumber: string, owner: string | null, pla
 }
 
 /**
+ * Whether an order number is taken: by an order, or by a placement or import accepted under it and
+ * not placed yet (its operation's ordering key). An import under a taken number is REJECTED.
+ */
+export function selectOrderNumberTaken (orderNumber: string, placementTopic: string): Query {
+  return {
+    text: `SELECT EXISTS (SELECT 1 FROM orders WHERE order_number = $1)
+        OR EXISTS (SELECT 1 FROM operation WHERE ordering_key = $1 AND topic = $2) AS taken`,
+    values: [orderNumber, placementTopic]
+  }
+}
+
+/**
  * Writes the views of orders (insert or replace), the columns lists filter on drawn from the view.
  * A view only moves forward: a row already at a later version (a rebuild racing a step) is kept.
  * `operation_id` names the placement only while its bulk is kept (retention deletes it, and the

@@ -19,7 +19,8 @@ export const BulkKindEnum = builder.enumType('BulkKind', {
     PLACEMENT: { value: BULK_KIND.PLACEMENT, description: 'placeOrder, placeOrders, placeOrdersFromFile.' },
     CANCELLATION: { value: BULK_KIND.CANCELLATION, description: 'cancelOrder, cancelOrders.' },
     ADJUSTMENT: { value: BULK_KIND.ADJUSTMENT, description: 'adjustStock.' },
-    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' }
+    RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' },
+    IMPORT: { value: BULK_KIND.IMPORT, description: 'placeOrders and placeOrdersFromFile with mode: IMPORT (historical orders).' }
   }
 })
 
