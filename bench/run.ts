@@ -20,8 +20,9 @@ import { fullChain } from './scenarios/fullChain.ts'
 import { statistics } from './scenarios/statistics.ts'
 import { scaleOut } from './scenarios/scaleOut.ts'
 import { fairness } from './scenarios/fairness.ts'
+import { importAccept } from './scenarios/importAccept.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusAtScale, fullChain, statistics, scaleOut, fairness, importAccept]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))
