@@ -4,14 +4,14 @@ import { run } from '../../platform/db/pool.ts'
 import type { ImportOptions } from '../domain/events.ts'
 import { validateImport, type ImportItem } from '../domain/importOrder.ts'
 import { validatePlaceOrder, type PlaceOrderInput } from '../domain/placeOrder.ts'
-import { selectOrderNumberTaken } from '../sql/orders.ts'
+import { selectOrderNumbersTaken } from '../sql/orders.ts'
 import { ORDER_TOPICS } from '../topics.ts'
 
 /**
  * Imports of historical orders (placeOrders(mode: IMPORT)), one kind per request: an item is a
  * PlaceOrderInput with its orderNumber and placedAt, and its number must be free, in the gateway
- * (no order, no placement or import accepted under it) and in this request (`seen`: items are
- * checked one after another, in request order). The order's number is its ordering key, so
+ * (no order, no placement or import accepted under it: one lookup per chunk of items, checkMany)
+ * and in this request (`seen`: items are checked one after another, in request order). The order's number is its ordering key, so
  * operations on it run after its import, as after a placement. It runs on the placements' topic
  * (src/orders/placement.ts tells an import by its importOptions).
  */
@@ -20,15 +20,19 @@ export function importOrders (): OperationKind {
   return {
     topic: ORDER_TOPICS.placeOrder.queue,
     bulkKind: BULK_KIND.IMPORT,
-    check: async (data, db) => {
+    check: async (data) => {
       const input = data as PlaceOrderInput
       const problem = [validatePlaceOrder(input), validateImport(input, new Date())].find(v => !v.ok)
       if (problem !== undefined && !problem.ok) return problem.message
       const number = input.orderNumber!
       if (seen.has(number)) return `orderNumber ${number} is given twice in this request`
       seen.add(number)
-      const [row] = await run<{ taken: boolean }>(db, selectOrderNumberTaken(number, ORDER_TOPICS.placeOrder.queue))
-      return row?.taken === true ? `orderNumber ${number} is taken: an order with that number exists or was accepted already` : null
+      return null
+    },
+    checkMany: async (data, db) => {
+      const numbers = data.map(item => (item as ImportItem).orderNumber)
+      const taken = new Set((await run<{ order_number: string }>(db, selectOrderNumbersTaken(numbers, ORDER_TOPICS.placeOrder.queue))).map(row => row.order_number))
+      return numbers.map(number => taken.has(number) ? `orderNumber ${number} is taken: an order with that number exists or was accepted already` : null)
     },
     orderingKey: (data) => (data as ImportItem).orderNumber,
     numberOrder: false

@@ -17,14 +17,15 @@ export function selectOrderOwned (orderNumber: string, owner: string | null, pla
 }
 
 /**
- * Whether an order number is taken: by an order, or by a placement or import accepted under it and
- * not placed yet (its operation's ordering key). An import under a taken number is REJECTED.
+ * Which of these order numbers are taken: by an order, or by a placement or import accepted under
+ * it and not placed yet (its operation's ordering key). An import under a taken number is REJECTED.
  */
-export function selectOrderNumberTaken (orderNumber: string, placementTopic: string): Query {
+export function selectOrderNumbersTaken (orderNumbers: readonly string[], placementTopic: string): Query {
   return {
-    text: `SELECT EXISTS (SELECT 1 FROM orders WHERE order_number = $1)
-        OR EXISTS (SELECT 1 FROM operation WHERE ordering_key = $1 AND topic = $2) AS taken`,
-    values: [orderNumber, placementTopic]
+    text: `SELECT n AS order_number FROM unnest($1::text[]) AS n
+      WHERE EXISTS (SELECT 1 FROM orders WHERE order_number = n)
+         OR EXISTS (SELECT 1 FROM operation WHERE ordering_key = n AND topic = $2)`,
+    values: [orderNumbers, placementTopic]
   }
 }
 
