@@ -130,6 +130,23 @@ describe('placeOrders(mode: IMPORT)', () => {
     expect(placed).toMatchObject({ status: 'REJECTED', errorMessage: 'orderNumber and placedAt are taken only with mode: IMPORT; a placed order gets its number and date from the gateway' })
   })
 
+  it('records one order when two requests import the same number at once: the other is REJECTED or fails with DUPLICATE_ORDER_NUMBER', async () => {
+    const answers = await Promise.all(['2020-02-01T00:00:00Z', '2020-02-02T00:00:00Z'].map(async placedAt => await importOrders([historical('R-1', placedAt)])))
+    const outcomes: string[] = []
+    for (const answer of answers) {
+      const item = answer.requestItems[0]
+      if (item.status === 'REJECTED') {
+        outcomes.push('REJECTED')
+        continue
+      }
+      const bulk = await waitForBulk(gateway, answer.bulkUuid)
+      outcomes.push(bulk.operations.edges[0].node.errorCode ?? 'PLACED')
+    }
+    expect(outcomes.sort()).toEqual(outcomes.includes('REJECTED') ? ['PLACED', 'REJECTED'] : ['DUPLICATE_ORDER_NUMBER', 'PLACED'])
+    const { rows } = await gateway.sql.query("SELECT count(*)::int AS n FROM orders WHERE order_number = 'R-1'")
+    expect(rows[0].n).toBe(1)
+  })
+
   it('refuses mode: IMPORT to a customer (FORBIDDEN) and import options without it (BAD_USER_INPUT), writing nothing', async () => {
     const customer = await gateway.createToken('shopper', 'CUSTOMER')
     const bulks = await bulkCount()
