@@ -20,7 +20,7 @@
  */
 import { run, type Db } from '../platform/db/pool.ts'
 import { selectBulkOwners } from '../operations/sql/bulks.ts'
-import { OrderError } from './domain/errors.ts'
+import { ORDER_ERROR_CODE, OrderError } from './domain/errors.ts'
 import { ORDER_STATUS, type Order } from './domain/order.ts'
 import { stockLines } from '../inventory/domain/stock.ts'
 import type { PlaceOrderInput } from './domain/placeOrder.ts'
@@ -91,7 +91,7 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
     const owner = owners.get(op.bulk_uuid) ?? 'admin'
     const holder = taken.get(op.ordering_key)
     if (holder !== undefined && holder !== op.id) {
-      results.set(op.id, new OperationRefused('DUPLICATE_ORDER_NUMBER', `order ${op.ordering_key} exists already; an import is not recorded under a taken number`))
+      results.set(op.id, new OperationRefused(ORDER_ERROR_CODE.DUPLICATE_ORDER_NUMBER, `order ${op.ordering_key} exists already; an import is not recorded under a taken number`))
       continue
     }
     try {
