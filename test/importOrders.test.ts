@@ -147,6 +147,16 @@ describe('placeOrders(mode: IMPORT)', () => {
     expect(rows[0].n).toBe(1)
   })
 
+  it('answers a repeat with the same idempotency key as the first time, though its numbers are taken by then', async () => {
+    const query = IMPORT.replace('$exportToErp: Boolean)', '$exportToErp: Boolean, $key: String)').replace('exportToErp: $exportToErp)', 'exportToErp: $exportToErp, idempotencyKey: $key)')
+    const variables = { input: [historical('K-1', '2020-03-01T00:00:00Z')], mode: 'IMPORT', key: 'import-k-1' }
+    const first = (await gateway.gql(query, variables)).data.placeOrders
+    await waitForBulk(gateway, first.bulkUuid, ['FINISHED_SUCCESSFULLY'])
+    const repeat = (await gateway.gql(query, variables)).data.placeOrders
+    expect(repeat).toEqual(first)
+    expect(repeat.requestItems[0]).toMatchObject({ status: 'ACCEPTED', orderNumber: 'K-1' })
+  })
+
   it('refuses mode: IMPORT to a customer (FORBIDDEN) and import options without it (BAD_USER_INPUT), writing nothing', async () => {
     const customer = await gateway.createToken('shopper', 'CUSTOMER')
     const bulks = await bulkCount()
