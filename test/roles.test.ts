@@ -60,6 +60,7 @@ const MATRIX: readonly Probe[] = [
   { what: 'placeOrder with notifyUrl', run: gql(PLACE, { input: order(), url: 'https://example.com/hook' }), allowed: integrations },
   { what: 'cancelOrder with notifyUrl', run: gql(CANCEL, { url: 'https://example.com/hook' }), allowed: integrations },
   { what: 'retryOrder', run: gql('mutation { retryOrder(number: "ORD-99999999") { bulkUuid } }'), allowed: integrations },
+  { what: 'placeOrders(mode: IMPORT)', run: gql('mutation ($input: [PlaceOrderInput!]!) { placeOrders(input: $input, mode: IMPORT) { bulkUuid } }', { input: [order({ orderNumber: 'IMP-1', placedAt: '2020-01-01T00:00:00Z' })] }), allowed: integrations },
   { what: 'adjustStock', run: gql('mutation { adjustStock(input: [{ sku: "DEMO-0001", quantity: 1 }]) { bulkUuid } }'), allowed: admins },
   { what: 'apiTokens', run: gql('{ apiTokens { id } }'), allowed: admins },
   { what: 'createApiToken', run: gql('mutation { createApiToken(owner: "someone", role: CUSTOMER) { id } }'), allowed: admins },

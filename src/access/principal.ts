@@ -25,6 +25,8 @@ export const CAPABILITY = Object.freeze({
   WEBHOOKS: 'webhooks',
   /** retryOrder: chain steps that gave up call their outside systems again. */
   ORDER_RETRIES: 'orderRetries',
+  /** placeOrders(mode: IMPORT): historical orders with given numbers and dates, no payment, no emails. */
+  IMPORTS: 'imports',
   /** Everyone's work; adjustStock; API tokens. */
   ADMIN: 'admin'
 } as const)
@@ -34,7 +36,7 @@ const CAPABILITIES: Readonly<Record<Role, ReadonlySet<Capability>>> = Object.fre
   /** A shopper, often self-registered through a JWT: its own orders, small bulks, nothing that reaches out. */
   customer: new Set<Capability>(),
   /** A system integrating with the gateway: the whole bulk API, for its own work. */
-  integration: new Set<Capability>([CAPABILITY.LARGE_BULKS, CAPABILITY.UPLOADS, CAPABILITY.WEBHOOKS, CAPABILITY.ORDER_RETRIES]),
+  integration: new Set<Capability>([CAPABILITY.LARGE_BULKS, CAPABILITY.UPLOADS, CAPABILITY.WEBHOOKS, CAPABILITY.ORDER_RETRIES, CAPABILITY.IMPORTS]),
   admin: new Set<Capability>(Object.values(CAPABILITY))
 })
 

@@ -63,6 +63,11 @@ export interface OperationKind {
   readonly bulkKind: BulkKind
   /** Why an item cannot be accepted, or null. Runs before the acceptance transaction, for `owner` (null: an admin). */
   readonly check: (data: unknown, db: Db, owner: string | null) => Promise<string | null>
+  /**
+   * A further check of many items at once (up to CHECK_CHUNK, those `check` passed), answering a
+   * problem or null for each: one statement for a chunk where `check` would need one per item.
+   */
+  readonly checkMany?: (data: readonly unknown[], db: Db) => Promise<Array<string | null>>
   /** The order the item is about, when it names one. */
   readonly orderingKey: (data: unknown) => string | null
   /** Placements: give the order its number at acceptance. */
@@ -101,6 +106,8 @@ export interface AcceptDeps {
 
 /** Rows per statement: bounds statement size and memory however large the bulk. */
 const CHUNK = 5000
+/** Items held for one checkMany. */
+const CHECK_CHUNK = 1000
 
 /** Thrown inside the transaction to roll it back and still answer (REJECT_EVERYTHING). */
 class RollBack extends Error {
@@ -175,19 +182,30 @@ async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spo
   }))
   const requestItems: RequestItem[] = []
   let invalid = 0
+  let pending: Array<{ data: unknown, json: string, problem: string | null }> = []
+  const flush = async (): Promise<void> => {
+    const checked = pending.filter(item => item.problem === null)
+    const problems = request.kind.checkMany !== undefined && checked.length > 0 ? await request.kind.checkMany(checked.map(item => item.data), deps.pool) : []
+    checked.forEach((item, i) => { item.problem = problems[i] ?? null })
+    for (const { data, json, problem } of pending) {
+      const item = itemOf(request.kind, requestItems.length, data, json, problem)
+      fingerprint.update(item.operation.dataHash)
+      if (problem !== null) invalid++
+      await spool.add(item.operation)
+      requestItems.push(item.requestItem)
+    }
+    pending = []
+  }
   for await (const candidate of request.items) {
-    const index = requestItems.length
-    if (index >= deps.maxBulkSize) {
+    if (requestItems.length + pending.length >= deps.maxBulkSize) {
       throw new RequestRejectedError(REQUEST_ERROR_CODE.BULK_TOO_LARGE, `input has more than ${deps.maxBulkSize} orders; at most ${deps.maxBulkSize} are accepted in one request`)
     }
     const json = canonicalJson(candidate.data)
     const problem = candidate.problem ?? unstorableText(candidate.data, json) ?? await request.kind.check(candidate.data, deps.pool, request.viewerOwner)
-    const item = itemOf(request.kind, index, candidate.data, json, problem)
-    fingerprint.update(item.operation.dataHash)
-    if (problem !== null) invalid++
-    await spool.add(item.operation)
-    requestItems.push(item.requestItem)
+    pending.push({ data: candidate.data, json, problem })
+    if (pending.length >= CHECK_CHUNK) await flush()
   }
+  await flush()
   if (requestItems.length === 0) throw new RequestRejectedError(REQUEST_ERROR_CODE.EMPTY_BULK, 'input must contain at least one order')
   return { bulkUuid: randomUUID(), requestItems, invalid, fingerprint: fingerprint.digest('hex') }
 }

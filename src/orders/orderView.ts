@@ -50,6 +50,8 @@ export interface StepView {
   readonly attempts: number
   readonly lastError: string | null
   readonly completedAt: string | null
+  /** Why an imported order did not run it (StepSkipped), when it did not. */
+  readonly skipReason?: string
 }
 
 export interface OrderView {
@@ -78,6 +80,8 @@ export interface OrderView {
   readonly canceledAt: string | null
   /** Canceled mid-payment, and the capture step has not answered yet (CaptureOutcomeAwaited): not final. */
   readonly awaitingCapture?: boolean
+  /** Recorded by an import (OrderImported) with its given number and placedAt, not placed here. */
+  readonly imported?: boolean
   /** The time of the latest event. */
   readonly updatedAt: string
   /** The stream version the view is at: the number of events folded. */
@@ -94,6 +98,8 @@ export interface EventPlace {
 function eventTime (event: OrderEvent): string {
   switch (event.type) {
     case 'OrderPlaced': return event.data.placedAt
+    case 'OrderImported': return event.data.importedAt
+    case 'StepSkipped': return event.data.skippedAt
     case 'StockReserved': return event.data.reservedAt
     case 'StockReservationFailed': return event.data.failedAt
     case 'PaymentCaptured': return event.data.capturedAt
@@ -170,7 +176,7 @@ function reopenPlacement (view: OrderView): OrderView {
     ...view,
     status: ORDER_VIEW_STATUS.PLACED,
     failure: null,
-    steps: view.steps.map(step => step.status === STEP_STATUS.FAILED || step.status === STEP_STATUS.SKIPPED ? { ...step, status: STEP_STATUS.PENDING } : step)
+    steps: view.steps.map(step => (step.status === STEP_STATUS.FAILED || step.status === STEP_STATUS.SKIPPED) && step.skipReason === undefined ? { ...step, status: STEP_STATUS.PENDING } : step)
   }
 }
 
@@ -181,9 +187,10 @@ function shortageMessage (shortages: ReadonlyArray<{ sku: string, requested: num
 /** Folds one event into the view; `null` before the stream's first event. */
 export function evolveOrderView (view: OrderView | null, event: OrderEvent, place: EventPlace): OrderView | null {
   const at = eventTime(event)
-  if (event.type === 'OrderPlaced') {
+  if (event.type === 'OrderPlaced' || event.type === 'OrderImported') {
     const d = event.data
     return {
+      ...(event.type === 'OrderImported' ? { imported: true } : {}),
       id: d.orderId,
       number: d.orderNumber,
       owner: d.owner,
@@ -216,7 +223,10 @@ export function evolveOrderView (view: OrderView | null, event: OrderEvent, plac
 function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
   switch (event.type) {
     case 'OrderPlaced':
+    case 'OrderImported':
+    case 'StockShipped':
       return view
+    case 'StepSkipped': return updateStep(view, event.data.step, step => ({ ...step, status: STEP_STATUS.SKIPPED, skipReason: event.data.reason }))
     case 'StockReserved':
       return stepDone(view, 'reserveStock', at)
     case 'StockReservationFailed': {
@@ -256,10 +266,10 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
         cancelReason: event.data.reason,
         failure: view.failure ?? { code: event.data.reason, message: event.data.reason === 'PAYMENT_DECLINED' ? 'the payment was declined' : 'canceled on request' }
       })
-      // The compensations it needs (requiredCompensations in the aggregate, in the same order).
+      // The compensations it needs (requiredCompensations in the aggregate, in the same order; an import emails nobody).
       if (isDone(view, 'reserveStock')) canceled = addStep(canceled, COMPENSATION.RELEASE_STOCK)
       if (isDone(view, 'capturePayment') && !isZeroAmount(view.total)) canceled = addStep(canceled, COMPENSATION.REFUND_PAYMENT)
-      return addStep(canceled, COMPENSATION.EMAIL_CANCELLATION)
+      return view.imported === true ? canceled : addStep(canceled, COMPENSATION.EMAIL_CANCELLATION)
     }
     case 'StockReleased':
       return stepDone(view, COMPENSATION.RELEASE_STOCK, at)
@@ -279,8 +289,6 @@ function foldInto (view: OrderView, event: OrderEvent, at: string): OrderView {
       return updateStep(view, event.data.step, step => ({ ...step, status: STEP_STATUS.PENDING }))
     case 'PlacementRetried':
       return reopenPlacement(view)
-    case 'StockShipped':
-      return view
     case 'OrderGivenUp': {
       const step = view.steps.find(s => s.name === event.data.step)
       return { ...view, failure: { code: CANCEL_REASON.STEP_GAVE_UP, message: `${event.data.step} gave up${step?.lastError ? ` (${step.lastError})` : ''}` } }

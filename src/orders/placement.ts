@@ -13,16 +13,27 @@
  * its operation (a final operation is never claimed otherwise, and its failure committed with
  * it), so that order is decided again, against the stock as it is now: RetryPlacement records
  * PlacementRetried, then StockReserved or StockReservationFailed once more.
+ *
+ * An import (placeOrders(mode: IMPORT), issue 15 part 4) runs here too, told by its operation's
+ * importOptions: ImportOrder instead of PlaceOrder, and stock reserved only with stock: DEDUCT
+ * (and shipped at once, under the SKUs' locks, after the batch's reservations). Its
+ * number was free at acceptance; one taken since (a concurrent request with the same number, whose
+ * operation ran first: the ordering key serializes them) refuses it with DUPLICATE_ORDER_NUMBER.
  */
 import { run, type Db } from '../platform/db/pool.ts'
 import { selectBulkOwners } from '../operations/sql/bulks.ts'
-import { OrderError } from './domain/errors.ts'
+import { ORDER_ERROR_CODE, OrderError } from './domain/errors.ts'
 import { ORDER_STATUS, type Order } from './domain/order.ts'
 import { stockLines } from '../inventory/domain/stock.ts'
 import type { PlaceOrderInput } from './domain/placeOrder.ts'
 import { OperationRefused, type ClaimedOperation, type OperationProcessor } from '../operations/runner.ts'
 import { StockReservations } from '../inventory/reservations.ts'
 import { loadOrders, OrderChanges, type OrderRecord } from './changes.ts'
+import { IMPORT_STOCK, type OrderEvent } from './domain/events.ts'
+import type { EventMetadata } from '../platform/events/store.ts'
+import type { ImportItem } from './domain/importOrder.ts'
+import { selectOrderIds } from './sql/orders.ts'
+import { InventoryChanges } from '../inventory/changes.ts'
 
 /** What a placement operation answers when it has placed its order. */
 export interface PlacementResult { readonly orderNumber: string, readonly status: string }
@@ -35,6 +46,34 @@ function answer (record: OrderRecord): PlacementResult | OperationRefused {
     return new OperationRefused(failure.code, `order ${order.orderNumber} cannot be placed: ${failure.code === 'UNKNOWN_SKU' ? 'unknown SKU' : 'not enough stock'} (${detail})`)
   }
   return { orderNumber: order.orderNumber, status: order.status }
+}
+
+function isImport (op: ClaimedOperation): boolean {
+  return (op.data as Partial<ImportItem>).importOptions !== undefined
+}
+
+/** Whether the placement reserves stock: every one but an import with stock: SKIP. */
+function touchesStock (op: ClaimedOperation): boolean {
+  return !isImport(op) || (op.data as ImportItem).importOptions.stock !== IMPORT_STOCK.SKIP
+}
+
+/** The units an import with stock: DEDUCT ships with its reservation (its StockShipped event). */
+interface Deducted { readonly orderId: string, readonly events: readonly OrderEvent[], readonly metadata: EventMetadata }
+
+/**
+ * Ships what imports with stock: DEDUCT reserved (InventoryShipped on each SKU), under the SKUs'
+ * locks: after the batch's reservations, as those are written by one guarded statement.
+ */
+async function shipDeducted (tx: Db, deducted: readonly Deducted[], now: Date): Promise<void> {
+  const lines = deducted.flatMap(({ orderId, events, metadata }) => events.flatMap(event =>
+    event.type === 'StockShipped' ? event.data.lines.map(line => ({ orderId, line, metadata })) : []))
+  if (lines.length === 0) return
+  const inventory = new InventoryChanges()
+  await inventory.lock(tx, lines.map(({ line }) => line.sku))
+  for (const { orderId, line, metadata } of lines) {
+    inventory.decide({ type: 'ShipStock', data: { sku: line.sku, orderId, quantity: line.quantity }, now }, metadata)
+  }
+  await inventory.commit(tx)
 }
 
 /** An order record as loaded, to decide a batch again from (OrderChanges changes records in place). */
@@ -56,21 +95,26 @@ export const placeOrders: OperationProcessor = async (tx: Db, operations: readon
     else placing.push(op)
   }
   if (placing.length === 0) return results
-  const skus = placing.flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku))
-  const context: BatchContext = { owners, loaded, results, now: new Date() }
+  const skus = placing.filter(touchesStock).flatMap(op => (op.data as PlaceOrderInput).items.map(item => item.sku))
+  const imports = placing.filter(op => isImport(op) && loaded.get(op.id)!.state.status === ORDER_STATUS.NOT_PLACED).map(op => op.ordering_key!)
+  const taken = new Map(imports.length === 0 ? [] : (await run<{ id: string, order_number: string }>(tx, selectOrderIds(imports))).map(row => [row.order_number, row.id]))
+  const context: BatchContext = { owners, loaded, results, taken, now: new Date() }
 
   // The batch is planned on the stock as read, and written behind a savepoint: should its stock
   // guard fail, the writes are rolled back and the batch is planned again under the SKUs' locks.
   await run(tx, { text: 'SAVEPOINT reserve', values: [] })
   const first = await StockReservations.read(tx, skus)
-  await decideAll(placing, first, context).commit(tx, boss)
+  let decided = decideAll(placing, first, context)
+  await decided.changes.commit(tx, boss)
   if (!await first.commit(tx)) {
     await run(tx, { text: 'ROLLBACK TO SAVEPOINT reserve', values: [] })
     const locked = await StockReservations.lock(tx, skus)
-    await decideAll(placing, locked, context).commit(tx, boss)
+    decided = decideAll(placing, locked, context)
+    await decided.changes.commit(tx, boss)
     if (!await locked.commit(tx)) throw new Error('placement: a stock guard failed under the SKUs\' locks')
   }
   await run(tx, { text: 'RELEASE SAVEPOINT reserve', values: [] })
+  await shipDeducted(tx, decided.deducted, context.now)
   return results
 }
 
@@ -78,21 +122,32 @@ interface BatchContext {
   readonly owners: ReadonlyMap<string, string>
   readonly loaded: ReadonlyMap<string, OrderRecord>
   readonly results: Map<string, unknown>
+  /** Order numbers an import names that an order holds already, with that order's id. */
+  readonly taken: ReadonlyMap<string, string>
   readonly now: Date
 }
 
 /** Decides every placement of the batch on copies of the orders as loaded, reserving on `stock`. */
-function decideAll (placing: readonly ClaimedOperation[], stock: StockReservations, { owners, loaded, results, now }: BatchContext): OrderChanges {
+function decideAll (placing: readonly ClaimedOperation[], stock: StockReservations, { owners, loaded, results, taken, now }: BatchContext): { changes: OrderChanges, deducted: Deducted[] } {
   const changes = new OrderChanges()
+  const deducted: Deducted[] = []
   for (const op of placing) {
     const record = copyOf(loaded.get(op.id)!)
     const input = op.data as PlaceOrderInput
     if (op.ordering_key === null) throw new Error(`placement ${op.id} has no order number (accepted before numbers were given at acceptance)`)
     const metadata = { correlationId: op.bulk_uuid, causationId: op.id }
+    const owner = owners.get(op.bulk_uuid) ?? 'admin'
+    const holder = taken.get(op.ordering_key)
+    if (holder !== undefined && holder !== op.id) {
+      results.set(op.id, new OperationRefused(ORDER_ERROR_CODE.DUPLICATE_ORDER_NUMBER, `order ${op.ordering_key} exists already; an import is not recorded under a taken number`))
+      continue
+    }
     try {
       changes.decide(record, record.state.status === ORDER_STATUS.FAILED
         ? { type: 'RetryPlacement', data: {}, now }
-        : { type: 'PlaceOrder', data: { orderId: op.id, orderNumber: op.ordering_key, owner: owners.get(op.bulk_uuid) ?? 'admin', input }, now },
+        : isImport(op)
+          ? { type: 'ImportOrder', data: { orderId: op.id, owner, input, options: (op.data as ImportItem).importOptions }, now }
+          : { type: 'PlaceOrder', data: { orderId: op.id, orderNumber: op.ordering_key, owner, input }, now },
       metadata)
     } catch (error) {
       if (error instanceof OrderError) {
@@ -101,12 +156,13 @@ function decideAll (placing: readonly ClaimedOperation[], stock: StockReservatio
       }
       throw error
     }
-    // The stock, as left by the placements before this one in the batch.
-    const plan = stock.reserve(op.id, stockLines({ lines: input.items }), now, metadata)
-    changes.decide(record, plan.ok
-      ? { type: 'RecordStockReserved', data: {}, now }
-      : { type: 'RecordStockShortage', data: { code: plan.code, shortages: plan.shortages }, now }, metadata)
+    if (touchesStock(op)) {
+      // The stock, as left by the placements before this one in the batch.
+      const plan = stock.reserve(op.id, stockLines({ lines: input.items }), now, metadata)
+      if (plan.ok) deducted.push({ orderId: op.id, events: changes.decide(record, { type: 'RecordStockReserved', data: {}, now }, metadata), metadata })
+      else changes.decide(record, { type: 'RecordStockShortage', data: { code: plan.code, shortages: plan.shortages }, now }, metadata)
+    }
     results.set(op.id, answer(record))
   }
-  return changes
+  return { changes, deducted }
 }

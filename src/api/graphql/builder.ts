@@ -27,6 +27,7 @@ export const builder = new SchemaBuilder<{
     uploads: boolean
     webhooks: boolean
     orderRetries: boolean
+    imports: boolean
     admin: boolean
     /** A bulk of this many orders: up to CUSTOMER_MAX_BULK_SIZE, or any with largeBulks (MAX_BULK_SIZE is checked on accepting). */
     bulkOf: number
@@ -57,6 +58,7 @@ export const builder = new SchemaBuilder<{
       uploads: can(context.principal, CAPABILITY.UPLOADS),
       webhooks: can(context.principal, CAPABILITY.WEBHOOKS),
       orderRetries: can(context.principal, CAPABILITY.ORDER_RETRIES),
+      imports: can(context.principal, CAPABILITY.IMPORTS),
       admin: can(context.principal, CAPABILITY.ADMIN),
       bulkOf: (orders) => context.principal !== null &&
         (can(context.principal, CAPABILITY.LARGE_BULKS) || orders <= context.services.customerMaxBulkSize)

@@ -34,6 +34,8 @@ export function forbiddenMessage (principal: Principal, field: string, failure: 
       return `${field}: ${who} may not set notifyUrl; webhooks need an integration token`
     case 'orderRetries':
       return `${field}: ${who} may not retry an order's chain; that needs an integration token`
+    case 'imports':
+      return `${field}: ${who} may not import orders (mode: IMPORT); imports need an integration or admin token`
     case 'admin':
       return `${field}: only admins may do this`
     default:

@@ -13,6 +13,9 @@ import { idempotencyKeySchema } from '../idempotencyKey.ts'
 import { AsyncResponseRef } from './types/asyncResponse.ts'
 import { BulkRef } from './types/bulk.ts'
 import { PlaceOrderInput } from './types/placeOrderInput.ts'
+import { ImportStockEnum, PLACE_ORDERS_MODE, PlaceOrdersModeEnum } from './types/placeOrdersMode.ts'
+import { importOrders, withImportOptions } from '../../orders/requests/importOrder.ts'
+import { IMPORT_STOCK, type ImportStock } from '../../orders/domain/events.ts'
 import { StockAdjustmentInput } from './types/stockAdjustmentInput.ts'
 
 export const BulkErrorPolicyEnum = builder.enumType('BulkErrorPolicy', {
@@ -83,7 +86,48 @@ function * fromInput (inputs: readonly unknown[]): Generator<Candidate> {
   for (const data of inputs) yield { data }
 }
 
-interface AcceptScopes { readonly $all: { readonly authenticated: true, readonly uploads?: true, readonly orderRetries?: true, readonly bulkOf?: number, readonly webhooks?: true } }
+/** Orders as sent, an import's placedAt (a Date from the DateTime scalar) as the RFC 3339 text a JSONL line carries. */
+function * orderInputs (inputs: ReadonlyArray<{ readonly placedAt?: Date | null }>): Generator<Candidate> {
+  for (const input of inputs) yield { data: input.placedAt == null ? input : { ...input, placedAt: input.placedAt.toISOString() } }
+}
+
+interface ModeArgs {
+  readonly mode?: string | null
+  readonly stock?: ImportStock | null
+  readonly exportToErp?: boolean | null
+}
+
+/**
+ * placeOrders and placeOrdersFromFile in their mode: new orders, or an import of historical ones
+ * (issue 15, part 4), whose options ride with each item. Options of an import without mode: IMPORT
+ * are refused whole: nothing is written.
+ */
+async function placeInMode (context: Context, items: Iterable<Candidate> | AsyncIterable<Candidate>, args: AcceptArgs & ModeArgs): Promise<AsyncResponse> {
+  if (args.mode !== PLACE_ORDERS_MODE.IMPORT) {
+    if (args.stock != null || args.exportToErp != null) {
+      throw new GraphQLError('stock and exportToErp are taken only with mode: IMPORT', { extensions: { code: REQUEST_ERROR_CODE.BAD_USER_INPUT } })
+    }
+    return await accept(context, PLACE_ORDER, items, args)
+  }
+  const options = { stock: args.stock ?? IMPORT_STOCK.SKIP, exportToErp: args.exportToErp ?? true }
+  return await accept(context, importOrders(), withImportOptions(items, options), args)
+}
+
+/** The arguments of an import (placeOrders, placeOrdersFromFile). */
+function modeArgs (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) {
+  return {
+    mode: t.arg({ type: PlaceOrdersModeEnum, description: 'PLACE (the default) or IMPORT: historical orders, with their numbers and dates (integration and admin callers).' }),
+    stock: t.arg({ type: ImportStockEnum, description: 'mode: IMPORT only: SKIP (the default) leaves the inventory untouched; DEDUCT takes the units out.' }),
+    exportToErp: t.arg.boolean({ description: 'mode: IMPORT only: whether the imported orders are exported to the ERP (default true); false: exportToErp is SKIPPED.' })
+  }
+}
+
+/** The scopes of placeOrders and placeOrdersFromFile: an import needs the imports capability. */
+function importing (mode: string | null | undefined): { imports?: true } {
+  return mode === PLACE_ORDERS_MODE.IMPORT ? { imports: true } : {}
+}
+
+interface AcceptScopes { readonly $all: { readonly authenticated: true, readonly uploads?: true, readonly orderRetries?: true, readonly imports?: true, readonly bulkOf?: number, readonly webhooks?: true } }
 
 /**
  * The scopes an accepting mutation needs (docs/security.md#what-each-caller-may-do): credentials,
@@ -112,7 +156,7 @@ builder.mutationFields((t) => {
       description: 'Accepts one order at once as a bulk of one; poll `bulk` or subscribe to `bulkStatus` for its outcome.',
       args: { input: t.arg({ type: PlaceOrderInput, required: true }), ...common },
       authScopes: (_, args) => accepting(args.notifyUrl),
-      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput([input]), args)
+      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, orderInputs([input]), args)
     }),
     placeOrders: t.field({
       type: AsyncResponseRef,
@@ -122,10 +166,11 @@ builder.mutationFields((t) => {
         input: t.arg({ type: [PlaceOrderInput], required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...modeArgs(t),
         ...common
       },
-      authScopes: (_, args) => accepting(args.notifyUrl, { bulkOf: args.input.length }),
-      resolve: async (_, { input, ...args }, context) => await accept(context, PLACE_ORDER, fromInput(input), args)
+      authScopes: (_, args) => accepting(args.notifyUrl, { bulkOf: args.input.length, ...importing(args.mode) }),
+      resolve: async (_, { input, ...args }, context) => await placeInMode(context, orderInputs(input), args)
     }),
     placeOrdersFromFile: t.field({
       type: AsyncResponseRef,
@@ -134,10 +179,11 @@ builder.mutationFields((t) => {
         file: t.arg({ type: 'Upload', required: true }),
         description: t.arg.string({ validate: descriptionArg }),
         errorPolicy: t.arg({ type: BulkErrorPolicyEnum }),
+        ...modeArgs(t),
         ...common
       },
-      authScopes: (_, args) => accepting(args.notifyUrl, { uploads: true }),
-      resolve: async (_, { file, ...args }, context) => await accept(context, PLACE_ORDER, context.services.orderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
+      authScopes: (_, args) => accepting(args.notifyUrl, { uploads: true, ...importing(args.mode) }),
+      resolve: async (_, { file, ...args }, context) => await placeInMode(context, context.services.orderLines(file.stream() as unknown as AsyncIterable<Uint8Array>), args)
     }),
     cancelOrder: t.field({
       type: AsyncResponseRef,

@@ -61,6 +61,7 @@ export const MAGENTO_ERROR_CODE: Readonly<Record<string, number>> = Object.freez
   [ORDER_ERROR_CODE.COMPENSATION_NOT_NEEDED]: 210,
   ORDER_NOT_PLACED: 211,
   [ORDER_ERROR_CODE.ORDER_SHIPPED]: 212,
+  [ORDER_ERROR_CODE.DUPLICATE_ORDER_NUMBER]: 213,
   // src/inventory/domain/errors.ts and stock.ts (a placement's shortage)
   [INVENTORY_ERROR_CODE.UNKNOWN_SKU]: 300,
   [INVENTORY_ERROR_CODE.INSUFFICIENT_STOCK]: 301,

@@ -11,7 +11,9 @@ export const BULK_KIND = Object.freeze({
   ADJUSTMENT: 'adjustment',
   /** retryOrder, retryOrders. */
   RETRY: 'retry',
-  /** exportOrders, exportInventory: one operation that writes a JSONL file (migrations/0035). */
-  EXPORT: 'export'
+  /** exportOrders, exportInventory: one operation that writes a JSONL file (migrations/0026). */
+  EXPORT: 'export',
+  /** placeOrders(mode: IMPORT), placeOrdersFromFile(mode: IMPORT): historical orders (migrations/0027). */
+  IMPORT: 'import'
 } as const)
 export type BulkKind = (typeof BULK_KIND)[keyof typeof BULK_KIND]

@@ -144,7 +144,7 @@ export function insertBulkWithOperations (bulk: NewBulk, operations: readonly Ne
 export function selectBulk (uuid: string, owner: string | null): Query {
   return {
     name: 'select-bulk',
-    // export_rows_written: an export's progress, so that bulkStatus pushes it (migrations/0035).
+    // export_rows_written: an export's progress, so that bulkStatus pushes it (migrations/0026).
     text: `SELECT *, created_at::text AS created_at_key,
         (SELECT e.rows_written FROM bulk_export e WHERE e.bulk_uuid = s.uuid) AS export_rows_written
       FROM bulk_summary s WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2)`,

@@ -6,6 +6,7 @@
  */
 import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
 import type { Compensation, OrderStep } from './order.ts'
+import type { ImportOptions } from './events.ts'
 import type { PlaceOrderInput } from './placeOrder.ts'
 
 interface Command<Type extends string, Data> {
@@ -19,6 +20,12 @@ type Nothing = Readonly<Record<string, never>>
 
 /** `orderNumber` is drawn by the caller (order_number_seq); `input` is validated by decide. */
 export type PlaceOrder = Command<'PlaceOrder', { readonly orderId: string, readonly orderNumber: string, readonly owner: string, readonly input: PlaceOrderInput }>
+
+/**
+ * A historical order recorded with its given number and date (placeOrders(mode: IMPORT)):
+ * `input` carries orderNumber and placedAt, checked by decide as PlaceOrder's input is.
+ */
+export type ImportOrder = Command<'ImportOrder', { readonly orderId: string, readonly owner: string, readonly input: PlaceOrderInput, readonly options: ImportOptions }>
 
 /**
  * The placement of an order that FAILED for stock runs again (retryBulk reopened its operation):
@@ -70,6 +77,7 @@ export type RecordStepRetried = Command<'RecordStepRetried', { readonly step: Or
 
 export type OrderCommand =
   | PlaceOrder
+  | ImportOrder
   | RetryPlacement
   | RecordStockReserved
   | RecordStockShortage

@@ -6,8 +6,9 @@
 import { stockLines } from '../../inventory/domain/stock.ts'
 import type { OrderCommand } from './commands.ts'
 import { ORDER_ERROR_CODE, OrderError } from './errors.ts'
-import { CANCEL_REASON, type OrderEvent } from './events.ts'
-import { COMPENSATION, missingPrerequisites, isCompensation, ORDER_STATUS, ORDER_STEP, pendingSteps, requiredCompensations, type Compensation, type Order, type OrderState, type OrderStep } from './order.ts'
+import { CANCEL_REASON, IMPORT_STOCK, type OrderEvent, type OrderPlaced } from './events.ts'
+import { importSkips, importStockSkips, validateImport } from './importOrder.ts'
+import { COMPENSATION, evolve, missingPrerequisites, isCompensation, ORDER_STATUS, ORDER_STEP, pendingSteps, requiredCompensations, type Compensation, type Order, type OrderState, type OrderStep } from './order.ts'
 import { DEFAULT_PAYMENT_TOKEN, orderTotal, validatePlaceOrder } from './placeOrder.ts'
 
 type CommandOf<T extends OrderCommand['type']> = Extract<OrderCommand, { readonly type: T }>
@@ -72,6 +73,26 @@ function placeOrder (command: CommandOf<'PlaceOrder'>, state: OrderState, at: st
   }]
 }
 
+function importOrder (command: CommandOf<'ImportOrder'>, state: OrderState, at: string): OrderEvent[] {
+  const { orderId, owner, input, options } = command.data
+  if (state.status !== ORDER_STATUS.NOT_PLACED) {
+    if (state.orderId === orderId) return []
+    throw new OrderError(ORDER_ERROR_CODE.ORDER_ALREADY_EXISTS, `this stream holds order ${state.orderNumber} already`, { orderId: state.orderId })
+  }
+  const validation = [validatePlaceOrder(input), validateImport(input, command.now)].find(v => !v.ok)
+  if (validation !== undefined && !validation.ok) throw new OrderError(ORDER_ERROR_CODE.INVALID_ORDER, validation.message, { orderId })
+  const [placed] = placeOrder({ type: 'PlaceOrder', data: { orderId, orderNumber: input.orderNumber!, owner, input }, now: command.now }, state, at)
+  const imported: OrderEvent = {
+    type: 'OrderImported',
+    data: { ...(placed as OrderPlaced).data, placedAt: new Date(input.placedAt!).toISOString(), ...options, importedAt: at }
+  }
+  if (options.stock !== IMPORT_STOCK.SKIP) return [imported]
+  // Stock skipped: the rest of the import follows at once (with DEDUCT, once the placement reserved it).
+  const stockSkipped = importStockSkips(options, at)
+  const order = stockSkipped.reduce(evolve, evolve(state, imported)) as Order
+  return [imported, ...stockSkipped, ...importSkips(order, at)]
+}
+
 function retryPlacement (command: CommandOf<'RetryPlacement'>, state: OrderState, at: string): OrderEvent[] {
   const order = placed(state, command)
   // Only a placement that failed is decided again; a placed order answers what it is.
@@ -81,7 +102,10 @@ function retryPlacement (command: CommandOf<'RetryPlacement'>, state: OrderState
 
 function recordStockReserved (command: CommandOf<'RecordStockReserved'>, state: OrderState, at: string): OrderEvent[] {
   const order = placed(state, command)
-  return forwardStep(order, ORDER_STEP.RESERVE_STOCK, () => [{ type: 'StockReserved', data: { lines: stockLines(order), reservedAt: at } }])
+  const reserved: OrderEvent = { type: 'StockReserved', data: { lines: stockLines(order), reservedAt: at } }
+  if (order.imported === null) return forwardStep(order, ORDER_STEP.RESERVE_STOCK, () => [reserved])
+  // An import that deducts stock (stock: DEDUCT): the units leave at once, as its shipment is skipped.
+  return forwardStep(order, ORDER_STEP.RESERVE_STOCK, () => [reserved, { type: 'StockShipped', data: { lines: stockLines(order), shippedAt: at } }, ...importSkips(order, at)])
 }
 
 function recordStockShortage (command: CommandOf<'RecordStockShortage'>, state: OrderState, at: string): OrderEvent[] {
@@ -286,6 +310,7 @@ function recordStepRetried (command: CommandOf<'RecordStepRetried'>, state: Orde
 /** Every command's decider: a missing one is a type error, as an exhaustive switch would be. */
 const DECIDERS: { readonly [T in OrderCommand['type']]: (command: CommandOf<T>, state: OrderState, at: string) => OrderEvent[] } = {
   PlaceOrder: placeOrder,
+  ImportOrder: importOrder,
   RetryPlacement: retryPlacement,
   RecordStockReserved: recordStockReserved,
   RecordStockShortage: recordStockShortage,

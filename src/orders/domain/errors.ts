@@ -27,7 +27,9 @@ export const ORDER_ERROR_CODE = Object.freeze({
   /** A compensation on an order that is not canceled. */
   ORDER_NOT_CANCELED: 'ORDER_NOT_CANCELED',
   /** A compensation the canceled order does not need (releasing stock that was never reserved). */
-  COMPENSATION_NOT_NEEDED: 'COMPENSATION_NOT_NEEDED'
+  COMPENSATION_NOT_NEEDED: 'COMPENSATION_NOT_NEEDED',
+  /** An import whose number another order took after its acceptance (a concurrent import of that number ran first). */
+  DUPLICATE_ORDER_NUMBER: 'DUPLICATE_ORDER_NUMBER'
 } as const)
 export type OrderErrorCode = (typeof ORDER_ERROR_CODE)[keyof typeof ORDER_ERROR_CODE]
 

@@ -15,6 +15,10 @@
  * step gave up and its timer ran out); CaptureOutcomeAwaited after OrderCanceled (a capture may
  * still land), answered by PaymentCaptured, PaymentFailed or CaptureRuledOut. Streams written
  * before have none of them and fold as they did.
+ *
+ * Issue 15, part 4 (imports): OrderImported starts the stream of a historical order instead of
+ * OrderPlaced, with its given number and date; StepSkipped records each step an import does not
+ * run (payment, invoice, emails, shipment, …), with the reason the order view shows.
  */
 import type { StockFailureCode, StockLine, StockShortage } from '../../inventory/domain/stock.ts'
 import type { AddressInput, OrderItemInput } from './placeOrder.ts'
@@ -50,6 +54,31 @@ export interface OrderPlaced {
     readonly total: string
     readonly placedAt: string
   }
+}
+
+/** What an import does with stock: nothing (SKIP), or take the units out (DEDUCT: reserved, then shipped at once). */
+export const IMPORT_STOCK = Object.freeze({ SKIP: 'SKIP', DEDUCT: 'DEDUCT' } as const)
+export type ImportStock = (typeof IMPORT_STOCK)[keyof typeof IMPORT_STOCK]
+
+/** How an order is imported (placeOrders(mode: IMPORT)): its stock, and whether the ERP export runs. */
+export interface ImportOptions {
+  readonly stock: ImportStock
+  readonly exportToErp: boolean
+}
+
+/**
+ * A historical order recorded (placeOrders(mode: IMPORT)): as OrderPlaced, its number and
+ * `placedAt` as the client gave them; `importedAt` is when the gateway recorded it.
+ */
+export interface OrderImported {
+  readonly type: 'OrderImported'
+  readonly data: OrderPlaced['data'] & ImportOptions & { readonly importedAt: string }
+}
+
+/** A step an imported order does not run; `reason` says why (the order view shows it). */
+export interface StepSkipped {
+  readonly type: 'StepSkipped'
+  readonly data: { readonly step: string, readonly reason: string, readonly skippedAt: string }
 }
 
 export interface StockReserved {
@@ -202,6 +231,8 @@ export interface CancellationEmailed {
 
 export type OrderEvent =
   | OrderPlaced
+  | OrderImported
+  | StepSkipped
   | StockReserved
   | StockReservationFailed
   | PaymentCaptured

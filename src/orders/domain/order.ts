@@ -9,7 +9,7 @@
  * twice. A command the order's state does not allow throws OrderError with a code.
  */
 import type { StockFailureCode, StockShortage } from '../../inventory/domain/stock.ts'
-import type { CancelReason, OrderEvent, OrderLine, OrderPlaced, ShippingAddress } from './events.ts'
+import type { CancelReason, ImportOptions, OrderEvent, OrderImported, OrderLine, OrderPlaced, ShippingAddress } from './events.ts'
 import { isZeroAmount } from './placeOrder.ts'
 
 /** An order's stream in the event store. */
@@ -120,6 +120,10 @@ export interface Order {
   readonly gaveUpStep: OrderStep | null
   /** Canceled mid-payment, and the capture step has not answered yet (CaptureOutcomeAwaited). */
   readonly captureAwaited: boolean
+  /** How it was imported (OrderImported), or null for an order placed here. */
+  readonly imported: ImportOptions | null
+  /** Steps an import did not run (StepSkipped), with the reason: they count as done, and undo nothing. */
+  readonly skipped: Readonly<Partial<Record<OrderStep, string>>>
 }
 
 export type OrderState = NoOrder | Order
@@ -145,11 +149,13 @@ export function readySteps (order: Order): OrderStep[] {
  */
 export function requiredCompensations (order: Order): Compensation[] {
   if (order.status !== ORDER_STATUS.CANCELED) return []
+  // A skipped step took nothing (no stock held, no money taken), and an imported order emails nobody.
+  const ran = (step: OrderStep): boolean => order.done[step] !== undefined && order.skipped[step] === undefined
   return [
     // Shipped stock is not reserved any more (a shipped order is not canceled; this keeps it true).
-    ...(order.done.reserveStock !== undefined && !order.stockShipped ? [COMPENSATION.RELEASE_STOCK] : []),
-    ...(order.done.capturePayment !== undefined && !isZeroAmount(order.total) ? [COMPENSATION.REFUND_PAYMENT] : []),
-    COMPENSATION.EMAIL_CANCELLATION
+    ...(ran(ORDER_STEP.RESERVE_STOCK) && !order.stockShipped ? [COMPENSATION.RELEASE_STOCK] : []),
+    ...(ran(ORDER_STEP.CAPTURE_PAYMENT) && !isZeroAmount(order.total) ? [COMPENSATION.REFUND_PAYMENT] : []),
+    ...(order.imported === null ? [COMPENSATION.EMAIL_CANCELLATION] : [])
   ]
 }
 
@@ -201,11 +207,19 @@ export function missingPrerequisites (order: Order, step: OrderStep): OrderStep[
   return STEP_PREREQUISITES[step].filter(required => order.done[required] === undefined)
 }
 
-/** The order OrderPlaced starts: nothing done yet. */
-function placedOrder (data: OrderPlaced['data']): Order {
-  const { placedAt, ...order } = data
+/** The order OrderPlaced (or OrderImported) starts: nothing done yet. */
+function placedOrder (data: OrderPlaced['data'] | OrderImported['data']): Order {
+  const { orderId, orderNumber, customerEmail, currency, lines, shippingAddress, paymentToken, owner, total, placedAt } = data
   return {
-    ...order,
+    orderId,
+    orderNumber,
+    customerEmail,
+    currency,
+    lines,
+    shippingAddress,
+    paymentToken,
+    owner,
+    total,
     status: ORDER_STATUS.PLACED,
     placedAt,
     done: {},
@@ -222,12 +236,14 @@ function placedOrder (data: OrderPlaced['data']): Order {
     stockShipped: false,
     givenUp: {},
     gaveUpStep: null,
-    captureAwaited: false
+    captureAwaited: false,
+    imported: 'importedAt' in data ? { stock: data.stock, exportToErp: data.exportToErp } : null,
+    skipped: {}
   }
 }
 
 export function evolve (state: OrderState, event: OrderEvent): OrderState {
-  if (event.type === 'OrderPlaced') return placedOrder(event.data)
+  if (event.type === 'OrderPlaced' || event.type === 'OrderImported') return placedOrder(event.data)
   // Every other event follows OrderPlaced in a stream written by decide.
   if (state.status === ORDER_STATUS.NOT_PLACED) return state
   const order = state
@@ -283,6 +299,10 @@ export function evolve (state: OrderState, event: OrderEvent): OrderState {
       return { ...order, captureAwaited: true }
     case 'CaptureRuledOut':
       return { ...order, captureAwaited: false, givenUp: without(order.givenUp, ORDER_STEP.CAPTURE_PAYMENT) }
+    case 'StepSkipped': {
+      const step = event.data.step as OrderStep
+      return { ...done(step, event.data.skippedAt), skipped: { ...order.skipped, [step]: event.data.reason } }
+    }
     default: {
       const unknown: never = event
       throw new TypeError(`unknown order event ${(unknown as { type?: unknown }).type}`)

@@ -18,6 +18,10 @@ export interface PlaceOrderInput {
   readonly shippingAddress: AddressInput
   /** The payment method, as a provider's token (docs/orders.md); default DEFAULT_PAYMENT_TOKEN. */
   readonly paymentToken?: string | null | undefined
+  /** Imports only (placeOrders(mode: IMPORT), importOrder.ts): the number the order had. */
+  readonly orderNumber?: string | null | undefined
+  /** Imports only: when the order was placed, RFC 3339. */
+  readonly placedAt?: string | null | undefined
 }
 
 /** What an order without a paymentToken pays with: the simulator's card that always captures. */
@@ -184,7 +188,9 @@ export function parsePlaceOrder (value: unknown): { ok: true, input: PlaceOrderI
       else v.forEach((item, i) => object(`${at}[${i}]`, item, { sku: string, quantity: integer, unitPrice: decimal }))
     },
     shippingAddress: (at, v) => object(at, v, { name: string, street: string, city: string, postcode: string, country: string }),
-    paymentToken: (at, v) => { if (v !== undefined && v !== null) string(at, v) }
+    paymentToken: (at, v) => { if (v !== undefined && v !== null) string(at, v) },
+    orderNumber: (at, v) => { if (v !== undefined && v !== null) string(at, v) },
+    placedAt: (at, v) => { if (v !== undefined && v !== null) string(at, v) }
   })
   return problems.length === 0 ? { ok: true, input: value as PlaceOrderInput } : { ok: false, message: problems.join('; ') }
 }

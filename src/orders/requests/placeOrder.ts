@@ -1,5 +1,6 @@
 import type { OperationKind } from '../../operations/accept.ts'
 import { BULK_KIND } from '../../operations/domain/kind.ts'
+import { importFieldsProblem } from '../domain/importOrder.ts'
 import { validatePlaceOrder, type PlaceOrderInput } from '../domain/placeOrder.ts'
 import { ORDER_TOPICS } from '../topics.ts'
 
@@ -9,7 +10,8 @@ export const PLACE_ORDER: OperationKind = {
   bulkKind: BULK_KIND.PLACEMENT,
   check: async (data: unknown) => {
     const validation = validatePlaceOrder(data as PlaceOrderInput)
-    return validation.ok ? null : validation.message
+    if (!validation.ok) return validation.message
+    return importFieldsProblem(data as PlaceOrderInput)
   },
   orderingKey: () => null,
   numberOrder: true

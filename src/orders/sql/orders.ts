@@ -17,6 +17,19 @@ export function selectOrderOwned (orderNumber: string, owner: string | null, pla
 }
 
 /**
+ * Which of these order numbers are taken: by an order, or by a placement or import accepted under
+ * it and not placed yet (its operation's ordering key). An import under a taken number is REJECTED.
+ */
+export function selectOrderNumbersTaken (orderNumbers: readonly string[], placementTopic: string): Query {
+  return {
+    text: `SELECT n AS order_number FROM unnest($1::text[]) AS n
+      WHERE EXISTS (SELECT 1 FROM orders WHERE order_number = n)
+         OR EXISTS (SELECT 1 FROM operation WHERE ordering_key = n AND topic = $2)`,
+    values: [orderNumbers, placementTopic]
+  }
+}
+
+/**
  * Writes the views of orders (insert or replace), the columns lists filter on drawn from the view.
  * A view only moves forward: a row already at a later version (a rebuild racing a step) is kept.
  * `operation_id` names the placement only while its bulk is kept (retention deletes it, and the

@@ -20,7 +20,8 @@ export const BulkKindEnum = builder.enumType('BulkKind', {
     CANCELLATION: { value: BULK_KIND.CANCELLATION, description: 'cancelOrder, cancelOrders.' },
     ADJUSTMENT: { value: BULK_KIND.ADJUSTMENT, description: 'adjustStock.' },
     RETRY: { value: BULK_KIND.RETRY, description: 'retryOrder, retryOrders.' },
-    EXPORT: { value: BULK_KIND.EXPORT, description: 'exportOrders, exportInventory: one operation that writes a JSONL file (Bulk.export).' }
+    EXPORT: { value: BULK_KIND.EXPORT, description: 'exportOrders, exportInventory: one operation that writes a JSONL file (Bulk.export).' },
+    IMPORT: { value: BULK_KIND.IMPORT, description: 'placeOrders and placeOrdersFromFile with mode: IMPORT (historical orders).' }
   }
 })
 

@@ -52,7 +52,8 @@ const date = (value: string | null): Date | null => value === null ? null : new 
 export const OrderRef = builder.objectRef<OrderView>('Order').implement({
   description: 'An order as the orders read model holds it (issue 4, CQRS): folded from its event stream, updated in the transaction of each step.',
   fields: (t) => ({
-    number: t.exposeString('number', { description: 'Given at acceptance (placeOrder answers with it), such as ORD-00000042.' }),
+    number: t.exposeString('number', { description: 'Given at acceptance (placeOrder answers with it), such as ORD-00000042; an imported order keeps the number it was imported with.' }),
+    imported: t.boolean({ description: 'Recorded by placeOrders(mode: IMPORT), with its given number and placedAt.', resolve: (order) => order.imported === true }),
     status: t.field({ type: OrderStatusEnum, resolve: (order) => order.status }),
     customerEmail: t.exposeString('customerEmail'),
     currency: t.exposeString('currency', { description: 'ISO 4217 code, such as EUR.' }),
@@ -65,7 +66,7 @@ export const OrderRef = builder.objectRef<OrderView>('Order').implement({
     trackingStatus: t.exposeString('trackingStatus', { nullable: true, description: "The carrier's latest status, once updateTracking is done." }),
     failure: t.field({ type: OrderFailureRef, nullable: true, description: 'Why the order FAILED or was CANCELED; null otherwise.', resolve: (order) => order.failure }),
     cancelReason: t.exposeString('cancelReason', { nullable: true, description: 'PAYMENT_DECLINED, REQUESTED or STEP_GAVE_UP, once canceled.' }),
-    placedAt: t.field({ type: 'DateTime', resolve: (order) => new Date(order.placedAt) }),
+    placedAt: t.field({ type: 'DateTime', description: 'When the order was placed: for an imported order, the date it was imported with.', resolve: (order) => new Date(order.placedAt) }),
     completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (order) => date(order.completedAt) }),
     canceledAt: t.field({ type: 'DateTime', nullable: true, resolve: (order) => date(order.canceledAt) }),
     updatedAt: t.field({ type: 'DateTime', description: 'The time of the latest event.', resolve: (order) => new Date(order.updatedAt) }),

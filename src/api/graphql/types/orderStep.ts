@@ -8,7 +8,7 @@ export const StepStatusEnum = builder.enumType('StepStatus', {
     [STEP_STATUS.RETRYING]: { description: 'An attempt failed; it is tried again with backoff (lastError says why).' },
     [STEP_STATUS.DONE]: { description: 'Done (completedAt says when).' },
     [STEP_STATUS.FAILED]: { description: 'Failed for good: declined, refused, or its retries used up.' },
-    [STEP_STATUS.SKIPPED]: { description: 'Never ran: the order was canceled or its placement failed first.' }
+    [STEP_STATUS.SKIPPED]: { description: 'Never ran: the order was canceled or its placement failed first, or it was imported (skipReason says why).' }
   } as const
 })
 
@@ -20,6 +20,7 @@ export const OrderStepRef = builder.objectRef<StepView>('OrderStep').implement({
     status: t.field({ type: StepStatusEnum, resolve: (step) => step.status }),
     attempts: t.exposeInt('attempts', { description: 'Attempts that ended, successful or not.' }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last failed attempt failed.' }),
-    completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (step) => step.completedAt === null ? null : new Date(step.completedAt) })
+    completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (step) => step.completedAt === null ? null : new Date(step.completedAt) }),
+    skipReason: t.string({ nullable: true, description: 'Why an imported order did not run this step, such as "imported: paid outside the gateway".', resolve: (step) => step.skipReason ?? null })
   })
 })

@@ -30,6 +30,11 @@ export const PlaceOrderInput = builder.inputType('PlaceOrderInput', {
       description: 'How the order is paid: a payment provider token, `tok_` and up to 60 letters, digits or underscores; default `tok_visa`. ' +
         "The payment simulator's test tokens: `tok_visa` captures; `tok_chargeDeclined` is declined (the order is CANCELED and its " +
         'compensations run); `tok_unavailable` fails transiently twice (capturePayment RETRYING), then captures.'
-    })
+    }),
+    orderNumber: t.string({
+      description: 'mode: IMPORT only (and required there): the number the order had, 1 to 40 letters, digits or `. _ / # -`, not of the form ORD-00000042 (the gateway\'s own). ' +
+        'Unique: a number taken, or given twice in one request, is REJECTED.'
+    }),
+    placedAt: t.field({ type: 'DateTime', description: 'mode: IMPORT only (and required there): when the order was placed; not in the future. Stored as the order\'s placedAt.' })
   })
 })
