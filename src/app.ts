@@ -40,6 +40,7 @@ import { createPool } from './platform/db/pool.ts'
 import { createBoss, ensureQueues } from './platform/jobs/boss.ts'
 import { ensureServiceQueues, startServiceWorker } from './platform/jobs/serviceTopics.ts'
 import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
+import { createGroupCommit } from './operations/groupCommit.ts'
 import { databaseProbe, listenerProbe, migrationsProbe, Readiness } from './platform/health.ts'
 import { selectTopics } from './platform/jobs/topicFilter.ts'
 import type { Logger } from './platform/log.ts'
@@ -219,6 +220,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   core.readiness.add('listener:order_changed', listenerProbe(() => orderFeed.listening))
   const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, ORDER_TOPICS.placeOrder.queue, log)
   stack.push(async () => await statistics.settled())
+  const groupCommit = createGroupCommit({ pool, boss, log, afterEnqueue: statistics.enqueued })
   const tokens = new TokenCache(pool, { connectionString: database.url, log })
   await tokens.start()
   stack.push(async () => await tokens.stop())
@@ -229,7 +231,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
 
   const uploads = { maxLineBytes: config.limits.maxJsonlLineBytes, timeoutMs: config.limits.uploadTimeoutSeconds * 1000 }
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads
+    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, groupCommit, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
@@ -238,7 +240,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const limits = createLimits(config.limits, pool)
   // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
   const rest = restRoute({
-    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued }),
+    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, groupCommit }),
     log,
     authenticate: auth.authenticate,
     rateLimit: limits.rateLimit,

@@ -12,6 +12,7 @@ import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } f
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 import { fileSpool, memorySpool, type Spool } from './spool.ts'
+import type { GroupCommit } from './groupCommit.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -95,6 +96,8 @@ export interface AcceptDeps {
   readonly fairness?: FairnessOptions
   /** Called after commit with the number of jobs enqueued (statistics upkeep). */
   readonly afterEnqueue?: (jobs: number) => void
+  /** Where single operations share a transaction with concurrent ones (absent: each its own). */
+  readonly groupCommit?: GroupCommit | undefined
 }
 
 /** Rows per statement: bounds statement size and memory however large the bulk. */
@@ -134,6 +137,40 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   const spool = Symbol.asyncIterator in request.items ? await fileSpool() : memorySpool()
   try {
     const read = await readRequest(deps, request, spool)
+    if (deps.groupCommit !== undefined && groupable(request, read)) return await acceptInGroup(deps, deps.groupCommit, request, read, spool)
+    return await acceptAlone(deps, request, read, spool)
+  } finally {
+    await spool.dispose()
+  }
+}
+
+/**
+ * Requests that may share a transaction with others (issue 17, item 2): a single operation sent as
+ * GraphQL variables, unless it is to be rejected whole (that one writes nothing, or replays a key).
+ */
+function groupable (request: AcceptRequest, read: ReadRequest): boolean {
+  return !(Symbol.asyncIterator in request.items) && read.requestItems.length === 1 &&
+    !(read.invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING)
+}
+
+/** Accepts a read request in a group commit (src/operations/groupCommit.ts), or alone if its group fails. */
+async function acceptInGroup (deps: AcceptDeps, group: GroupCommit, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<AsyncResponse> {
+  const operations: NewOperation[] = []
+  for await (const chunk of spool.chunks(CHUNK)) operations.push(...chunk)
+  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
+  return await group.accept({
+    bulk: bulkOf(request, read),
+    operations,
+    job: { group: jobGroup(request.owner), priority: jobPriority(fairness, operations.length) },
+    idempotency: request.idempotencyKey === null ? null : { owner: request.owner, key: request.idempotencyKey, requestHash: read.fingerprint },
+    response: { bulkUuid: read.bulkUuid, requestItems: read.requestItems, errors: read.invalid > 0 },
+    alone: async () => await acceptAlone(deps, request, read, spool)
+  })
+}
+
+/** Accepts a read request in a transaction of its own. */
+async function acceptAlone (deps: AcceptDeps, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<AsyncResponse> {
+  try {
     let enqueued = 0
     const response = await transaction(deps.pool, async (client) => {
       if (request.idempotencyKey !== null) {
@@ -153,8 +190,21 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   } catch (error) {
     if (error instanceof RollBack) return error.response
     throw error
-  } finally {
-    await spool.dispose()
+  }
+}
+
+/** The bulk row of a read request. */
+function bulkOf (request: AcceptRequest, read: ReadRequest): NewBulk {
+  return {
+    uuid: read.bulkUuid,
+    owner: request.owner,
+    ownerRole: request.ownerRole,
+    description: request.description,
+    operationCount: read.requestItems.length,
+    notifyUrl: request.notifyUrl,
+    kind: request.kind.bulkKind,
+    createdBy: request.createdBy ?? null,
+    notAfter: request.notAfter ?? null
   }
 }
 
@@ -194,17 +244,7 @@ async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spo
  */
 async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<number> {
   const size = read.requestItems.length
-  const bulk: NewBulk = {
-    uuid: read.bulkUuid,
-    owner: request.owner,
-    ownerRole: request.ownerRole,
-    description: request.description,
-    operationCount: size,
-    notifyUrl: request.notifyUrl,
-    kind: request.kind.bulkKind,
-    createdBy: request.createdBy ?? null,
-    notAfter: request.notAfter ?? null
-  }
+  const bulk = bulkOf(request, read)
   const fairness = deps.fairness ?? DEFAULT_FAIRNESS
   const group = jobGroup(request.owner)
   const priority = jobPriority(fairness, size)
