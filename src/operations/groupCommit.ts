@@ -56,7 +56,7 @@ export interface GroupCommit {
   accept: <R extends GroupedResponse>(acceptance: GroupedAcceptance<R>) => Promise<R>
 }
 
-export function createGroupCommit (deps: { pool: pg.Pool, boss: PgBoss, log: Logger, afterEnqueue?: ((jobs: number) => void) | undefined },
+export function createGroupCommit (deps: { pool: pg.Pool, boss: PgBoss, log: Logger },
   options: GroupCommitOptions = {}): GroupCommit {
   const maxGroup = options.maxGroup ?? 64
   const waiting: Waiting[] = []
@@ -104,10 +104,9 @@ function takeGroup (waiting: Waiting[], max: number): Waiting[] {
   return group
 }
 
-async function write (deps: { pool: pg.Pool, boss: PgBoss, afterEnqueue?: ((jobs: number) => void) | undefined }, group: Waiting[], log: Logger): Promise<void> {
+async function write (deps: { pool: pg.Pool, boss: PgBoss }, group: Waiting[], log: Logger): Promise<void> {
   let written: Waiting[] = []
   let alone: Waiting[] = []
-  let enqueued = 0
   try {
     await transaction(deps.pool, async (client) => {
       const keys = group.flatMap(w => w.acceptance.idempotency ? [w.acceptance.idempotency] : [])
@@ -121,7 +120,7 @@ async function write (deps: { pool: pg.Pool, boss: PgBoss, afterEnqueue?: ((jobs
       written = group.filter(isClaimed)
       alone = group.filter(w => !isClaimed(w))
       if (written.length === 0) return
-      enqueued = await insertGroup(deps.boss, client, written)
+      await insertGroup(deps.boss, client, written)
       const records = written.flatMap(({ acceptance: a }) => a.idempotency
         ? [{ ...a.idempotency, bulkUuid: a.bulk.uuid, response: a.response }]
         : [])
@@ -132,10 +131,8 @@ async function write (deps: { pool: pg.Pool, boss: PgBoss, afterEnqueue?: ((jobs
     log.debug('a group commit failed; accepting its requests one by one', { size: group.length, error: toError(error) })
     written = []
     alone = group
-    enqueued = 0
   }
   for (const w of written) w.resolve(w.acceptance.response)
-  if (enqueued > 0) deps.afterEnqueue?.(enqueued)
   await Promise.all(alone.map(async (w) => {
     try {
       w.resolve(await w.acceptance.alone())
@@ -145,8 +142,8 @@ async function write (deps: { pool: pg.Pool, boss: PgBoss, afterEnqueue?: ((jobs
   }))
 }
 
-/** The group's bulks and operations in one statement, its jobs in one insert per topic; answers the jobs enqueued. */
-async function insertGroup (boss: PgBoss, client: pg.PoolClient, group: readonly Waiting[]): Promise<number> {
+/** The group's bulks and operations in one statement, its jobs in one insert per topic. */
+async function insertGroup (boss: PgBoss, client: pg.PoolClient, group: readonly Waiting[]): Promise<void> {
   const operations = group.flatMap(({ acceptance: a }) => a.operations.map(operation => ({ bulkUuid: a.bulk.uuid, operation })))
   const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client,
     insertBulksWithOperations(group.map(w => w.acceptance.bulk), operations))).map(row => [row.id, row.ordering_key]))
@@ -160,10 +157,5 @@ async function insertGroup (boss: PgBoss, client: pg.PoolClient, group: readonly
       jobs.set(op.topic, topic)
     }
   }
-  let enqueued = 0
-  for (const [topic, inserts] of jobs) {
-    await boss.insert(topic, inserts, { db: bossDb(client) })
-    enqueued += inserts.length
-  }
-  return enqueued
+  for (const [topic, inserts] of jobs) await boss.insert(topic, inserts, { db: bossDb(client) })
 }

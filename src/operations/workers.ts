@@ -2,7 +2,8 @@ import type { JobWithMetadata, PgBoss } from 'pg-boss'
 import { failAbandonedOperations } from './sql/bulks.ts'
 import { run } from '../platform/db/pool.ts'
 import { operationHandler, type RunnerDeps, type TopicDefinition } from './runner.ts'
-import type { OperationJob } from './topics.ts'
+import { chunkGroupConcurrency, DEFAULT_CHUNK_SIZE, JOB_PRIORITY } from './fairness.ts'
+import { operationIdsOf, type OperationJob } from './topics.ts'
 
 export interface WorkerOptions {
   /** Overrides each topic's local concurrency. */
@@ -11,21 +12,37 @@ export interface WorkerOptions {
   readonly batchSize?: number | undefined
   /** Jobs of one group (owner) running at once on each topic, across all processes (OWNER_MAX_OPERATIONS_IN_FLIGHT); undefined: no limit. */
   readonly groupConcurrency?: number | undefined
+  /** Operations a chunk's job carries at most (BULK_CHUNK_SIZE), for the chunk workers' share of groupConcurrency. */
+  readonly chunkSize?: number | undefined
 }
 
-/** Starts this process's consumers: one batch worker per topic and one per dead letter queue. */
+/** Starts this process's consumers: per topic, a batch worker for its single jobs and one for its chunks; one per dead letter queue. */
 export async function startWorkers (boss: PgBoss, topics: readonly TopicDefinition[], deps: RunnerDeps, options: WorkerOptions = {}): Promise<void> {
   for (const topic of topics) {
+    const handler = operationHandler(topic, topic.process, deps)
+    // Jobs of one operation (a single order, a retry, a deferred operation), a batch at a time.
     await boss.work(topic.queue, {
       batchSize: options.batchSize ?? topic.batchSize,
       localConcurrency: options.concurrency ?? topic.localConcurrency,
+      minPriority: JOB_PRIORITY.BULK_ITEM,
       includeMetadata: true,
       // A full batch means more is waiting: fetch again at once rather than after a poll interval.
       burstWhenBatchFull: true,
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(options.groupConcurrency !== undefined ? { groupConcurrency: options.groupConcurrency } : {})
-    }, operationHandler(topic, topic.process, deps))
+    }, handler)
+    // Jobs of a chunk of a bulk's operations (issue 17, item 1), one at a time: a chunk is a batch.
+    const chunkConcurrency = chunkGroupConcurrency(options.groupConcurrency, options.chunkSize ?? DEFAULT_CHUNK_SIZE)
+    await boss.work(topic.queue, {
+      batchSize: 1,
+      localConcurrency: options.concurrency ?? topic.localConcurrency,
+      maxPriority: JOB_PRIORITY.CHUNK,
+      includeMetadata: true,
+      pollingIntervalSeconds: topic.pollingIntervalSeconds,
+      notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
+      ...(chunkConcurrency !== undefined ? { groupConcurrency: chunkConcurrency } : {})
+    }, handler)
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
     await boss.work(topic.deadLetterQueue, {
@@ -38,7 +55,7 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       // Idempotent (only operations still OPEN or RETRIABLY_FAILED change), so pg-boss completing
       // the dead-letter jobs after this commits needs no shared transaction.
       // sourceId: the job that was dead-lettered, which must still be the operation's current one.
-      await run(deps.pool, failAbandonedOperations(jobs.map(job => ({ operationId: job.data.operationId, jobId: job.sourceId ?? job.id })), giveUp))
+      await run(deps.pool, failAbandonedOperations(jobs.flatMap(job => operationIdsOf(job.data).map(operationId => ({ operationId, jobId: job.sourceId ?? job.id }))), giveUp))
     })
   }
 }
