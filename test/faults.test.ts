@@ -45,7 +45,8 @@ async function ordersOnce (sql: pg.Pool | pg.Client): Promise<{ complete: number
 
 describe('faults', () => {
   it('a gateway killed under its subscribers: they reconnect to another, get the current state first, then the end', async () => {
-    const survivor = await startGateway({ roles: ['gateway'] })
+    // A job per order (the accepting gateway chunks the bulk), so that progress comes one order at a time.
+    const survivor = await startGateway({ roles: ['gateway'], env: { BULK_CHUNK_SIZE: '1' } })
     try {
       await survivor.sql.query(slowPlacements(0.25))
       const env = { DATABASE_URL: survivor.db.url, DATA_DIR: survivor.dataDir, ADMIN_TOKEN: survivor.adminToken, LOG_LEVEL: 'warn', HOST: '127.0.0.1', WORKER_BATCH_SIZE: '1', WORKER_CONCURRENCY: '1' }
@@ -218,7 +219,8 @@ describe('faults', () => {
   }, 180_000)
 
   it('SIGTERM under load: the worker finishes or leaves what it holds, exits 0, and another finishes the rest, each order once', async () => {
-    const gateway = await startGateway({ roles: ['gateway'], env: { JOB_EXPIRE_SECONDS: '5', PGBOSS_MONITOR_INTERVAL_SECONDS: '1' } })
+    // Chunks of 10 (the accepting gateway's BULK_CHUNK_SIZE), as the worker's batches.
+    const gateway = await startGateway({ roles: ['gateway'], env: { JOB_EXPIRE_SECONDS: '5', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', BULK_CHUNK_SIZE: '10' } })
     try {
       await gateway.sql.query(slowPlacements(0.02))
       const env = { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn', WORKER_TOPICS: 'order.place', WORKER_BATCH_SIZE: '10', SHUTDOWN_TIMEOUT_MS: '10000' }
