@@ -16,6 +16,9 @@ export interface WorkerOptions {
   readonly chunkSize?: number | undefined
 }
 
+/** Chunk jobs one chunk worker fetches at once (each is then done in its own transaction). */
+const CHUNKS_PER_FETCH = 2
+
 /** Starts this process's consumers: per topic, a batch worker for its single jobs and one for its chunks; one per dead letter queue. */
 export async function startWorkers (boss: PgBoss, topics: readonly TopicDefinition[], deps: RunnerDeps, options: WorkerOptions = {}): Promise<void> {
   for (const topic of topics) {
@@ -32,17 +35,22 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(options.groupConcurrency !== undefined ? { groupConcurrency: options.groupConcurrency } : {})
     }, handler)
-    // Jobs of a chunk of a bulk's operations (issue 17, item 1), one at a time: a chunk is a batch.
+    // Jobs of a chunk of a bulk's operations (issue 17, item 1), each in a transaction of its own: a
+    // chunk is a batch. Two a fetch, so that a full fetch (pg-boss burstWhenBatchFull, which a batch
+    // of one ignores) fetches again at once instead of after the polling interval.
     const chunkConcurrency = chunkGroupConcurrency(options.groupConcurrency, options.chunkSize ?? DEFAULT_CHUNK_SIZE)
     await boss.work(topic.queue, {
-      batchSize: 1,
+      batchSize: CHUNKS_PER_FETCH,
       localConcurrency: options.concurrency ?? topic.localConcurrency,
       maxPriority: JOB_PRIORITY.CHUNK,
       includeMetadata: true,
+      burstWhenBatchFull: true,
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(chunkConcurrency !== undefined ? { groupConcurrency: chunkConcurrency } : {})
-    }, handler)
+    }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
+      for (const job of jobs) await handler([job])
+    })
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
     await boss.work(topic.deadLetterQueue, {
