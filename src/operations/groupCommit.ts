@@ -3,6 +3,7 @@ import type pg from 'pg'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
 import type { Logger } from '../platform/log.ts'
 import { toError } from '../platform/log.ts'
+import { isConnectionLost } from '../platform/jobs/errors.ts'
 import { OPERATION_STATUS } from './domain/status.ts'
 import type { NewBulk, NewOperation } from './sql/bulks.ts'
 import { claimIdempotencyKeys, insertBulksWithOperations, recordIdempotentResponses } from './sql/groupAccept.ts'
@@ -19,9 +20,11 @@ import { claimIdempotencyKeys, insertBulksWithOperations, recordIdempotentRespon
  * previous group's commit, bounded by `maxGroup`).
  *
  * One request cannot fail the others: a request whose idempotency key is already taken leaves the
- * group and is answered alone after it (a replay, or IDEMPOTENCY_KEY_REUSED); and if the group's
- * transaction fails (a constraint, a lost connection), nothing of it was committed and every request
- * of it is accepted again alone, in a transaction of its own, which fails only the request at fault.
+ * group and is answered alone after it (a replay, or IDEMPOTENCY_KEY_REUSED); and if the server
+ * refuses a statement of the group (a constraint), nothing of it was committed and every request of
+ * it is accepted again alone, in a transaction of its own, which fails only the request at fault. A
+ * lost connection fails the whole group, as it would each request alone: its COMMIT may have been
+ * done, and accepting the requests again could accept them twice.
  */
 export interface GroupCommitOptions {
   /** Requests written by one transaction at most (default 64). */
@@ -127,7 +130,13 @@ async function write (deps: { pool: pg.Pool, boss: PgBoss }, group: Waiting[], l
       if (records.length > 0) await run(client, recordIdempotentResponses(records))
     })
   } catch (error) {
-    // Nothing of the group was committed: each request is accepted again on its own.
+    if (isConnectionLost(error)) {
+      // The COMMIT may have reached the server: accepting the requests again could write them twice.
+      // Each fails, as it would have alone; a client with an idempotency key may send it again safely.
+      for (const w of group) w.reject(error)
+      return
+    }
+    // The server refused a statement: nothing of the group was committed, and each request is accepted again on its own.
     log.debug('a group commit failed; accepting its requests one by one', { size: group.length, error: toError(error) })
     written = []
     alone = group
