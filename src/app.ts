@@ -37,7 +37,6 @@ import { GIVE_UP_TOPIC, giveUpHandler, type GiveUpJob } from './orders/chain/giv
 import { OrderProgressFeed } from './orders/progressFeed.ts'
 import { placementEnded, readOrderEvents } from './orders/read.ts'
 import { rebuildIfIncomplete } from './orders/rebuild.ts'
-import { ORDER_TOPICS } from './orders/topics.ts'
 import { openDatabase, type Database } from './platform/db/database.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createPool } from './platform/db/pool.ts'
@@ -47,7 +46,7 @@ import { watchBulks } from './operations/metrics.ts'
 import { showFirstToken } from './access/firstToken.ts'
 import { createBoss, ensureQueues } from './platform/jobs/boss.ts'
 import { ensureServiceQueues, startServiceWorker } from './platform/jobs/serviceTopics.ts'
-import { createStatisticsKeeper } from './platform/jobs/statistics.ts'
+import { createGroupCommit } from './operations/groupCommit.ts'
 import { databaseProbe, listenerProbe, migrationsProbe, Readiness } from './platform/health.ts'
 import { selectTopics } from './platform/jobs/topicFilter.ts'
 import { flushTraces, startJobTracing } from './platform/tracing/tracing.ts'
@@ -205,6 +204,7 @@ async function startWorkerRole (core: Core, stack: Stack): Promise<void> {
     {
       concurrency: config.workerConcurrency,
       batchSize: config.workerBatchSize,
+      chunkSize: config.bulkChunkSize,
       groupConcurrency: config.fairness.maxOperationsInFlight === 0 ? undefined : config.fairness.maxOperationsInFlight
     })
   const systems = createOutsideSystems(config.adapters, { pool, log })
@@ -239,8 +239,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await orderFeed.stop())
   core.readiness.add('listener:bulk_changed', listenerProbe(() => bulkFeed.listening))
   core.readiness.add('listener:order_changed', listenerProbe(() => orderFeed.listening))
-  const statistics = createStatisticsKeeper(pool, boss, config.bossSchema, ORDER_TOPICS.placeOrder.queue, log)
-  stack.push(async () => await statistics.settled())
+  const groupCommit = createGroupCommit({ pool, boss, log })
   const tokens = new TokenCache(pool, { connectionString: database.url, log })
   await tokens.start()
   stack.push(async () => await tokens.stop())
@@ -251,7 +250,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
 
   const uploads = { maxLineBytes: config.limits.maxJsonlLineBytes, timeoutMs: config.limits.uploadTimeoutSeconds * 1000 }
   const services = createServices({
-    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads
+    pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, groupCommit, chunkSize: config.bulkChunkSize, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads
   })
   // API tokens first, then JWTs when JWT_ISSUER is set: one function for HTTP, WebSocket and the results file.
   const jwtVerifier = config.jwt !== undefined ? createJwtVerifier(config.jwt, log) : undefined
@@ -261,7 +260,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await limits.stop())
   // Magento's asynchronous REST API under /rest, with the same credentials and limits (docs/magento-rest.md).
   const rest = restRoute({
-    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, afterEnqueue: statistics.enqueued }),
+    services: createRestServices({ pool, boss, maxBulkSize: config.maxBulkSize, fairness: config.fairness, groupCommit, chunkSize: config.bulkChunkSize }),
     log,
     authenticate: auth.authenticate,
     rateLimit: limits.rateLimit,

@@ -7,6 +7,7 @@ import type { RestServices } from './api/rest/services.ts'
 import { findInventoryItem } from './inventory/read.ts'
 import { acceptOperations } from './operations/accept.ts'
 import type { FairnessOptions } from './operations/fairness.ts'
+import type { GroupCommit } from './operations/groupCommit.ts'
 import { acknowledgeBulk, cancelBulk, retryBulk } from './operations/control.ts'
 import { isFinished } from './operations/domain/status.ts'
 import {
@@ -32,8 +33,10 @@ export interface ServiceDeps {
   readonly customerMaxBulkSize: number
   /** `MAX_JSONL_LINE_BYTES` and `UPLOAD_TIMEOUT_SECONDS`. */
   readonly uploads: OrderLinesOptions
-  /** Told how many jobs an acceptance enqueued (the planner statistics keeper). */
-  readonly afterEnqueue: (jobs: number) => void
+  /** Where concurrent single operations share one transaction (src/operations/groupCommit.ts). */
+  readonly groupCommit: GroupCommit
+  /** `BULK_CHUNK_SIZE`: operations of a bulk one job carries. */
+  readonly chunkSize: number
   readonly tokens: TokenCache
   readonly bulkFeed: BulkStatusFeed<BulkView>
   readonly orderFeed: OrderProgressFeed
@@ -47,7 +50,7 @@ export function createServices (deps: ServiceDeps): Services {
   const control = { pool, boss }
   return {
     customerMaxBulkSize: deps.customerMaxBulkSize,
-    placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
+    placeOrders: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, groupCommit: deps.groupCommit, chunkSize: deps.chunkSize }, request),
     orderLines: (file) => placeOrderLines(file, deps.uploads),
     retryBulk: async (viewer, uuid, errorCodes, operationIds) => await retryBulk(control, viewer, uuid, errorCodes, operationIds),
     cancelBulk: async (viewer, uuid) => await cancelBulk(control, viewer, uuid),
@@ -85,10 +88,10 @@ export function createServices (deps: ServiceDeps): Services {
 }
 
 /** What the REST routes (src/api/rest/) may ask of the features. */
-export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'maxBulkSize' | 'fairness' | 'afterEnqueue'>): RestServices {
+export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'maxBulkSize' | 'fairness' | 'groupCommit' | 'chunkSize'>): RestServices {
   const { pool, boss } = deps
   return {
-    accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, afterEnqueue: deps.afterEnqueue }, request),
+    accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, groupCommit: deps.groupCommit, chunkSize: deps.chunkSize }, request),
     bulk: async (viewer, uuid) => await findBulkWithOwnerRole(pool, viewer, uuid),
     bulkWithOperations: async (viewer, uuid, limit) => await findBulkWithOperations(pool, viewer, uuid, limit),
     operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),

@@ -108,9 +108,11 @@ describe('cancelBulk', () => {
     expect(complete).toBeGreaterThanOrEqual(3)
     expect(canceledOps.every((op: any) => op.attempts === 0 && op.errorCode === 'CANCELED')).toBe(true)
     // Their jobs were cancelled in pg-boss, and no order was created for them.
-    const { rows: jobs } = await gateway.sql.query('SELECT state FROM pgboss.job WHERE id = ANY($1::uuid[])', [canceledOps.map((op: any) => op.id)])
+    // (A bulk's operations travel in chunks, a job for each: the jobs are those the operations name.)
+    const { rows: jobs } = await gateway.sql.query(`SELECT j.state FROM pgboss.job j
+      WHERE j.id IN (SELECT job_id FROM operation WHERE id = ANY($1::uuid[]))`, [canceledOps.map((op: any) => op.id)])
+    expect(jobs.length).toBeGreaterThan(0)
     expect(jobs.every(job => job.state === 'cancelled')).toBe(true)
-    expect(jobs).toHaveLength(canceledOps.length)
     const { rows: orders } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders WHERE operation_id = ANY($1::uuid[])', [canceledOps.map((op: any) => op.id)])
     expect(orders[0].n).toBe(0)
 

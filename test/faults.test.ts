@@ -45,7 +45,8 @@ async function ordersOnce (sql: pg.Pool | pg.Client): Promise<{ complete: number
 
 describe('faults', () => {
   it('a gateway killed under its subscribers: they reconnect to another, get the current state first, then the end', async () => {
-    const survivor = await startGateway({ roles: ['gateway'] })
+    // A job per order (the accepting gateway chunks the bulk), so that progress comes one order at a time.
+    const survivor = await startGateway({ roles: ['gateway'], env: { BULK_CHUNK_SIZE: '1' } })
     try {
       await survivor.sql.query(slowPlacements(0.25))
       const env = { DATABASE_URL: survivor.db.url, DATA_DIR: survivor.dataDir, ADMIN_TOKEN: survivor.adminToken, LOG_LEVEL: 'warn', HOST: '127.0.0.1', WORKER_BATCH_SIZE: '1', WORKER_CONCURRENCY: '1' }
@@ -218,7 +219,8 @@ describe('faults', () => {
   }, 180_000)
 
   it('SIGTERM under load: the worker finishes or leaves what it holds, exits 0, and another finishes the rest, each order once', async () => {
-    const gateway = await startGateway({ roles: ['gateway'], env: { JOB_EXPIRE_SECONDS: '5', PGBOSS_MONITOR_INTERVAL_SECONDS: '1' } })
+    // Chunks of 10 (the accepting gateway's BULK_CHUNK_SIZE), as the worker's batches.
+    const gateway = await startGateway({ roles: ['gateway'], env: { JOB_EXPIRE_SECONDS: '5', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', BULK_CHUNK_SIZE: '10' } })
     try {
       await gateway.sql.query(slowPlacements(0.02))
       const env = { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn', WORKER_TOPICS: 'order.place', WORKER_BATCH_SIZE: '10', SHUTDOWN_TIMEOUT_MS: '10000' }
@@ -230,6 +232,36 @@ describe('faults', () => {
       expect(await first.exited).toEqual({ code: 0, signal: null })
       const { rows: [left] } = await gateway.sql.query("SELECT count(*) FILTER (WHERE status = 'COMPLETE')::int AS complete, count(*) FILTER (WHERE status = 'OPEN')::int AS open FROM operation WHERE bulk_uuid = $1", [uuid])
       expect(left.complete + left.open).toBe(300)
+      expect(left.open).toBeGreaterThan(0)
+
+      spawnMain(['--role', 'worker'], env)
+      expect((await waitForBulk(gateway, uuid, ['FINISHED_SUCCESSFULLY', 'FINISHED_WITH_FAILURE'], 120_000)).status).toBe('FINISHED_SUCCESSFULLY')
+      expect(await ordersOnce(gateway.sql)).toEqual({ complete: 300, orders: 300, duplicates: 0, orphans: 0 })
+    } finally {
+      await killAll()
+      await gateway.stop()
+    }
+  }, 180_000)
+
+  it('a worker killed in the middle of a chunk: after its jobs expire another takes them over, and every operation is settled once', async () => {
+    const gateway = await startGateway({ roles: ['gateway'], env: { JOB_EXPIRE_SECONDS: '5', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', JOB_RETRY_DELAY_SECONDS: '0', BULK_CHUNK_SIZE: '50' } })
+    try {
+      await gateway.sql.query(slowPlacements(0.02))
+      const env = { DATABASE_URL: gateway.db.url, DATA_DIR: gateway.dataDir, LOG_LEVEL: 'warn', WORKER_TOPICS: 'order.place', WORKER_CONCURRENCY: '1' }
+      const { data } = await gateway.gql(PLACE_ORDERS, { input: Array.from({ length: 300 }, () => order()) })
+      const uuid = data.placeOrders.bulkUuid
+      const { rows: [chunks] } = await gateway.sql.query('SELECT count(DISTINCT job_id)::int AS n FROM operation WHERE bulk_uuid = $1', [uuid])
+      expect(chunks.n).toBe(6)
+      const first = spawnMain(['--role', 'worker'], env)
+      // A chunk committed and the next one begun: its operations started, none of them finished.
+      await eventually(async () => {
+        const { rows: [row] } = await gateway.sql.query(`SELECT count(*) FILTER (WHERE status = 'COMPLETE')::int AS complete,
+          count(*) FILTER (WHERE status = 'OPEN' AND started_at IS NOT NULL)::int AS running FROM operation WHERE bulk_uuid = $1`, [uuid])
+        return row.complete >= 50 && row.running > 0 ? true : undefined
+      }, 60_000, 'the worker in the middle of a chunk')
+      first.process.kill('SIGKILL')
+      await first.exited
+      const { rows: [left] } = await gateway.sql.query("SELECT count(*) FILTER (WHERE status = 'OPEN')::int AS open FROM operation WHERE bulk_uuid = $1", [uuid])
       expect(left.open).toBeGreaterThan(0)
 
       spawnMain(['--role', 'worker'], env)

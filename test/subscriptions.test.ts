@@ -8,7 +8,8 @@ const BULK_STATUS = `subscription ($uuid: ID!) {
 
 let gateway: TestGateway
 // The gateway only: the worker runs in another process, so changes must reach us through PostgreSQL.
-beforeAll(async () => { gateway = await startGateway({ roles: ['gateway'] }) })
+// BULK_CHUNK_SIZE 1: a job per operation, so that the worker below (batches of one) settles one operation at a time.
+beforeAll(async () => { gateway = await startGateway({ roles: ['gateway'], env: { BULK_CHUNK_SIZE: '1' } }) })
 afterAll(async () => {
   await killAll()
   await gateway.stop()

@@ -11,6 +11,9 @@ const FAULTS = `
   BEGIN
     IF NEW.customer_email = 'transient@example.com' AND nextval('test_transient_seq') <= 2 THEN
       RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = 'serialization_failure';
+    -- By attempt, not by a sequence: the runner tries a failing batch again in parts.
+    ELSIF NEW.customer_email = 'chunk-transient@example.com' AND (SELECT attempts FROM operation WHERE id = NEW.operation_id) < 3 THEN
+      RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = 'serialization_failure';
     ELSIF NEW.customer_email = 'always@example.com' THEN
       RAISE EXCEPTION 'injected deadlock' USING ERRCODE = 'deadlock_detected';
     ELSIF NEW.customer_email = 'permanent@example.com' THEN
@@ -88,6 +91,33 @@ describe('order placement worker', () => {
     expect(operations[1]).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', error_code: 'PERMANENT_FAILURE', attempts: 1 })
     expect(operations[1].result_message).toBe('check violation (SQLSTATE 23514)')
     expect(operations.filter(op => op.status === 'COMPLETE').every(op => op.attempts === 1)).toBe(true)
+  })
+
+  it('retries an operation of a chunk that fails transiently alone, by a job of its own; the others settle once, with the chunk', async () => {
+    const input = [order(), order(), order({ customerEmail: 'chunk-transient@example.com' }), order(), order()]
+    const { data } = await gateway.gql(PLACE_ORDERS, { input })
+    const bulk = await waitForBulk(gateway, data.placeOrders.bulkUuid)
+    expect(bulk.status).toBe('FINISHED_SUCCESSFULLY')
+    const operations = await operationsOf(data.placeOrders.bulkUuid)
+    const [flaky] = operations.splice(2, 1)
+    expect(flaky).toMatchObject({ status: 'COMPLETE', attempts: 3 })
+    expect(await historyOf(flaky.id)).toEqual([
+      'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'COMPLETE'
+    ])
+    // The four others: one job (the chunk's), one attempt, COMPLETE once.
+    expect(new Set(operations.map(op => op.job_id)).size).toBe(1)
+    expect(operations.every(op => op.status === 'COMPLETE' && op.attempts === 1)).toBe(true)
+    for (const op of operations) expect(await historyOf(op.id)).toEqual(['COMPLETE'])
+    const { rows: jobs } = await gateway.sql.query('SELECT id, data, state, retry_count FROM pgboss.job WHERE id = ANY($1::uuid[]) ORDER BY retry_count',
+      [[operations[0].job_id, flaky.job_id]])
+    expect(jobs).toEqual([
+      { id: operations[0].job_id, data: { operationIds: [...operations.slice(0, 2), flaky, ...operations.slice(2)].map(op => op.id) }, state: 'completed', retry_count: 0 },
+      // Its own job: the chunk's first attempt was the first, this job's first the second, its retry the third.
+      { id: flaky.job_id, data: { operationId: flaky.id }, state: 'completed', retry_count: 1 }
+    ])
+    const { rows } = await gateway.sql.query('SELECT count(*)::int AS n, count(DISTINCT operation_id)::int AS distinct FROM orders WHERE operation_id = ANY($1::uuid[])',
+      [[flaky, ...operations].map(op => op.id)])
+    expect(rows[0]).toEqual({ n: 5, distinct: 5 })
   })
 
   it('does nothing the second time a job is delivered', async () => {

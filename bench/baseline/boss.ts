@@ -82,7 +82,7 @@ async function run (): Promise<object> {
 async function drain (boss: PgBoss, jobs: number, analyze: boolean): Promise<object> {
   await insertJobs(jobs, 1000)
   if (analyze) {
-    // What src/platform/jobs/statistics.ts does after a large bulk.
+    // Fresh statistics of the job table, for the planner-statistics scenario.
     const table = (await boss.getQueue(topic.queue))?.table
     await boss.getDb().executeSql(`ANALYZE ${config.bossSchema}.${table}`)
   }

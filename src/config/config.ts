@@ -10,7 +10,7 @@ import { LOG_LEVELS, type LogLevel } from '../platform/log.ts'
 import { adapters } from './adapters.ts'
 import { auth } from './auth.ts'
 import { flag, httpUrl, integer, oneOf, optionalInteger, secret, type Env } from './env.ts'
-import { DEFAULT_FAIRNESS, type FairnessOptions } from '../operations/fairness.ts'
+import { DEFAULT_CHUNK_SIZE, DEFAULT_FAIRNESS, type FairnessOptions } from '../operations/fairness.ts'
 import { jwt, limits } from './security.ts'
 import { checkAttemptBudgets } from './timeouts.ts'
 
@@ -68,6 +68,11 @@ export interface Config {
   readonly workerConcurrency: number | undefined
   /** `WORKER_BATCH_SIZE`: overrides each topic's batch size. */
   readonly workerBatchSize: number | undefined
+  /**
+   * `BULK_CHUNK_SIZE`, default 500: operations of a bulk one job carries (issue 17, item 1); at most
+   * WORKER_BATCH_SIZE when that is set, so that a chunk is no larger than a batch.
+   */
+  readonly bulkChunkSize: number
   /**
    * `WORKER_TOPICS`, default every topic: the topics this process's workers consume, comma-separated,
    * each a queue name (`order.place`) or a prefix ending in `*` (`order.step.*`), so that placements
@@ -245,6 +250,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     maxBulkSize: integer(env, 'MAX_BULK_SIZE', 100_000, 1, 10_000_000),
     workerConcurrency: optionalInteger(env, 'WORKER_CONCURRENCY', 1, 1000),
     workerBatchSize: optionalInteger(env, 'WORKER_BATCH_SIZE', 1, 10_000),
+    bulkChunkSize: Math.min(integer(env, 'BULK_CHUNK_SIZE', DEFAULT_CHUNK_SIZE, 1, 10_000), optionalInteger(env, 'WORKER_BATCH_SIZE', 1, 10_000) ?? Infinity),
     workerTopics: topicPatterns(env),
     jobPolicy,
     bossMonitorIntervalSeconds: integer(env, 'PGBOSS_MONITOR_INTERVAL_SECONDS', 30, 1, 3600),

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import type { PgBoss } from 'pg-boss'
+import type { JobInsert, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { Role } from '../access/principal.ts'
 import { insertBulkWithOperations, insertOperations, type NewBulk, type NewOperation } from './sql/bulks.ts'
@@ -11,9 +11,10 @@ import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import { storableData, storableText, unstorableText } from './domain/storable.ts'
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
-import { admitBulk, DEFAULT_FAIRNESS, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
+import { admitBulk, DEFAULT_CHUNK_SIZE, DEFAULT_FAIRNESS, JOB_PRIORITY, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 import { fileSpool, memorySpool, type Spool } from './spool.ts'
 import { operationMetrics } from './metrics.ts'
+import type { GroupCommit } from './groupCommit.ts'
 
 export const REQUEST_ITEM_STATUS = Object.freeze({ ACCEPTED: 'ACCEPTED', REJECTED: 'REJECTED' } as const)
 export type RequestItemStatus = (typeof REQUEST_ITEM_STATUS)[keyof typeof REQUEST_ITEM_STATUS]
@@ -100,8 +101,10 @@ export interface AcceptDeps {
   readonly maxBulkSize: number
   /** Per-owner limits and priorities (default DEFAULT_FAIRNESS). */
   readonly fairness?: FairnessOptions
-  /** Called after commit with the number of jobs enqueued (statistics upkeep). */
-  readonly afterEnqueue?: (jobs: number) => void
+  /** Operations a job of a bulk carries at most (BULK_CHUNK_SIZE; default DEFAULT_CHUNK_SIZE). */
+  readonly chunkSize?: number | undefined
+  /** Where single operations share a transaction with concurrent ones (absent: each its own). */
+  readonly groupCommit?: GroupCommit | undefined
 }
 
 /** Rows per statement: bounds statement size and memory however large the bulk. */
@@ -129,7 +132,7 @@ interface ReadRequest {
 
 /**
  * Accepts operations as one bulk: the bulk row, an operation per item (REJECTED with a message for
- * invalid ones), and a pg-boss job per accepted item, enqueued through the same transaction. All of
+ * invalid ones), and their pg-boss jobs (one per chunk of a bulk: writeOperations), enqueued through the same transaction. All of
  * it commits, or none of it.
  *
  * The request is read and checked whole before the transaction begins (issue #12, item 1): a JSONL
@@ -143,29 +146,84 @@ export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest
   const spool = Symbol.asyncIterator in request.items ? await fileSpool() : memorySpool()
   try {
     const read = await readRequest(deps, request, spool)
-    let enqueued = 0
-    const response = await transaction(deps.pool, async (client) => {
+    const response = deps.groupCommit !== undefined && groupable(request, read)
+      ? await acceptInGroup(deps, deps.groupCommit, request, read, spool)
+      : await acceptAlone(deps, request, read, spool)
+    countAccepted(request, read, response)
+    return response
+  } finally {
+    await spool.dispose()
+  }
+}
+
+/** Counts what a request's answer accepted and rejected (/metrics), after its commit; a replayed answer counts nothing. */
+function countAccepted (request: AcceptRequest, read: ReadRequest, response: AsyncResponse): void {
+  if (response.bulkUuid !== read.bulkUuid) return
+  const accepted = response.requestItems.filter(item => item.status === REQUEST_ITEM_STATUS.ACCEPTED).length
+  if (accepted > 0) operationMetrics.accepted.inc({ topic: request.kind.topic }, accepted)
+  const rejected = response.requestItems.length - accepted
+  if (rejected > 0) operationMetrics.rejected.inc({ topic: request.kind.topic }, rejected)
+}
+
+/**
+ * Requests that may share a transaction with others (issue 17, item 2): a single operation sent as
+ * GraphQL variables, unless it is to be rejected whole (that one writes nothing, or replays a key).
+ */
+function groupable (request: AcceptRequest, read: ReadRequest): boolean {
+  return !(Symbol.asyncIterator in request.items) && read.requestItems.length === 1 &&
+    !(read.invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING)
+}
+
+/** Accepts a read request in a group commit (src/operations/groupCommit.ts), or alone if its group fails. */
+async function acceptInGroup (deps: AcceptDeps, group: GroupCommit, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<AsyncResponse> {
+  const operations: NewOperation[] = []
+  for await (const chunk of spool.chunks(CHUNK)) operations.push(...chunk)
+  const fairness = deps.fairness ?? DEFAULT_FAIRNESS
+  return await group.accept({
+    bulk: bulkOf(request, read),
+    operations,
+    job: { group: jobGroup(request.owner), priority: jobPriority(fairness, operations.length) },
+    trace: currentTrace(),
+    idempotency: request.idempotencyKey === null ? null : { owner: request.owner, key: request.idempotencyKey, requestHash: read.fingerprint },
+    response: { bulkUuid: read.bulkUuid, requestItems: read.requestItems, errors: read.invalid > 0 },
+    alone: async () => await acceptAlone(deps, request, read, spool)
+  })
+}
+
+/** Accepts a read request in a transaction of its own. */
+async function acceptAlone (deps: AcceptDeps, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<AsyncResponse> {
+  try {
+    return await transaction(deps.pool, async (client) => {
       if (request.idempotencyKey !== null) {
         const [claimed] = await run(client, claimIdempotencyKey(request.owner, request.idempotencyKey))
         if (!claimed) return await replay(client, request, read.fingerprint)
       }
       if (read.invalid > 0 && request.errorPolicy === BULK_ERROR_POLICY.REJECT_EVERYTHING) throw new RollBack(everythingRejected(read))
-      enqueued = await writeOperations(deps, client, request, read, spool)
+      await writeOperations(deps, client, request, read, spool)
       const response: AsyncResponse = { bulkUuid: read.bulkUuid, requestItems: read.requestItems, errors: read.invalid > 0 }
       if (request.idempotencyKey !== null) {
         await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, read.fingerprint, read.bulkUuid, response))
       }
       return response
     })
-    if (enqueued > 0) deps.afterEnqueue?.(enqueued)
-    if (enqueued > 0) operationMetrics.accepted.inc({ topic: request.kind.topic }, enqueued)
-    if (read.invalid > 0 && response.bulkUuid === read.bulkUuid) operationMetrics.rejected.inc({ topic: request.kind.topic }, read.invalid)
-    return response
   } catch (error) {
     if (error instanceof RollBack) return error.response
     throw error
-  } finally {
-    await spool.dispose()
+  }
+}
+
+/** The bulk row of a read request. */
+function bulkOf (request: AcceptRequest, read: ReadRequest): NewBulk {
+  return {
+    uuid: read.bulkUuid,
+    owner: request.owner,
+    ownerRole: request.ownerRole,
+    description: request.description,
+    operationCount: read.requestItems.length,
+    notifyUrl: request.notifyUrl,
+    kind: request.kind.bulkKind,
+    createdBy: request.createdBy ?? null,
+    notAfter: request.notAfter ?? null
   }
 }
 
@@ -212,41 +270,42 @@ async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spo
 
 /**
  * Writes the spooled operations, CHUNK rows a statement, the bulk row with the first chunk, and
- * enqueues a job per accepted one; fills in each item's order number. Answers the jobs enqueued.
+ * enqueues their jobs: one for the operation of a bulk of one, else one per chunk of `chunkSize`
+ * accepted operations; fills in each item's order number.
  */
-async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<number> {
+async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<void> {
   const size = read.requestItems.length
-  const bulk: NewBulk = {
-    uuid: read.bulkUuid,
-    owner: request.owner,
-    ownerRole: request.ownerRole,
-    description: request.description,
-    operationCount: size,
-    notifyUrl: request.notifyUrl,
-    kind: request.kind.bulkKind,
-    createdBy: request.createdBy ?? null,
-    notAfter: request.notAfter ?? null
-  }
+  const bulk = bulkOf(request, read)
   const fairness = deps.fairness ?? DEFAULT_FAIRNESS
   const group = jobGroup(request.owner)
   const priority = jobPriority(fairness, size)
   await admitBulk(client, fairness, request.owner, read.bulkUuid, size)
-  let enqueued = 0
+  const chunkSize = deps.chunkSize ?? DEFAULT_CHUNK_SIZE
   let first = true
   // The accepting request's trace goes with every job (src/platform/tracing/tracing.ts).
   const trace = currentTrace()
   for await (const chunk of spool.chunks(CHUNK)) {
+    const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
+    // A bulk of several operations: a job per chunk of them, which each operation names as its job.
+    const jobs: JobInsert[] = size === 1
+      ? accepted.map(op => ({ id: op.id, data: { operationId: op.id, ...trace }, group, priority }))
+      : chunksOf(accepted, chunkSize).map(operations => {
+        const id = randomUUID()
+        for (const op of operations) op.jobId = id
+        return { id, data: { operationIds: operations.map(op => op.id), ...trace }, group, priority: JOB_PRIORITY.CHUNK }
+      })
     const insert = first ? insertBulkWithOperations(bulk, chunk) : insertOperations(read.bulkUuid, chunk)
     first = false
     const keys = new Map((await run<{ id: string, ordering_key: string | null }>(client, insert)).map(row => [row.id, row.ordering_key]))
     for (const op of chunk) read.requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
-    const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
-    if (accepted.length > 0) {
-      await deps.boss.insert(request.kind.topic, accepted.map(op => ({ id: op.id, data: { operationId: op.id, ...trace }, group, priority })), { db: bossDb(client) })
-      enqueued += accepted.length
-    }
+    if (jobs.length > 0) await deps.boss.insert(request.kind.topic, jobs, { db: bossDb(client) })
   }
-  return enqueued
+}
+
+function chunksOf<T> (items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = []
+  for (let at = 0; at < items.length; at += size) chunks.push(items.slice(at, at + size))
+  return chunks
 }
 
 /** The answer to a REJECT_EVERYTHING request with invalid items: every item rejected, nothing written. */

@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss'
 import type { Viewer } from '../access/principal.ts'
 import type pg from 'pg'
 import {
-  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, markBulkReopened, reopenFailedOperations
+  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, markBulkReopened, reopenFailedOperations, selectJobsInUse
 } from './sql/bulks.ts'
 import { findBulk, type BulkView } from './read.ts'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
@@ -50,8 +50,11 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
     if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
     const reopened = await run<{ id: string, topic: string, job_id: string, previous_job_id: string | null }>(
       client, reopenFailedOperations(uuid, errorCodes, operationIds))
+    // A chunk's job that still carries other unfinished operations is not cancelled: they need it.
+    const previousIds = [...new Set(reopened.flatMap(row => row.previous_job_id ? [row.previous_job_id] : []))]
+    const inUse = new Set(previousIds.length === 0 ? [] : (await run<{ job_id: string }>(client, selectJobsInUse(uuid, previousIds))).map(row => row.job_id))
     for (const [topic, rows] of byTopic(reopened)) {
-      const previous = rows.flatMap(row => row.previous_job_id ? [row.previous_job_id] : [])
+      const previous = [...new Set(rows.flatMap(row => row.previous_job_id && !inUse.has(row.previous_job_id) ? [row.previous_job_id] : []))]
       if (previous.length > 0) await deps.boss.cancel(topic, previous, { db: bossDb(client) })
       await deps.boss.insert(topic, rows.map(row => ({ id: row.job_id, data: { operationId: row.id, ...currentTrace() } })), { db: bossDb(client) })
     }
@@ -69,8 +72,11 @@ export async function cancelBulk (deps: ControlDeps, viewer: Viewer, uuid: strin
   await transaction(deps.pool, async (client) => {
     if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
     const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
+    // A chunk's job that still carries an operation being run is left to finish it; it does not run the canceled ones.
+    const jobIds = [...new Set(canceled.flatMap(row => row.job_id ? [row.job_id] : []))]
+    const inUse = new Set(jobIds.length === 0 ? [] : (await run<{ job_id: string }>(client, selectJobsInUse(uuid, jobIds))).map(row => row.job_id))
     for (const [topic, rows] of byTopic(canceled)) {
-      const jobs = rows.flatMap(row => row.job_id ? [row.job_id] : [])
+      const jobs = [...new Set(rows.flatMap(row => row.job_id && !inUse.has(row.job_id) ? [row.job_id] : []))]
       if (jobs.length > 0) await deps.boss.cancel(topic, jobs, { db: bossDb(client) })
     }
   })

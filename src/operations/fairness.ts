@@ -29,17 +29,37 @@ export interface FairnessOptions {
 
 export const DEFAULT_FAIRNESS: FairnessOptions = Object.freeze({ maxOperationsInFlight: 1000, maxOpenBulks: 0, singleOperationsFirst: true })
 
+/**
+ * `BULK_CHUNK_SIZE`, default 500: operations one job of a bulk carries (issue 17, item 1), as many as
+ * a placement worker settles in one transaction. Capped by WORKER_BATCH_SIZE when that is set.
+ */
+export const DEFAULT_CHUNK_SIZE = 500
+
 /** pg-boss job priorities of operation jobs: higher is fetched first. */
 export const JOB_PRIORITY = Object.freeze({
   /** An item of a bulk of several operations. */
   BULK_ITEM: 0,
   /** The one operation of a bulk of one (placeOrder, cancelOrder, …). */
-  SINGLE: 10
+  SINGLE: 10,
+  /**
+   * A job carrying a chunk of a bulk's operations (issue 17, item 1). Below every job of one
+   * operation: the chunks have workers of their own, which fetch only jobs of this priority or lower
+   * (pg-boss `maxPriority`), one at a time; the others fetch from BULK_ITEM up (`minPriority`).
+   */
+  CHUNK: -1
 } as const)
 
 /** The priority of the jobs of a bulk of `operationCount` operations (Infinity: more than fit one chunk). */
 export function jobPriority (options: FairnessOptions, operationCount: number): number {
   return options.singleOperationsFirst && operationCount === 1 ? JOB_PRIORITY.SINGLE : JOB_PRIORITY.BULK_ITEM
+}
+
+/**
+ * The groupConcurrency of the chunk workers: chunks of one owner running at once, so that they hold
+ * about `maxOperationsInFlight` operations (at least one chunk). Undefined: no limit.
+ */
+export function chunkGroupConcurrency (maxOperationsInFlight: number | undefined, chunkSize: number): number | undefined {
+  return maxOperationsInFlight === undefined ? undefined : Math.max(1, Math.floor(maxOperationsInFlight / chunkSize))
 }
 
 /** The pg-boss group of an owner's operation jobs: what groupConcurrency limits. */

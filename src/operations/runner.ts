@@ -1,12 +1,13 @@
 import type { JobInsert, JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { completeOperations, deferOperations, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
+import { completeOperations, deferOperations, detachOperation, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { Logger } from '../platform/log.ts'
 import { affectedBy } from '../platform/jobs/boss.ts'
 import { describe, detail, isConnectionLost, isTransient } from '../platform/jobs/errors.ts'
-import type { OperationJob, OperationTopic } from './topics.ts'
+import { operationIdsOf, type OperationJob, type OperationTopic } from './topics.ts'
+import { JOB_PRIORITY } from './fairness.ts'
 import { reportSettled, type Outcomes } from './settled.ts'
 import type { ExportContext } from './exports.ts'
 
@@ -130,8 +131,9 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
   return async (jobs: Array<JobWithMetadata<OperationJob>>): Promise<void> => {
     const started = performance.now()
     const outcomes: Outcomes = new Map()
-    const jobByOperation = new Map(jobs.map(job => [job.data.operationId, job]))
-    const claims = jobs.map(job => ({ operationId: job.data.operationId, jobId: job.id }))
+    // A job carries one operation, or a chunk of a bulk's operations that name it as their job.
+    const claims = jobs.flatMap(job => operationIdsOf(job.data).map(operationId => ({ operationId, jobId: job.id })))
+    const jobByOperation = new Map(jobs.flatMap(job => operationIdsOf(job.data).map(id => [id, job] as const)))
     // Operations whose bulk's notAfter has passed end EXPIRED, unrun; their jobs are then idle (below).
     await run(deps.pool, expireOperations(claims))
     // Outside the job transaction, so that status queries see the operations begin at once.
@@ -143,28 +145,28 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     await transaction(deps.pool, async (tx) => {
       const failedJobs = new Set<string>()
       if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation, outcomes)
-      // Every other job is done: its operation completed or failed for good in this transaction.
-      // Completion is fenced to this attempt: a job that is no longer ours (it expired, and pg-boss
-      // gave it to another attempt) must not have its work committed by this one.
+      // Every other job is done: its operations completed or failed for good in this transaction
+      // (or went on to jobs of their own). Completion is fenced to this attempt: a job that is no
+      // longer ours (it expired, and pg-boss gave it to another attempt) must not have its work
+      // committed by this one.
       const claimedIds = new Set(claimed.map(op => op.id))
-      const worked = jobs.filter(job => claimedIds.has(job.data.operationId) && !failedJobs.has(job.id))
+      const worked = jobs.filter(job => operationIdsOf(job.data).some(id => claimedIds.has(id)) && !failedJobs.has(job.id))
       if (worked.length > 0) {
         const affected = affectedBy(await deps.boss.complete(topic.queue, worked, null, { db: bossDb(tx) }))
         if (affected !== worked.length) throw new Error(`${worked.length - affected} job(s) of this batch are no longer held by this attempt; rolled back`)
       }
-      // Jobs whose operation was not claimed: it waits for an earlier operation on the same order
-      // (it gets a new job for later, here), or it was not ours to do (already final, canceled, expired, or
-      // carried by a newer job after retryBulk). Either way this job is done, if it still can be;
-      // cancelBulk may have cancelled it already.
-      const idle = jobs.filter(job => !claimedIds.has(job.data.operationId))
-      if (idle.length > 0) {
-        const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(idle.map(job => ({ operationId: job.data.operationId, jobId: job.id }))))
-        if (waiting.length > 0) {
-          await deps.boss.insert(topic.queue, laterJobs(waiting, idle), { db: bossDb(tx) })
-        }
+      // Operations not claimed: each waits for an earlier operation on the same order (it gets a new
+      // job for later, here), or was not ours to do (already final, canceled, expired, or carried by a
+      // newer job after retryBulk). Jobs with no operation claimed are then done, if they still can
+      // be; cancelBulk may have cancelled them already.
+      const unclaimed = claims.filter(claim => !claimedIds.has(claim.operationId))
+      if (unclaimed.length > 0) {
+        const waiting = await run<{ id: string, job_id: string }>(tx, deferOperations(unclaimed))
+        if (waiting.length > 0) await deps.boss.insert(topic.queue, laterJobs(waiting, jobByOperation), { db: bossDb(tx) })
         for (const op of waiting) outcomes.set(op.id, { status: 'DEFERRED' })
-        await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       }
+      const idle = jobs.filter(job => !operationIdsOf(job.data).some(id => claimedIds.has(id)))
+      if (idle.length > 0) await deps.boss.complete(topic.queue, idle, null, { db: bossDb(tx) })
       // pg-boss gave up on this attempt (it expired) and will retry it: let the retry do the work.
       if (jobs.some(job => job.signal?.aborted)) throw new Error(`attempt abandoned after ${topic.expireInSeconds}s; rolled back`)
     })
@@ -190,6 +192,11 @@ async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Log
     : { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.RETRIES_EXHAUSTED }
   await run(tx, failOperation(operation.id, outcome.status, outcome.code, message))
   outcomes.set(operation.id, outcome)
+  if ('operationIds' in job.data) {
+    // An operation of a chunk is retried alone, by a job of its own; the chunk's job completes with the others.
+    if (retriesLeft) await retryAlone(deps.boss, topic.queue, tx, operation, job)
+    return false
+  }
   // pg-boss schedules the retry (or dead-letters the job) in this same transaction.
   const affected = affectedBy(await deps.boss.fail(topic.queue, job, { message }, { db: bossDb(tx) }))
   if (affected !== 1) throw new Error(`job ${job.id} is no longer held by this attempt; rolled back`)
@@ -197,16 +204,47 @@ async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Log
 }
 
 /**
+ * The retry of an operation of a chunk: a job of its own, in the same transaction, that goes on
+ * where the chunk's job left off: due after the delay pg-boss would have given the chunk's next
+ * attempt, with the retries it has left and the same backoff, group and dead letter queue.
+ */
+async function retryAlone (boss: PgBoss, queue: string, tx: pg.PoolClient, operation: ClaimedOperation, chunk: JobWithMetadata<OperationJob>): Promise<void> {
+  const [detached] = await run<{ job_id: string }>(tx, detachOperation(operation.id, chunk.id))
+  if (!detached) throw new Error(`operation ${operation.id} is no longer carried by job ${chunk.id}; rolled back`)
+  const used = chunk.retryCount + 1
+  await boss.insert(queue, [{
+    id: detached.job_id,
+    data: { operationId: operation.id, ...(chunk.data.traceparent !== undefined ? { traceparent: chunk.data.traceparent } : {}) },
+    startAfter: new Date(Date.now() + retryDelaySeconds(chunk, chunk.retryCount) * 1000),
+    retryLimit: chunk.retryLimit - used,
+    retryDelay: retryDelaySeconds(chunk, used),
+    retryBackoff: chunk.retryBackoff,
+    ...(typeof chunk.retryDelayMax === 'number' ? { retryDelayMax: chunk.retryDelayMax } : {}),
+    priority: JOB_PRIORITY.BULK_ITEM,
+    ...(chunk.groupId ? { group: { id: chunk.groupId } } : {})
+  }], { db: bossDb(tx) })
+}
+
+/**
+ * The delay pg-boss gives the retry after `retryCount` retries of a job with this policy: its
+ * retryDelay, doubled for each retry with a backoff, at most retryDelayMax (jitter left out).
+ */
+function retryDelaySeconds (job: Pick<JobWithMetadata<unknown>, 'retryDelay' | 'retryBackoff' | 'retryDelayMax'>, retryCount: number): number {
+  if (!job.retryBackoff) return job.retryDelay
+  const delay = job.retryDelay * 2 ** retryCount
+  return job.retryDelayMax !== undefined && job.retryDelayMax !== null ? Math.min(delay, job.retryDelayMax) : delay
+}
+
+/**
  * The new jobs of operations that wait for an earlier one on the same order: a second from now, in
  * the same owner's group as the jobs they replace (fairness: src/operations/fairness.ts).
  */
-function laterJobs (waiting: ReadonlyArray<{ id: string, job_id: string }>, replaced: ReadonlyArray<JobWithMetadata<OperationJob>>): JobInsert[] {
+function laterJobs (waiting: ReadonlyArray<{ id: string, job_id: string }>, jobByOperation: ReadonlyMap<string, JobWithMetadata<OperationJob>>): JobInsert[] {
   const startAfter = new Date(Date.now() + WAIT_FOR_EARLIER_MS)
-  const groupOf = new Map(replaced.map(job => [job.data.operationId, job.groupId]))
-  const traceOf = new Map(replaced.map(job => [job.data.operationId, job.data.traceparent]))
   return waiting.map(op => {
-    const groupId = groupOf.get(op.id)
-    const traceparent = traceOf.get(op.id)
+    const job = jobByOperation.get(op.id)
+    const groupId = job?.groupId
+    const traceparent = job?.data.traceparent
     return { id: op.job_id, data: { operationId: op.id, ...(traceparent !== undefined ? { traceparent } : {}) }, startAfter, ...(groupId ? { group: { id: groupId } } : {}) }
   })
 }

@@ -3,7 +3,7 @@ import { jobBatchSeconds } from '../platform/jobs/jobMetrics.ts'
 import type { Logger } from '../platform/log.ts'
 import { OPERATION_STATUS } from './domain/status.ts'
 import { operationMetrics } from './metrics.ts'
-import type { OperationJob } from './topics.ts'
+import { operationIdsOf, type OperationJob } from './topics.ts'
 
 /**
  * What a batch did to each operation it claimed, by operation id: its new status and error code,
@@ -12,7 +12,7 @@ import type { OperationJob } from './topics.ts'
 export type Outcomes = Map<string, { readonly status: string, readonly code?: string }>
 
 /**
- * After a batch's transaction committed: one log line per job (its id, its operation's, the
+ * After a batch's transaction committed: one log line per operation (its job's id, its own, the
  * bulk's, what became of it) and the metrics, so that a rolled-back batch, retried later, is
  * counted and logged once, by the attempt that committed.
  */
@@ -21,8 +21,8 @@ export function reportSettled (topic: string, jobs: ReadonlyArray<JobWithMetadat
   jobBatchSeconds.observe({ topic }, seconds)
   const bulkOf = new Map(claimed.map(op => [op.id, op.bulk_uuid]))
   const durationMs = Math.round(seconds * 1000)
-  for (const job of jobs) {
-    const operationId = job.data.operationId
+  // One line per operation: a chunk's job carries many (src/operations/topics.ts).
+  for (const [job, operationId] of jobs.flatMap(job => operationIdsOf(job.data).map(id => [job, id] as const))) {
     const outcome = outcomes.get(operationId)
     const status = outcome?.status ?? 'SKIPPED'
     if (status === OPERATION_STATUS.COMPLETE) operationMetrics.completed.inc({ topic })

@@ -12,9 +12,16 @@ import type { TracedJobData } from '../platform/tracing/tracing.ts'
  * bulk's payload is stored once and a status query sees exactly what the worker will process.
  */
 
-/** Payload of every operation job. */
-export interface OperationJob extends TracedJobData {
-  readonly operationId: string
+/**
+ * Payload of an operation job: one operation (a single order, a retry, an operation that waits for
+ * an earlier one on its order), or a chunk of a bulk's operations (issue 17, item 1), each of which
+ * names this job as its job_id.
+ */
+export type OperationJob = TracedJobData & ({ readonly operationId: string } | { readonly operationIds: readonly string[] })
+
+/** The operations a job carries. */
+export function operationIdsOf (job: OperationJob): readonly string[] {
+  return 'operationIds' in job ? job.operationIds : [job.operationId]
 }
 
 /** An operation topic: its queue's policy and how its consumer takes jobs. */

@@ -68,6 +68,8 @@ export interface NewOperation {
   orderingKey: string | null
   /** Give an accepted placement its order number now (the next of order_number_seq), as its ordering key. */
   numberOrder: boolean
+  /** The job that carries it when it is accepted: a chunk's job (absent: a job of its own, whose id is the operation's). */
+  jobId?: string | undefined
 }
 
 export interface NewBulk {
@@ -89,11 +91,11 @@ export interface NewBulk {
 const OPERATION_COLUMNS = `id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
                            finished_at, ordering_key`
 // A JSON null in `data` (a rejected line that was not read) arrives as SQL NULL: stored as JSON null.
-const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, $1, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
+const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN coalesce(r.job_id, r.id) END, $1, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
              r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
              CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
       FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
-                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean)
+                                               data_hash text, error_code text, message text, ordering_key text, number_order boolean, job_id uuid)
       ORDER BY r.index`
 
 function operationRows (operations: readonly NewOperation[]): string {
@@ -107,7 +109,8 @@ function operationRows (operations: readonly NewOperation[]): string {
     error_code: op.errorCode,
     message: op.message,
     ordering_key: op.orderingKey,
-    number_order: op.numberOrder
+    number_order: op.numberOrder,
+    job_id: op.jobId
   })))
 }
 
@@ -269,6 +272,30 @@ export function cancelPendingOperations (bulkUuid: string): Query {
       WHERE bulk_uuid = $1 AND ((status = '${S.OPEN}' AND started_at IS NULL) OR status = '${S.RETRIABLY_FAILED}')
       RETURNING id, topic, job_id`,
     values: [bulkUuid]
+  }
+}
+
+/**
+ * Of these jobs of a bulk, those that still carry an unfinished operation: a chunk's job with an
+ * operation running, which cancelBulk leaves alone (cancelling it would roll its work back).
+ */
+export function selectJobsInUse (bulkUuid: string, jobIds: readonly string[]): Query {
+  return {
+    text: `SELECT DISTINCT job_id FROM operation
+      WHERE bulk_uuid = $1 AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}') AND job_id = ANY($2::uuid[])`,
+    values: [bulkUuid, jobIds]
+  }
+}
+
+/**
+ * Gives an operation of a chunk that failed transiently a job of its own (its retry), only while
+ * `jobId` (the chunk's) is still its job. Returns its new job id.
+ */
+export function detachOperation (id: string, jobId: string): Query {
+  return {
+    text: `UPDATE operation SET job_id = gen_random_uuid(), updated_at = clock_timestamp()
+      WHERE id = $1 AND job_id = $2 RETURNING job_id`,
+    values: [id, jobId]
   }
 }
 

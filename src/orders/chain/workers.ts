@@ -13,7 +13,7 @@ export async function startChainWorkers (boss: PgBoss, topics: readonly ChainTop
       burstWhenBatchFull: true,
       pollingIntervalSeconds: topic.pollingIntervalSeconds,
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds
-    }, tracedBatch(topic.queue, job => job.id, chainHandler(topic, deps)))
+    }, tracedBatch(topic.queue, job => [job.id], chainHandler(topic, deps)))
     // Dead-lettered jobs are inserted without a NOTIFY: without notifyPollingIntervalSeconds, pg-boss would poll for them every 30 s.
     await boss.work(topic.deadLetterQueue, { batchSize: 100, includeMetadata: true, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 },
       async (jobs: Array<JobWithMetadata<ChainJob>>) => { await chainDeadLetterHandler(topic, deps)(jobs) })

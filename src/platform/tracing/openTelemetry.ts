@@ -35,24 +35,28 @@ export function openTelemetryTracing (): Tracing {
       const span = batches.getStore()?.get(key)
       return span === undefined ? {} : traceparentOf(trace.setSpan(ROOT_CONTEXT, span))
     },
-    async jobs (queue, jobs, keyOf, work) {
+    async jobs (queue, jobs, keysOf, work) {
+      // A job's span under each key it answers to (a chunk's job: each of its operations).
       const spans = new Map<string, Span>()
+      const own: Span[] = []
       for (const job of jobs) {
-        spans.set(keyOf(job), tracer.startSpan(`${queue} process`, {
+        const span = tracer.startSpan(`${queue} process`, {
           kind: SpanKind.CONSUMER,
           attributes: { 'messaging.system': 'pg-boss', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': job.id, 'messaging.batch.message_count': jobs.length }
-        }, parentOf(job)))
+        }, parentOf(job))
+        own.push(span)
+        for (const key of keysOf(job)) spans.set(key, span)
       }
-      const first = spans.values().next().value
+      const first = own[0]
       const batch = jobs.length === 1 || first === undefined
         ? first
         : tracer.startSpan(`${queue} process batch`, {
           kind: SpanKind.CONSUMER,
           root: true,
-          links: [...spans.values()].map(span => ({ context: span.spanContext() })),
+          links: own.map(span => ({ context: span.spanContext() })),
           attributes: { 'messaging.system': 'pg-boss', 'messaging.destination.name': queue, 'messaging.batch.message_count': jobs.length }
         })
-      const all = batch === undefined || spans.size === 1 ? [...spans.values()] : [batch, ...spans.values()]
+      const all = batch === undefined || own.length === 1 ? own : [batch, ...own]
       try {
         const active = batch === undefined ? context.active() : trace.setSpan(ROOT_CONTEXT, batch)
         return await batches.run(spans, async () => await context.with(active, work))

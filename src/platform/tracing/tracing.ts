@@ -48,8 +48,8 @@ export function traceOfJob (key: string): TracedJobData {
  * Wraps a pg-boss batch handler: each job's processing is a span, child of the trace its data
  * carries; `keyOf` names the job as the work refers to it later (traceOfJob).
  */
-export function tracedBatch<J extends TracedJob, T> (queue: string, keyOf: (job: J) => string, handler: (jobs: J[]) => Promise<T>): (jobs: J[]) => Promise<T> {
-  return async (jobs) => await tracing.jobs(queue, jobs, keyOf as (job: TracedJob) => string, async () => await handler(jobs))
+export function tracedBatch<J extends TracedJob, T> (queue: string, keysOf: (job: J) => readonly string[], handler: (jobs: J[]) => Promise<T>): (jobs: J[]) => Promise<T> {
+  return async (jobs) => await tracing.jobs(queue, jobs, keysOf as (job: TracedJob) => readonly string[], async () => await handler(jobs))
 }
 
 /** Exports what is buffered; a no-op when off. */

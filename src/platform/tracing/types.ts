@@ -10,10 +10,10 @@ export interface TracedJob { readonly id: string, readonly data: TracedJobData }
 export interface Tracing {
   /** `{ traceparent }` of the span active now, to store in the data of the jobs it sends. */
   current (): TracedJobData
-  /** `{ traceparent }` of the span of the job that `key` names in the batch running now (keyOf below). */
+  /** `{ traceparent }` of the span of the job that `key` names in the batch running now (keysOf below). */
   ofJob (key: string): TracedJobData
   /** Runs `work` with one span per job, each the child of the context its data carries. */
-  jobs<T> (queue: string, jobs: readonly TracedJob[], keyOf: (job: TracedJob) => string, work: () => Promise<T>): Promise<T>
+  jobs<T> (queue: string, jobs: readonly TracedJob[], keysOf: (job: TracedJob) => readonly string[], work: () => Promise<T>): Promise<T>
   /** Exports the spans still buffered (at stop). */
   flush (): Promise<void>
 }
