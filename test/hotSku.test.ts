@@ -40,7 +40,8 @@ describe('placements of hot SKUs from several workers at once', () => {
   afterAll(async () => { await killAll() })
 
   it('never oversells: each order is reserved or OUT_OF_STOCK, and rows, streams and operations agree', async () => {
-    const gateway = await startGateway({ roles: ['gateway'], withoutCatalog: true })
+    // Chunks of 8 (BULK_CHUNK_SIZE, the accepting gateway's): each worker's transaction places 8 orders, and they overlap.
+    const gateway = await startGateway({ roles: ['gateway'], withoutCatalog: true, env: { BULK_CHUNK_SIZE: '8' } })
     const workers: Child[] = []
     try {
       await adjust(gateway, HOT, HOT_STOCK)
