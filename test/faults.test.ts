@@ -104,7 +104,11 @@ describe('faults', () => {
         JOB_RETRY_DELAY_SECONDS: '0',
         JOB_RETRY_LIMIT: '20',
         // Three clients as fast as they can go for 6 s: the default 600 a minute would refuse the last request.
-        RATE_LIMIT_PER_MINUTE: '0'
+        RATE_LIMIT_PER_MINUTE: '0',
+        // An attempt whose connection was cut before pg-boss could record its failure stays active until it
+        // expires (60 s) and the monitor finds it; a bulk's chunk jobs also hold their owner's share of the
+        // workers meanwhile (src/operations/fairness.ts). Look every 5 s rather than 30 s.
+        PGBOSS_MONITOR_INTERVAL_SECONDS: '5'
       })
       const endpoint = `http://127.0.0.1:${port}/graphql`
       await ready(endpoint, gateway)

@@ -132,7 +132,7 @@ describe('stock and orders through the API', () => {
       expect(response.requestItems[2].errorMessage).toBe('sku must not be empty')
       expect(response.requestItems[3].errorMessage).toMatch(/^quantity must be a whole number from -1000000000 to 1000000000 other than 0, got 1000000001$/)
 
-      const { rows } = await gateway.sql.query(`SELECT o.request_index, o.status, o.error_code, o.job_id, (SELECT count(*)::int FROM pgboss.job j WHERE j.id = o.id) AS jobs
+      const { rows } = await gateway.sql.query(`SELECT o.request_index, o.status, o.error_code, o.job_id, (SELECT count(*)::int FROM pgboss.job j WHERE j.id = o.job_id) AS jobs
         FROM operation o WHERE o.bulk_uuid = $1 ORDER BY o.request_index`, [response.bulkUuid])
       expect(rows.slice(0, 4).map(row => [row.status, row.error_code, row.job_id, row.jobs])).toEqual(Array(4).fill(['REJECTED', 'INVALID_INPUT', null, 0]))
       expect(rows[4]).toMatchObject({ status: expect.any(String), jobs: 1 })

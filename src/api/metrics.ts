@@ -100,6 +100,8 @@ export function createRequestLog (log: Logger) {
   }
   const wrap = (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now()
+    // Read now: once the response has closed, the request may have let go of its socket (a body refused before it was read).
+    const remoteAddress = req.socket.remoteAddress
     res.once('close', () => {
       const known = facts.get(req)
       const path = (req.url ?? '/').split('?')[0]!
@@ -113,7 +115,7 @@ export function createRequestLog (log: Logger) {
         operationName: known?.operationName,
         owner: known?.owner,
         caller: known?.caller,
-        remoteAddress: req.socket.remoteAddress
+        remoteAddress
       })
     })
     handler(req, res)
