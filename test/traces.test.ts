@@ -142,8 +142,8 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     }
   }, 120_000)
 
-  it('give every job of a bulk of three (its chunk, then each order\'s steps) a span whose parent is the context its data carries, all in the mutation\'s trace', async () => {
-    // Three orders in one bulk: one placement job carries the three (a chunk), then each order's steps have jobs of their own.
+  it('give every job of a bulk of three (its placements, then each order\'s steps) a span whose parent is the context its data carries, all in the mutation\'s trace', async () => {
+    // Three orders in one bulk: their placement jobs are committed together, and a worker takes them in one batch.
     const placed = await gql<{ placeOrders: { requestItems: Array<{ orderNumber: string }> } }>(
       'mutation PlaceThree ($input: [PlaceOrderInput!]!) { placeOrders(input: $input) { requestItems { orderNumber } } }', { input: [order(), order(), order()] })
     const numbers = placed.data!.placeOrders.requestItems.map(item => item.orderNumber)
@@ -155,17 +155,17 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       `SELECT j.id, j.name, j.data->>'traceparent' AS traceparent FROM pgboss.job j
         WHERE j.data->>'orderId' IN (SELECT id::text FROM orders WHERE order_number = ANY($1))
            OR j.id IN (SELECT o.job_id FROM operation o WHERE o.topic = 'order.place' AND o.ordering_key = ANY($1))`, [numbers])
-    // The bulk's three placements go out as one job, a chunk (src/operations/accept.ts); each step, a job per order.
-    expect(jobs.filter(job => job.name === 'order.place')).toHaveLength(1)
+    // A bulk smaller than a chunk: a placement job per order (src/operations/accept.ts), then a job per step.
+    expect(jobs.filter(job => job.name === 'order.place')).toHaveLength(3)
     const all = await eventually(async () => {
       const got = spans()
       return jobs.every(job => got.some(span => span.name === `${job.name} process` && span.parentSpanId === job.traceparent.split('-')[2])) ? got : undefined
     }, 30_000, 'a span for every job')
     const mutation = all.find(span => span.name === 'mutation.PlaceThree')!
     expect(new Set(jobs.map(job => job.traceparent.split('-')[1]))).toEqual(new Set([mutation.traceId]))
-    // The chunk's span is the child of the mutation's context, and every step of the three orders is in its trace.
+    // Each placement's span is the child of the mutation's context, whether its batch held one job or three.
     const placements = all.filter(span => span.name === 'order.place process' && span.traceId === mutation.traceId)
-    expect(placements).toHaveLength(1)
+    expect(placements).toHaveLength(3)
     expect(jobs.filter(job => job.name.startsWith('order.step.')).length).toBeGreaterThanOrEqual(3 * 3)
   }, 120_000)
 

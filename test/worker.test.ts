@@ -38,7 +38,8 @@ beforeAll(async () => {
   // Placements only: these tests are about the operation runner, and the faults above (a 3 s sleep on
   // each orders write) would also slow every step of the post-order chain past its 2 s expiry.
   gateway = await startGateway({
-    env: { JOB_RETRY_LIMIT: '2', JOB_RETRY_DELAY_SECONDS: '0', JOB_EXPIRE_SECONDS: '2', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', WORKER_TOPICS: 'order.place' }
+    // Bulks of 5 or more go out in chunks of 5 (BULK_CHUNK_SIZE); smaller ones as a job per operation.
+    env: { JOB_RETRY_LIMIT: '2', JOB_RETRY_DELAY_SECONDS: '0', JOB_EXPIRE_SECONDS: '2', PGBOSS_MONITOR_INTERVAL_SECONDS: '1', WORKER_TOPICS: 'order.place', BULK_CHUNK_SIZE: '5' }
   })
   await gateway.sql.query(FAULTS)
 })

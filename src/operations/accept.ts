@@ -270,8 +270,8 @@ async function readRequest (deps: AcceptDeps, request: AcceptRequest, spool: Spo
 
 /**
  * Writes the spooled operations, CHUNK rows a statement, the bulk row with the first chunk, and
- * enqueues their jobs: one for the operation of a bulk of one, else one per chunk of `chunkSize`
- * accepted operations; fills in each item's order number.
+ * enqueues their jobs: one per operation of a bulk smaller than `chunkSize`, else one per chunk of
+ * `chunkSize` accepted operations; fills in each item's order number.
  */
 async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<void> {
   const size = read.requestItems.length
@@ -286,8 +286,10 @@ async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request
   const trace = currentTrace()
   for await (const chunk of spool.chunks(CHUNK)) {
     const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
-    // A bulk of several operations: a job per chunk of them, which each operation names as its job.
-    const jobs: JobInsert[] = size === 1
+    // A bulk of at least a chunk's worth of operations: a job per chunk of them, which each operation
+    // names as its job. A smaller bulk: a job per operation, fetched in batches, as a single order's;
+    // chunk workers count chunks against an owner's share as if each were full (src/operations/fairness.ts).
+    const jobs: JobInsert[] = size < chunkSize
       ? accepted.map(op => ({ id: op.id, data: { operationId: op.id, ...trace }, group, priority }))
       : chunksOf(accepted, chunkSize).map(operations => {
         const id = randomUUID()
