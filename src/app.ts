@@ -269,7 +269,7 @@ async function startGatewayRole (core: Core, stack: Stack) {
   const routes = [healthRoute(core.readiness), metricsRoute(config.metricsToken), resultsRoute({ db: pool, log, authenticate: auth.authenticate, rateLimit: limits.rateLimit, exportDir: config.exportDir }), rest,
     dashboardRoute({ pgBossDashboardUrl: config.pgBossDashboardUrl })]
   const sharedSubscriptions = new SharedSubscriptions()
-  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations), useSharedSubscriptions(sharedSubscriptions)] }, limits, {
+  const server = createGraphQLServer(schema, services, log, routes, { ...auth, plugins: [useEndOnRevocation(revocations), ...config.sharedSubscriptions ? [useSharedSubscriptions(sharedSubscriptions)] : []] }, limits, {
     observers: await graphqlTracingPlugins(core.tracing),
     // On the embedded default only (a developer's computer): GraphiQL opened from localhost comes with the admin token filled in.
     graphiql: graphiqlPage(GRAPHIQL_TITLE, database.embedded !== undefined ? config.adminToken ?? core.firstToken : undefined)

@@ -65,10 +65,11 @@ describe('GraphiQL on GET /graphql', () => {
     page.on('websocket', socket => sockets.push(socket.url()))
     await page.click('.graphiql-execute-button')
     // The bulk's state, over graphql-ws: the socket authenticated with the Headers tab's token, sent in the operation's extensions.
-    await page.waitForFunction(() => document.querySelector('.graphiql-response')?.textContent?.includes('FINISHED_SUCCESSFULLY'))
+    // (The worker may be slow to place it on a loaded machine: wait longer than playwright's 30 s.)
+    await page.waitForFunction(() => document.querySelector('.graphiql-response')?.textContent?.includes('FINISHED_SUCCESSFULLY'), undefined, { timeout: 90_000 })
     expect(sockets).toEqual([gateway.wsUrl])
     expect(await textOf('.graphiql-response')).toContain(uuid)
-  })
+  }, 150_000)
 })
 
 describe('a WebSocket opened without credentials', () => {

@@ -10,7 +10,7 @@ const STATUS = 'subscription ($uuid: ID!) { bulkStatus(uuid: $uuid) { uuid statu
 let gateway: TestGateway
 beforeAll(async () => {
   // No workers: operations change only when this test changes them.
-  gateway = await startGateway({ roles: ['gateway'] })
+  gateway = await startGateway({ roles: ['gateway'], env: { SHARED_SUBSCRIPTIONS: 'true' } })
 })
 afterAll(async () => { await gateway?.stop() })
 

@@ -18,7 +18,7 @@ export const subscriptions: Scenario = {
   async run (context: ScenarioContext): Promise<Row[]> {
     const { subscribers: count, subscriptionRounds: rounds, repeats } = context.settings
     const url = await context.createDatabase()
-    const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway' })
+    const gateway = await startGateway({ databaseUrl: url, token: context.token, role: 'gateway', env: { SHARED_SUBSCRIPTIONS: 'true' } })
     const db = new pg.Client({ connectionString: url })
     await db.connect()
     const gatewayRuns: Array<{ p50: number, p99: number, lost: number }> = []

@@ -54,6 +54,12 @@ export interface Config {
    * the loopback interface (127.0.0.1, ::1), so a scraper elsewhere needs the token.
    */
   readonly metricsToken: string | undefined
+  /**
+   * `SHARED_SUBSCRIPTIONS`, default false: subscribers of the same document, variables and caller
+   * scope share one execution (src/api/graphql/sharedSubscriptions.ts). Off by default: GraphiQL's
+   * subscriptions, credentials sent in the operation's extensions, got no result through it.
+   */
+  readonly sharedSubscriptions: boolean
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
   readonly dbPoolSize: number
   /** `DB_ACQUIRE_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`, `DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`: that pool's bounds (src/platform/db/pool.ts). */
@@ -239,6 +245,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     port: integer(env, 'PORT', 4000, 0, 65535),
     healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
     metricsToken: secret(env, 'METRICS_TOKEN'),
+    sharedSubscriptions: flag(env, 'SHARED_SUBSCRIPTIONS', false),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbTimeouts: Object.freeze({
       acquireMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 30_000, 0, 3_600_000),
