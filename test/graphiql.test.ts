@@ -63,6 +63,9 @@ describe('GraphiQL on GET /graphql', () => {
     await replaceText('.graphiql-query-editor', `subscription { bulkStatus(uuid: "${uuid}") { uuid status } }`)
     const sockets: string[] = []
     page.on('websocket', socket => sockets.push(socket.url()))
+    // GraphiQL reads the editor's text after a short debounce: clicked before it, the button still
+    // sees the previous tab's several operations and opens their menu instead of running this one.
+    await page.waitForTimeout(1000)
     await page.click('.graphiql-execute-button')
     // The bulk's state, over graphql-ws: the socket authenticated with the Headers tab's token, sent in the operation's extensions.
     // (The worker may be slow to place it on a loaded machine: wait longer than playwright's 30 s.)

@@ -55,9 +55,8 @@ export interface Config {
    */
   readonly metricsToken: string | undefined
   /**
-   * `SHARED_SUBSCRIPTIONS`, default false: subscribers of the same document, variables and caller
-   * scope share one execution (src/api/graphql/sharedSubscriptions.ts). Off by default: GraphiQL's
-   * subscriptions, credentials sent in the operation's extensions, got no result through it.
+   * `SHARED_SUBSCRIPTIONS`, default true: subscribers of the same document, variables and caller
+   * scope share one execution (src/api/graphql/sharedSubscriptions.ts); false: one execution each.
    */
   readonly sharedSubscriptions: boolean
   /** `DB_POOL_SIZE`, default 10: connections of the gateway's own pool. */
@@ -245,7 +244,7 @@ export function loadConfig (env: Env = process.env, roles: readonly Role[] = ROL
     port: integer(env, 'PORT', 4000, 0, 65535),
     healthPort: optionalInteger(env, 'HEALTH_PORT', 0, 65535),
     metricsToken: secret(env, 'METRICS_TOKEN'),
-    sharedSubscriptions: flag(env, 'SHARED_SUBSCRIPTIONS', false),
+    sharedSubscriptions: flag(env, 'SHARED_SUBSCRIPTIONS', true),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbTimeouts: Object.freeze({
       acquireMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 30_000, 0, 3_600_000),
