@@ -13,6 +13,7 @@ import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } f
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 import { admitBulk, DEFAULT_CHUNK_SIZE, DEFAULT_FAIRNESS, JOB_PRIORITY, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
 import { fileSpool, memorySpool, type Spool } from './spool.ts'
+import { bulkCommitted } from './commitOutcome.ts'
 import { operationMetrics } from './metrics.ts'
 import type { GroupCommit } from './groupCommit.ts'
 
@@ -205,7 +206,7 @@ async function acceptAlone (deps: AcceptDeps, request: AcceptRequest, read: Read
         await run(client, recordIdempotentResponse(request.owner, request.idempotencyKey, read.fingerprint, read.bulkUuid, response))
       }
       return response
-    })
+    }, { committed: bulkCommitted(read.bulkUuid) })
   } catch (error) {
     if (error instanceof RollBack) return error.response
     throw error

@@ -7,6 +7,7 @@ import { toError } from '../platform/log.ts'
 import { isConnectionLost } from '../platform/jobs/errors.ts'
 import { OPERATION_STATUS } from './domain/status.ts'
 import type { NewBulk, NewOperation } from './sql/bulks.ts'
+import { bulkCommitted } from './commitOutcome.ts'
 import { claimIdempotencyKeys, insertBulksWithOperations, recordIdempotentResponses } from './sql/groupAccept.ts'
 
 /**
@@ -24,8 +25,9 @@ import { claimIdempotencyKeys, insertBulksWithOperations, recordIdempotentRespon
  * group and is answered alone after it (a replay, or IDEMPOTENCY_KEY_REUSED); and if the server
  * refuses a statement of the group (a constraint), nothing of it was committed and every request of
  * it is accepted again alone, in a transaction of its own, which fails only the request at fault. A
- * lost connection fails the whole group, as it would each request alone: its COMMIT may have been
- * done, and accepting the requests again could accept them twice.
+ * connection lost during the COMMIT is settled by asking whether one of the group's bulks is there
+ * (src/operations/commitOutcome.ts): committed, every request is answered; not, or not known, the
+ * whole group fails, as each request would alone (accepting them again could accept them twice).
  */
 export interface GroupCommitOptions {
   /** Requests written by one transaction at most (default 64). */
@@ -131,11 +133,14 @@ async function write (deps: { pool: pg.Pool, boss: PgBoss }, group: Waiting[], l
         ? [{ ...a.idempotency, bulkUuid: a.bulk.uuid, response: a.response }]
         : [])
       if (records.length > 0) await run(client, recordIdempotentResponses(records))
+    }, {
+      // The group's bulks commit together: one of them tells whether the group did.
+      committed: async (pool) => written.length > 0 && await bulkCommitted(written[0]!.acceptance.bulk.uuid)(pool)
     })
   } catch (error) {
     if (isConnectionLost(error)) {
-      // The COMMIT may have reached the server: accepting the requests again could write them twice.
-      // Each fails, as it would have alone; a client with an idempotency key may send it again safely.
+      // Not committed, or not known (the probe failed too): accepting the requests again could write
+      // them twice. Each fails, as it would have alone; a client with an idempotency key may send it again safely.
       for (const w of group) w.reject(error)
       return
     }

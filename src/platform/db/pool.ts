@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { Logger } from '../log.ts'
+import { isConnectionLost } from '../jobs/errors.ts'
 
 // int8 (count(*), sums) as JS numbers: our counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number.parseInt(value, 10))
@@ -65,20 +66,53 @@ export async function run<R extends pg.QueryResultRow = any> (db: Db, query: Que
   return result.rows
 }
 
+export interface TransactionOptions {
+  /**
+   * Asked when the connection was lost while the COMMIT was under way, so that the client cannot
+   * tell whether PostgreSQL committed: answers, on another connection of `pool`, whether it did. It
+   * must wait for the lost transaction to end (a row lock, or a unique key it wrote, makes a
+   * statement wait). True: `transaction` returns the work's result as if the COMMIT had answered.
+   * Without it, or when it fails itself, the lost connection's error is thrown.
+   */
+  readonly committed?: (pool: pg.Pool) => Promise<boolean>
+}
+
 /** Runs `work` in one transaction on one pooled client: COMMIT when it resolves, ROLLBACK when it throws. */
-export async function transaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const client = await pool.connect()
+  let result: T
+  try {
+    await client.query('BEGIN')
+    result = await work(client)
+  } catch (error) {
+    let broken: Error | undefined
+    await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
+    // A client whose rollback failed has a broken connection: destroy it rather than reuse it.
+    client.release(broken)
+    throw error
+  }
+  try {
+    await client.query('COMMIT')
+  } catch (error) {
+    // A COMMIT the server refused ended the transaction and leaves the connection usable; a lost one does not.
+    const lost = isConnectionLost(error)
+    client.release(lost ? error as Error : undefined)
+    if (lost && options.committed !== undefined && await options.committed(pool).catch(() => false)) return result
+    throw error
+  }
+  client.release()
+  return result
+}
+
+/** Runs `work` in a transaction that is always rolled back, and answers what it answered: for probes that must write to find out. */
+export async function rolledBack<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
     await client.query('BEGIN')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
-    throw error
+    return await work(client)
   } finally {
-    // A client whose rollback failed has a broken connection: destroy it rather than reuse it.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
     client.release(broken)
   }
 }
