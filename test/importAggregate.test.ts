@@ -4,6 +4,7 @@ import { decide } from '../src/orders/domain/decide.ts'
 import { ORDER_ERROR_CODE, OrderError } from '../src/orders/domain/errors.ts'
 import type { ImportOptions, OrderEvent } from '../src/orders/domain/events.ts'
 import { IMPORT_SKIP_REASON, validateImport } from '../src/orders/domain/importOrder.ts'
+import { giveUpTimers } from '../src/orders/chain/giveUp.ts'
 import { evolve, initialState, ORDER_STATUS, pendingCompensations, pendingSteps, readySteps, type Order } from '../src/orders/domain/order.ts'
 import type { PlaceOrderInput } from '../src/orders/domain/placeOrder.ts'
 
@@ -97,5 +98,14 @@ describe('the order aggregate, importing', () => {
     expect(problem({ orderNumber: 'has space' })).toContain('orderNumber must be 1 to 40 letters')
     expect(problem({ placedAt: '17.05.2019' })).toContain('placedAt must be a date-time')
     expect(problem({ placedAt: '2026-11-30T12:00:01Z' })).toContain('placedAt must not be in the future')
+  })
+  it('given an import whose ERP export gave up, then no give-up timer is set and a timer decides nothing: a historical order holds no stock or money, and is not canceled', () => {
+    const imported = play([], importing({ stock: 'SKIP', exportToErp: true })).events
+    const { events, state } = play(imported, { type: 'RecordStepFailed', data: { step: 'exportToErp', attempt: 5, error: 'erp: down', final: true }, now })
+    expect(events).toEqual([expect.objectContaining({ type: 'StepFailed' })])
+    expect(giveUpTimers(orderId, state, events)).toEqual([])
+    const failedAt = (events[0] as Extract<OrderEvent, { type: 'StepFailed' }>).data.failedAt
+    expect(play([...imported, ...events], { type: 'GiveUpOrder', data: { step: 'exportToErp', failedAt }, now }).events).toEqual([])
+    expect(state.status).toBe(ORDER_STATUS.PLACED)
   })
 })

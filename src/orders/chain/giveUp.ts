@@ -44,9 +44,13 @@ export const GIVE_UP_TOPIC: ServiceTopicDefinition = Object.freeze({
 
 const FORWARD: ReadonlySet<string> = new Set(ORDER_STEPS)
 
-/** The timers `events`, just recorded on an order now in `state`, call for: a forward step given up while its stock is held. */
+/**
+ * The timers `events`, just recorded on an order now in `state`, call for: a forward step given up
+ * while its stock is held. Not for an imported order: it holds no stock or money, and a historical
+ * order is not canceled because its ERP export failed (its step stays FAILED, for retryOrder).
+ */
 export function giveUpTimers (orderId: string, state: OrderState, events: readonly OrderEvent[]): GiveUpJob[] {
-  if (state.status !== ORDER_STATUS.PLACED || state.stockShipped) return []
+  if (state.status !== ORDER_STATUS.PLACED || state.stockShipped || state.imported !== null) return []
   return events.flatMap(event => event.type === 'StepFailed' && event.data.final && FORWARD.has(event.data.step)
     ? [{ orderId, step: event.data.step as OrderStep, failedAt: event.data.failedAt }]
     : [])

@@ -250,8 +250,9 @@ function giveUpOrder (command: CommandOf<'GiveUpOrder'>, state: OrderState, at: 
   const order = placed(state, command)
   const { step, failedAt } = command.data
   // A timer is advice: an order that ended, a step retried (or given up again since, with a timer
-  // of its own), or stock that shipped (the order can no longer be canceled) records nothing.
-  if (order.status !== ORDER_STATUS.PLACED || order.givenUp[step] !== failedAt || order.stockShipped) return []
+  // of its own), stock that shipped (the order can no longer be canceled), or an imported order
+  // (it holds nothing; a timer set before imports were exempt) records nothing.
+  if (order.status !== ORDER_STATUS.PLACED || order.givenUp[step] !== failedAt || order.stockShipped || order.imported !== null) return []
   return [
     { type: 'OrderGivenUp', data: { step, givenUpAt: at } },
     { type: 'OrderCanceled', data: { reason: CANCEL_REASON.STEP_GAVE_UP, canceledAt: at } },
