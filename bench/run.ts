@@ -24,8 +24,9 @@ import { scaleOut } from './scenarios/scaleOut.ts'
 import { fairness } from './scenarios/fairness.ts'
 import { scaling } from './scenarios/scaling.ts'
 import { importAccept } from './scenarios/importAccept.ts'
+import { insertCosts } from './scenarios/insertCosts.ts'
 
-const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusPolling, statusAtScale, fullChain, statistics, scaleOut, fairness, scaling, importAccept]
+const SCENARIOS: readonly Scenario[] = [bulkAccept, singleAccept, processing, latency, subscriptions, statusPolling, statusAtScale, fullChain, statistics, scaleOut, fairness, scaling, importAccept, insertCosts]
 
 const settings = readSettings(process.env)
 const chosen = settings.scenarios === undefined ? SCENARIOS : SCENARIOS.filter(scenario => settings.scenarios!.includes(scenario.name))

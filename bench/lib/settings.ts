@@ -39,6 +39,8 @@ export interface BenchSettings {
   readonly scalingSizes: readonly number[]
   /** `BENCH_SCALING_CHAIN` (1): 0 leaves the post-order chain of the smallest size out (it runs at tens of orders/s on 2 cores). */
   readonly scalingChain: boolean
+  /** `BENCH_INSERT_BULKS` (30): 1,000-operation bulks each variant of the insert costs scenario writes, after a warm-up of 3. */
+  readonly insertBulks: number
 }
 
 export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
@@ -73,6 +75,7 @@ export function readSettings (env: NodeJS.ProcessEnv): BenchSettings {
     scaleOutOrders: int('BENCH_SCALEOUT_ORDERS', 20_000, 1000),
     chainOrders: int('BENCH_CHAIN_ORDERS', 2000, 100),
     scalingSizes: sizes('BENCH_SCALING_SIZES', [1000, 10_000, 100_000]),
-    scalingChain: int('BENCH_SCALING_CHAIN', 1, 0) !== 0
+    scalingChain: int('BENCH_SCALING_CHAIN', 1, 0) !== 0,
+    insertBulks: int('BENCH_INSERT_BULKS', 30)
   })
 }

@@ -90,13 +90,18 @@ export interface NewBulk {
 /** The columns an accepted operation is written with, from rows travelling as one JSON array ($2). */
 const OPERATION_COLUMNS = `id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message,
                            finished_at, ordering_key`
-// A JSON null in `data` (a rejected line that was not read) arrives as SQL NULL: stored as JSON null.
-const OPERATION_ROWS = `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN coalesce(r.job_id, r.id) END, $1, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
+/**
+ * The rows of an accepted chunk, of the bulk `bulk` names (an SQL expression). A JSON null in
+ * `data` (a rejected line that was not read) arrives as SQL NULL: stored as JSON null.
+ */
+function operationRowsOf (bulk: string): string {
+  return `SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN coalesce(r.job_id, r.id) END, ${bulk}, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
              r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
              CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
       FROM jsonb_to_recordset($2::jsonb) AS r (id uuid, index integer, topic text, status text, data jsonb,
                                                data_hash text, error_code text, message text, ordering_key text, number_order boolean, job_id uuid)
       ORDER BY r.index`
+}
 
 function operationRows (operations: readonly NewOperation[]): string {
   return JSON.stringify(operations.map(op => ({
@@ -117,17 +122,21 @@ function operationRows (operations: readonly NewOperation[]): string {
 /**
  * One statement for a whole chunk of operations: rows travel as one JSON array. Returns each
  * operation's ordering key (for placements, the order number given here, ORD-00000042).
+ *
+ * No foreign key checks that the bulk exists (migrations/0030: it cost a look-up per row): its
+ * uuid is read from the bulk row, once, so that without one the insert fails on bulk_uuid's NOT NULL.
  */
 export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
   return {
-    text: `INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+    text: `INSERT INTO operation (${OPERATION_COLUMNS}) ${operationRowsOf('(SELECT b.uuid FROM bulk b WHERE b.uuid = $1)')} RETURNING id, ordering_key`,
     values: [bulkUuid, operationRows(operations)]
   }
 }
 
 /**
  * The bulk with its first chunk of operations, in one statement: a bulk that fits one chunk costs
- * one statement instead of two. Returns as insertOperations does.
+ * one statement instead of two, and its operations cannot go in without it. Returns as
+ * insertOperations does.
  */
 export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
   return {
@@ -135,7 +144,7 @@ export function insertBulkWithOperations (bulk: NewBulk, operations: readonly Ne
         INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, owner_role, kind, created_by, not_after)
           VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10)
       )
-      INSERT INTO operation (${OPERATION_COLUMNS}) ${OPERATION_ROWS} RETURNING id, ordering_key`,
+      INSERT INTO operation (${OPERATION_COLUMNS}) ${operationRowsOf('$1')} RETURNING id, ordering_key`,
     values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole, bulk.kind, bulk.createdBy, bulk.notAfter]
   }
 }

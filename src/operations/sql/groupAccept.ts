@@ -17,6 +17,8 @@ export interface GroupedOperation {
  * Several bulks and their operations in one statement (as insertBulkWithOperations does for one).
  * Operations are numbered in the order given, so that operations on one order keep the order their
  * requests were accepted in. Returns each operation's id and ordering key (order number).
+ * An operation takes its bulk_uuid from a bulk this statement inserts (no foreign key checks it:
+ * migrations/0030), so one naming another bulk fails the statement on bulk_uuid's NOT NULL.
  */
 export function insertBulksWithOperations (bulks: readonly NewBulk[], operations: readonly GroupedOperation[]): Query {
   return {
@@ -25,9 +27,10 @@ export function insertBulksWithOperations (bulks: readonly NewBulk[], operations
         SELECT b.uuid, b.owner, b.description, b.operation_count, b.notify_url, b.owner_role, b.kind, b.created_by, b.not_after
         FROM jsonb_to_recordset($1::jsonb) AS b (uuid uuid, owner text, description text, operation_count integer, notify_url text,
                                                  owner_role text, kind text, created_by text, not_after timestamptz)
+        RETURNING uuid
       )
       INSERT INTO operation (id, job_id, bulk_uuid, request_index, topic, status, data, data_hash, error_code, result_message, finished_at, ordering_key)
-      SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, r.bulk_uuid, r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
+      SELECT r.id, CASE WHEN r.status = '${S.OPEN}' THEN r.id END, (SELECT b.uuid FROM new_bulk b WHERE b.uuid = r.bulk_uuid), r.index, r.topic, r.status, coalesce(r.data, 'null'), r.data_hash,
              r.error_code, r.message, CASE WHEN r.status = '${S.REJECTED}' THEN now() END,
              CASE WHEN r.number_order AND r.status = '${S.OPEN}' THEN order_number(nextval('order_number_seq')) ELSE r.ordering_key END
       FROM jsonb_to_recordset($2::jsonb) AS r (bulk_uuid uuid, id uuid, index integer, topic text, status text, data jsonb,

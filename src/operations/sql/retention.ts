@@ -7,8 +7,9 @@ import type { Query } from '../../platform/db/pool.ts'
  * retried lately is kept), and none of its placements' orders is still live (PLACED or CANCELING:
  * issue 13, item 4). The batch takes bulks while their operations add up to `maxOperations`, and
  * always at least one, so that one statement's work stays bounded whatever the bulks' sizes.
- * Operations, progress rows and notifications go with their bulk (ON DELETE CASCADE); orders
- * stay, their operation_id set to NULL.
+ * The statement deletes the bulks' operations with them (no foreign key cascades to them:
+ * migrations/0030); progress rows and notifications go by ON DELETE CASCADE; orders stay, their
+ * operation_id set to NULL.
  *
  * The race with retryBulk (issue 13, item 5): the candidates are read from the statement's
  * snapshot, so a retry committed after it is not seen there. retryBulk holds the bulk's row lock
@@ -42,7 +43,10 @@ export function deleteExpiredBulks (cutoff: Date, failedCutoff: Date, maxBulks: 
         DELETE FROM bulk b USING batch
         WHERE b.uuid = batch.uuid AND (batch.operations_so_far <= $3 OR batch.position = 1)
           AND (b.reopened_at IS NULL OR b.reopened_at < batch.cutoff)
-        RETURNING b.operation_count
+        RETURNING b.uuid, b.operation_count
+      ), deleted_operations AS (
+        -- Only those of the bulks actually deleted: a bulk the DELETE skipped (reopened) keeps its own.
+        DELETE FROM operation o USING deleted WHERE o.bulk_uuid = deleted.uuid
       )
       SELECT count(*)::int AS bulks, coalesce(sum(operation_count), 0)::int AS operations FROM deleted`,
     values: [cutoff, maxBulks, maxOperations, failedCutoff]
