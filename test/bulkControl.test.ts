@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BULK, eventually, order, PLACE_ORDER, PLACE_ORDERS, startGateway, waitForBulk, type TestGateway } from './helpers/gateway.ts'
 
 // Failures are injected with a trigger on `orders`: while test_fault has a row for an email, placing
-// an order for it fails permanently; deleting the row lets a retry succeed. Slow orders take 300 ms.
+// an order for it fails permanently; deleting the row lets a retry succeed. Slow orders take 300 ms,
+// held ones 1 s.
 const FAULTS = `
   CREATE TABLE test_fault (customer_email text PRIMARY KEY);
   CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -11,6 +12,7 @@ const FAULTS = `
       RAISE EXCEPTION 'injected: the ERP refused %', NEW.customer_email USING ERRCODE = 'check_violation';
     END IF;
     IF NEW.customer_email LIKE 'slow%' THEN PERFORM pg_sleep(0.3); END IF;
+    IF NEW.customer_email LIKE 'held%' THEN PERFORM pg_sleep(1); END IF;
     IF NEW.customer_email = 'always-busy@example.com' THEN
       RAISE EXCEPTION 'injected: busy' USING ERRCODE = 'serialization_failure';
     END IF;
@@ -120,6 +122,42 @@ describe('cancelBulk', () => {
     const again = (await gateway.gql(CANCEL, { uuid })).data.cancelBulk
     expect(again).toEqual({ status: 'CANCELED', counts: { open: 0, complete, canceled: canceledOps.length } })
   })
+
+  it('races a batch being run: the operations its worker holds finish, the others are canceled, each exactly one way', async () => {
+    // A worker holds the operations it runs by a row lock, not by a written start: the cancel skips
+    // those, and a worker claiming after the cancel finds the rest CANCELED (issue 17, item 3).
+    for (let round = 0; round < 2; round++) {
+      const input = Array.from({ length: 6 }, (_, i) => order({ customerEmail: `held${round}-${i}@example.com` }))
+      const { data } = await gateway.gql(PLACE_ORDERS, { input })
+      const uuid = data.placeOrders.bulkUuid
+      // A batch is being run: its first order sleeps in the trigger, inside the job transaction.
+      await eventually(async () => {
+        const { rows } = await gateway.sql.query(`SELECT 1 FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event = 'PgSleep' AND query LIKE '%INSERT INTO orders%'`)
+        return rows.length > 0 ? true : undefined
+      }, 30_000, 'a batch of the bulk to be running')
+      const canceled = (await gateway.gql('mutation ($uuid: ID!) { cancelBulk(uuid: $uuid) { counts { open canceled } } }', { uuid })).data.cancelBulk
+      // The held operations are still running (OPEN), the others are canceled at once.
+      expect(canceled.counts.open).toBeGreaterThanOrEqual(1)
+      expect(canceled.counts.canceled).toBeGreaterThanOrEqual(1)
+      expect(canceled.counts.open + canceled.counts.canceled).toBeLessThanOrEqual(6)
+
+      await waitForBulk(gateway, uuid, ['CANCELED'])
+      const { rows } = await gateway.sql.query(`SELECT o.status, o.attempts, o.started_at, o.finished_at,
+          (SELECT count(*)::int FROM orders r WHERE r.operation_id = o.id) AS orders
+        FROM operation o WHERE o.bulk_uuid = $1 ORDER BY o.request_index`, [uuid])
+      const complete = rows.filter(row => row.status === 'COMPLETE')
+      const canceledOps = rows.filter(row => row.status === 'CANCELED')
+      expect(complete.length + canceledOps.length).toBe(6)
+      // Nothing was canceled later than the cancel, or twice.
+      expect(canceledOps.length).toBe(canceled.counts.canceled)
+      for (const row of complete) expect({ orders: row.orders, attempts: row.attempts, begun: row.started_at <= row.finished_at }).toEqual({ orders: 1, attempts: 1, begun: true })
+      for (const row of canceledOps) expect({ orders: row.orders, attempts: row.attempts, started_at: row.started_at }).toEqual({ orders: 0, attempts: 0, started_at: null })
+      // The held ones finished after the cancel: it left them to their worker.
+      const canceledAt = Math.min(...canceledOps.map(row => row.finished_at.getTime()))
+      expect(complete.filter(row => row.finished_at.getTime() > canceledAt).length).toBeGreaterThanOrEqual(1)
+    }
+  }, 60_000)
 })
 
 describe('acknowledgeBulk and bulks', () => {

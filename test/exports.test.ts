@@ -244,6 +244,9 @@ describe('an export of 100,000 orders', () => {
       // Not whole yet: not served.
       const early = await download(`${gateway.httpUrl.replace('/graphql', '')}/bulks/${uuid}/export.jsonl`)
       expect({ status: early.status, body: await early.json() }).toMatchObject({ status: 409, body: { error: { code: 'EXPORT_NOT_READY' } } })
+      // A long operation records its start as it begins: the bulk shows it begun while it runs.
+      const running = (await gateway.gql('query ($uuid: ID!) { bulk(uuid: $uuid) { status startedAt operations(first: 1) { edges { node { status startedAt attempts } } } } }', { uuid }, exporterToken)).data.bulk
+      expect(running).toMatchObject({ status: 'IN_PROGRESS', startedAt: expect.any(String), operations: { edges: [{ node: { status: 'OPEN', startedAt: expect.any(String), attempts: 1 } }] } })
       ended = (await gateway.sql.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
         WHERE datname = current_database() AND query LIKE 'FETCH % FROM export_rows'`)).rows
     } finally {

@@ -88,16 +88,16 @@ describe('the entry point, run as a process', () => {
       const uuid: string = data.placeOrder.bulkUuid
       const { rows: [{ id: operationId }] } = await gateway.sql.query('SELECT id FROM operation WHERE bulk_uuid = $1', [uuid])
 
-      // Claimed (attempts = 1, committed outside the job transaction) and asleep in the order insert.
-      // pg_stat_activity.query shows the statement the client sent (the INSERT), not the pg_sleep the
-      // trigger runs, so the sleeping backend is recognised by its wait event instead.
+      // Claimed (held by a row lock in the job transaction: a share lock skips it) and asleep in the order
+      // insert. pg_stat_activity.query shows the statement the client sent (the INSERT), not the pg_sleep
+      // the trigger runs, so the sleeping backend is recognised by its wait event instead.
       await eventually(async () => {
         if (!isRunning(first)) throw new Error(`the worker exited: ${first.stderr()}`)
         const { rows: [row] } = await gateway.sql.query(`SELECT
-            (SELECT attempts FROM operation WHERE id = $1) AS attempts,
+            (SELECT count(*)::int FROM (SELECT 1 FROM operation WHERE id = $1 FOR SHARE SKIP LOCKED) free) AS free,
             (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep') AS sleeping`,
         [operationId])
-        return row.attempts === 1 && row.sleeping === 1 ? true : undefined
+        return row.free === 0 && row.sleeping === 1 ? true : undefined
       }, 30_000, 'the worker to claim the operation and block inside its transaction')
 
       first.process.kill('SIGKILL')
@@ -110,10 +110,11 @@ describe('the entry point, run as a process', () => {
         WHERE datname = current_database() AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()`)
       expect(terminated).toEqual([{ done: true }])
 
-      const { rows: [before] } = await gateway.sql.query(`SELECT op.status, op.attempts,
+      // The killed attempt rolled back and left no trace: an operation is written when its attempt ends.
+      const { rows: [before] } = await gateway.sql.query(`SELECT op.status, op.attempts, op.started_at,
           (SELECT count(*)::int FROM orders o WHERE o.operation_id = op.id) AS orders
         FROM operation op WHERE op.id = $1`, [operationId])
-      expect(before).toEqual({ status: 'OPEN', attempts: 1, orders: 0 })
+      expect(before).toEqual({ status: 'OPEN', attempts: 0, started_at: null, orders: 0 })
 
       // pg-boss expires the dead worker's job after JOB_EXPIRE_SECONDS and retries it on the next worker.
       spawnMain(['--role', 'worker'], workerEnv)
@@ -125,7 +126,8 @@ describe('the entry point, run as a process', () => {
           (SELECT count(*)::int FROM orders) AS "allOrders",
           (SELECT last_value::int FROM test_slow_seq) AS inserts
         FROM operation op WHERE op.id = $1`, [operationId])
-      expect(after).toMatchObject({ status: 'COMPLETE', attempts: 2, orders: 1, allOrders: 1, inserts: 2 })
+      // Two attempts inserted; the one that ended counts.
+      expect(after).toMatchObject({ status: 'COMPLETE', attempts: 1, orders: 1, allOrders: 1, inserts: 2 })
       expect(after.orderNumber).toMatch(/^ORD-\d{8}$/)
     } finally {
       await killAll()

@@ -11,8 +11,9 @@ const FAULTS = `
   BEGIN
     IF NEW.customer_email = 'transient@example.com' AND nextval('test_transient_seq') <= 2 THEN
       RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = 'serialization_failure';
-    -- By attempt, not by a sequence: the runner tries a failing batch again in parts.
-    ELSIF NEW.customer_email = 'chunk-transient@example.com' AND (SELECT attempts FROM operation WHERE id = NEW.operation_id) < 3 THEN
+    -- By attempt, not by a sequence: the runner tries a failing batch again in parts. attempts counts
+    -- the attempts that ended, so the first two fail.
+    ELSIF NEW.customer_email = 'chunk-transient@example.com' AND (SELECT attempts FROM operation WHERE id = NEW.operation_id) < 2 THEN
       RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = 'serialization_failure';
     ELSIF NEW.customer_email = 'always@example.com' THEN
       RAISE EXCEPTION 'injected deadlock' USING ERRCODE = 'deadlock_detected';
@@ -31,7 +32,12 @@ const FAULTS = `
     END IF;
     RETURN NULL;
   END $$;
-  CREATE TRIGGER test_record AFTER UPDATE ON operation FOR EACH ROW EXECUTE FUNCTION test_record();`
+  CREATE TRIGGER test_record AFTER UPDATE ON operation FOR EACH ROW EXECUTE FUNCTION test_record();
+  -- Every committed write of an operation, status changed or not.
+  CREATE TABLE test_writes (operation_id uuid);
+  CREATE FUNCTION test_count_write() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN INSERT INTO test_writes VALUES (NEW.id); RETURN NULL; END $$;
+  CREATE TRIGGER test_count_write AFTER UPDATE ON operation FOR EACH ROW EXECUTE FUNCTION test_count_write();`
 
 let gateway: TestGateway
 beforeAll(async () => {
@@ -50,6 +56,12 @@ async function operationsOf (bulkUuid: string): Promise<any[]> {
   return rows
 }
 
+async function writesOf (operationIds: readonly string[]): Promise<number[]> {
+  const { rows } = await gateway.sql.query(`SELECT (SELECT count(*)::int FROM test_writes w WHERE w.operation_id = i) AS n
+    FROM unnest($1::uuid[]) WITH ORDINALITY AS t (i, k) ORDER BY k`, [operationIds])
+  return rows.map(r => r.n)
+}
+
 async function historyOf (operationId: string): Promise<string[]> {
   const { rows } = await gateway.sql.query('SELECT status, error_code FROM test_history WHERE operation_id = $1 ORDER BY at', [operationId])
   return rows.map(r => r.error_code ? `${r.status}:${r.error_code}` : r.status)
@@ -63,9 +75,13 @@ describe('order placement worker', () => {
     const [operation] = await operationsOf(data.placeOrder.bulkUuid)
     expect(operation).toMatchObject({ status: 'COMPLETE', attempts: 3, error_code: null, result_message: null })
     expect(await historyOf(operation.id)).toEqual([
-      // While retried, an operation keeps the last error it met, so a client sees why it is taking longer.
-      'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'COMPLETE'
+      // While retried, an operation keeps the last error it met, so a client sees why it is taking longer;
+      // it is written once an attempt ends (the second failure changes no status), never as it begins.
+      'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'COMPLETE'
     ])
+    // One write per attempt: each attempt's start is written with its end (issue 17, item 3).
+    expect(await writesOf([operation.id])).toEqual([3])
+    expect(Date.parse(operation.started_at)).toBeLessThanOrEqual(Date.parse(operation.finished_at))
     const { rows } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders WHERE operation_id = $1', [operation.id])
     expect(rows[0].n).toBe(1)
   })
@@ -91,7 +107,9 @@ describe('order placement worker', () => {
     const operations = await operationsOf(data.placeOrders.bulkUuid)
     expect(operations[1]).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', error_code: 'PERMANENT_FAILURE', attempts: 1 })
     expect(operations[1].result_message).toBe('check violation (SQLSTATE 23514)')
-    expect(operations.filter(op => op.status === 'COMPLETE').every(op => op.attempts === 1)).toBe(true)
+    expect(operations.filter(op => op.status === 'COMPLETE').every(op => op.attempts === 1 && op.started_at !== null)).toBe(true)
+    // Written once each, when it ended: the failed one's savepoint was rolled back with the batch's first try.
+    expect(await writesOf(operations.map(op => op.id))).toEqual([1, 1, 1, 1])
   })
 
   it('retries an operation of a chunk that fails transiently alone, by a job of its own; the others settle once, with the chunk', async () => {
@@ -102,9 +120,7 @@ describe('order placement worker', () => {
     const operations = await operationsOf(data.placeOrders.bulkUuid)
     const [flaky] = operations.splice(2, 1)
     expect(flaky).toMatchObject({ status: 'COMPLETE', attempts: 3 })
-    expect(await historyOf(flaky.id)).toEqual([
-      'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'RETRIABLY_FAILED:TRANSIENT_FAILURE', 'OPEN:TRANSIENT_FAILURE', 'COMPLETE'
-    ])
+    expect(await historyOf(flaky.id)).toEqual(['RETRIABLY_FAILED:TRANSIENT_FAILURE', 'COMPLETE'])
     // The four others: one job (the chunk's), one attempt, COMPLETE once.
     expect(new Set(operations.map(op => op.job_id)).size).toBe(1)
     expect(operations.every(op => op.status === 'COMPLETE' && op.attempts === 1)).toBe(true)
@@ -164,7 +180,8 @@ describe('order placement worker', () => {
     const bulk = await waitForBulk(gateway, data.placeOrder.bulkUuid, ['FINISHED_WITH_FAILURE'], 60_000)
     expect(bulk.counts.notRetriablyFailed).toBe(1)
     const [operation] = await operationsOf(data.placeOrder.bulkUuid)
-    expect(operation).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', error_code: 'EXPIRED', attempts: 3 })
+    // attempts counts the attempts that ended: these three were cut short, and rolled back.
+    expect(operation).toMatchObject({ status: 'NOT_RETRIABLY_FAILED', error_code: 'EXPIRED', attempts: 0, started_at: null })
     expect(operation.result_message).toContain('given up after 3 attempts')
     const { rows } = await gateway.sql.query('SELECT count(*)::int AS n FROM orders WHERE operation_id = $1', [operation.id])
     expect(rows[0].n).toBe(0)

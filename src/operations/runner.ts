@@ -1,6 +1,8 @@
 import type { JobInsert, JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
-import { completeOperations, deferOperations, detachOperation, expireOperations, failOperation, startOperations } from './sql/bulks.ts'
+import {
+  claimOperations, completeOperations, deferOperations, detachOperation, expireOperations, failOperation, startOperations, type AttemptStart
+} from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
 import type { Logger } from '../platform/log.ts'
@@ -35,6 +37,8 @@ export interface ClaimedOperation {
   readonly data: unknown
   /** The order it is about, if any (for placements, the order number given at acceptance). */
   readonly ordering_key: string | null
+  /** When this attempt claimed it: its start, written with its end. */
+  readonly claimed_at: Date
 }
 
 /**
@@ -89,16 +93,18 @@ export interface RunnerDeps {
  */
 export function operationHandler (topic: TopicDefinition, process: OperationProcessor, deps: RunnerDeps) {
   const log = deps.log.child({ queue: topic.queue })
+  // Whether startOperations counted the attempt already (long operations, which record their start apart).
+  const counted = topic.recordsStart === true
 
   const settle = async (tx: Db, operations: readonly ClaimedOperation[], outcomes: Outcomes): Promise<void> => {
     const results = await process(tx, operations, { boss: deps.boss, pool: deps.pool, exportDir: deps.exportDir })
     const missing = operations.find(op => !results.has(op.id))
     if (missing) throw new Error(`${topic.queue} returned no result for operation ${missing.id}`)
     const done = operations.filter(op => !(results.get(op.id) instanceof OperationRefused))
-    if (done.length > 0) await run(tx, completeOperations(done.map(op => ({ id: op.id, result: results.get(op.id) ?? null }))))
+    if (done.length > 0) await run(tx, completeOperations(done.map(op => ({ id: op.id, result: results.get(op.id) ?? null, claimedAt: op.claimed_at })), counted))
     for (const op of operations) {
       const result = results.get(op.id)
-      if (result instanceof OperationRefused) await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message))
+      if (result instanceof OperationRefused) await run(tx, failOperation(op.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, result.code, result.message, { claimedAt: op.claimed_at, counted }))
       // Overwritten when a later statement fails: the savepoint is rolled back and the group split.
       outcomes.set(op.id, result instanceof OperationRefused ? { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: result.code } : { status: OPERATION_STATUS.COMPLETE })
     }
@@ -118,7 +124,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       if (isConnectionLost(error)) throw error
       if (operations.length === 1) {
         const job = jobByOperation.get(operations[0]!.id)!
-        if (await recordFailure(topic, deps, log, tx, operations[0]!, job, error, outcomes)) failedJobs.add(job.id)
+        if (await recordFailure(topic, deps, log, tx, operations[0]!, job, error, outcomes, counted)) failedJobs.add(job.id)
         return
       }
       log.debug('a batch failed; splitting it', { size: operations.length, error: detail(error) })
@@ -136,13 +142,16 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
     const jobByOperation = new Map(jobs.flatMap(job => operationIdsOf(job.data).map(id => [id, job] as const)))
     // Operations whose bulk's notAfter has passed end EXPIRED, unrun; their jobs are then idle (below).
     await run(deps.pool, expireOperations(claims))
-    // Outside the job transaction, so that status queries see the operations begin at once.
-    const claimed = await run<ClaimedOperation>(deps.pool, startOperations(claims))
-    // One order for every transaction's writes (bulk, then index), so that two workers cannot deadlock
-    // on the rows they touch, the bulk_progress shards included.
-    claimed.sort((a, b) => a.bulk_uuid.localeCompare(b.bulk_uuid) || a.request_index - b.request_index)
+    // Long operations only: outside the job transaction, so that status queries see them begin at once.
+    if (counted) await run(deps.pool, startOperations(claims))
 
+    let claimed: ClaimedOperation[] = []
     await transaction(deps.pool, async (tx) => {
+      // Claimed by a row lock held until this transaction ends, not by a write (issue 17, item 3): an
+      // operation is written once, when its attempt ends. Locked and returned in one order for every
+      // transaction's writes (bulk, then index), so that two workers cannot deadlock on the rows they
+      // touch, the bulk_progress shards included.
+      claimed = await run<ClaimedOperation>(tx, claimOperations(claims))
       const failedJobs = new Set<string>()
       if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation, outcomes)
       // Every other job is done: its operations completed or failed for good in this transaction
@@ -176,12 +185,13 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
 
 /** Records the failure of one operation; returns true when its job was failed (to be retried or dead-lettered). */
 async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Logger, tx: pg.PoolClient, operation: ClaimedOperation,
-  job: JobWithMetadata<OperationJob>, error: unknown, outcomes: Outcomes): Promise<boolean> {
+  job: JobWithMetadata<OperationJob>, error: unknown, outcomes: Outcomes, counted: boolean): Promise<boolean> {
   const message = describe(error)
+  const start: AttemptStart = { claimedAt: operation.claimed_at, counted }
   const ids = { jobId: job.id, operationId: operation.id, bulkUuid: operation.bulk_uuid }
   if (!isTransient(error)) {
     log.warn('operation failed permanently', { ...ids, error })
-    await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message))
+    await run(tx, failOperation(operation.id, OPERATION_STATUS.NOT_RETRIABLY_FAILED, OPERATION_ERROR_CODE.PERMANENT_FAILURE, message, start))
     outcomes.set(operation.id, { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.PERMANENT_FAILURE })
     return false // its job completes: nothing a retry could change
   }
@@ -190,7 +200,7 @@ async function recordFailure (topic: TopicDefinition, deps: RunnerDeps, log: Log
   const outcome = retriesLeft
     ? { status: OPERATION_STATUS.RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.TRANSIENT_FAILURE }
     : { status: OPERATION_STATUS.NOT_RETRIABLY_FAILED, code: OPERATION_ERROR_CODE.RETRIES_EXHAUSTED }
-  await run(tx, failOperation(operation.id, outcome.status, outcome.code, message))
+  await run(tx, failOperation(operation.id, outcome.status, outcome.code, message, start))
   outcomes.set(operation.id, outcome)
   if ('operationIds' in job.data) {
     // An operation of a chunk is retried alone, by a job of its own; the chunk's job completes with the others.

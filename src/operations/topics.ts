@@ -32,6 +32,12 @@ export interface OperationTopic extends QueuePolicy {
   readonly localConcurrency: number
   /** Polling backstop while LISTEN/NOTIFY wakes workers; retries (deferred jobs) are found by it. */
   readonly pollingIntervalSeconds: number
+  /**
+   * Long operations (exports): their start is written and committed before they run, so that status
+   * reads show them begun while they run (a write more per attempt). Default: an operation is
+   * written once, when its attempt ends, and shows its earlier status while it runs.
+   */
+  readonly recordsStart?: boolean
 }
 
 /**

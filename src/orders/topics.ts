@@ -21,5 +21,5 @@ export const ORDER_TOPICS = Object.freeze({
    * Writes the orders an export matches to its file (src/orders/export.ts): one export at a time per
    * process, each in one transaction that may last minutes for millions of orders, hence 30 minutes per attempt.
    */
-  exportOrders: { ...operationTopic('order.export', { batchSize: 1, localConcurrency: 1 }), expireInSeconds: 1800 }
+  exportOrders: { ...operationTopic('order.export', { batchSize: 1, localConcurrency: 1 }), expireInSeconds: 1800, recordsStart: true }
 })

@@ -4,7 +4,10 @@
  * RETRIABLY_FAILED 2, NOT_RETRIABLY_FAILED 3, OPEN 4, REJECTED 5.
  */
 export const OPERATION_STATUS = Object.freeze({
-  /** Accepted and not finished: waiting, running, or running again after a retriable failure. */
+  /**
+   * Accepted and not finished: waiting or running. An operation is written when an attempt ends, so a
+   * running one keeps the status it had (a retry runs RETRIABLY_FAILED), except exports, which record their start.
+   */
   OPEN: 'OPEN',
   COMPLETE: 'COMPLETE',
   /** Failed; a retry is scheduled. */
@@ -23,7 +26,8 @@ export type OperationStatus = (typeof OPERATION_STATUS)[keyof typeof OPERATION_S
 /**
  * Bulk statuses are derived from the counts, never stored: the `bulk_summary` view computes them
  * (migrations/0005), exactly, unlike Magento's, which counts OPEN operations as processed (#36911):
- * NOT_STARTED until an operation has begun; IN_PROGRESS while any is OPEN or RETRIABLY_FAILED;
+ * NOT_STARTED until an operation has begun (its start is known when its attempt ends, an export's as it
+ * begins); IN_PROGRESS while any is OPEN or RETRIABLY_FAILED;
  * once all are final, CANCELED if any was canceled, else FINISHED_SUCCESSFULLY if all are
  * COMPLETE, else FINISHED_WITH_FAILURE (EXPIRED operations included).
  */

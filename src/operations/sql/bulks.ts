@@ -269,17 +269,25 @@ export function reopenFailedOperations (bulkUuid: string, errorCodes: readonly s
 }
 
 /**
- * Cancels the operations of a bulk that have not begun: OPEN ones no worker has claimed, and
- * RETRIABLY_FAILED ones waiting for their next attempt. Running ones are left to finish.
- * Returns the jobs to cancel in pg-boss.
+ * Cancels the operations of a bulk that no worker holds: OPEN ones, and RETRIABLY_FAILED ones
+ * waiting for their next attempt. A worker holds the operations it runs locked in its job
+ * transaction (claimOperations), so running ones are skipped and left to finish; a worker about to
+ * claim one waits for this lock and then finds it CANCELED. Either way an operation is canceled or
+ * run, never both. Returns the jobs to cancel in pg-boss.
  */
 export function cancelPendingOperations (bulkUuid: string): Query {
   return {
-    text: `UPDATE operation
+    text: `WITH pending AS (
+        SELECT id FROM operation
+        WHERE bulk_uuid = $1 AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+        FOR NO KEY UPDATE SKIP LOCKED
+      )
+      UPDATE operation o
       SET status = '${S.CANCELED}', error_code = 'CANCELED', result_message = 'canceled before it began',
           finished_at = clock_timestamp(), updated_at = clock_timestamp()
-      WHERE bulk_uuid = $1 AND ((status = '${S.OPEN}' AND started_at IS NULL) OR status = '${S.RETRIABLY_FAILED}')
-      RETURNING id, topic, job_id`,
+      FROM pending
+      WHERE o.id = pending.id
+      RETURNING o.id, o.topic, o.job_id`,
     values: [bulkUuid]
   }
 }
@@ -337,29 +345,63 @@ export function markBulkReopened (uuid: string): Query {
 
 /**
  * Ends EXPIRED the claimed operations whose bulk's deadline has passed and that have not begun: OPEN
- * ones no worker started, and RETRIABLY_FAILED ones waiting for their retry (as cancelPendingOperations
- * takes them). They are not run; their jobs are then done (the runner's idle jobs). Returns their ids.
+ * ones and RETRIABLY_FAILED ones waiting for their retry (as cancelPendingOperations takes them),
+ * that no worker holds (an attempt still running them, whose job expired, is left to finish). They
+ * are not run; their jobs are then done (the runner's idle jobs). Returns their ids.
  */
 export function expireOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
   return {
-    text: `UPDATE operation o
+    // Only operations of bulks past their deadline are locked: a row lock is a write too.
+    text: `WITH pending AS (
+        SELECT o.id, b.not_after FROM operation o JOIN bulk b ON b.uuid = o.bulk_uuid
+        WHERE (o.id, o.job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[])) AND o.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+          AND b.not_after <= clock_timestamp()
+        FOR NO KEY UPDATE OF o SKIP LOCKED
+      )
+      UPDATE operation o
       SET status = '${S.EXPIRED}', error_code = '${E.DEADLINE_PASSED}',
-          result_message = 'not begun by its deadline, notAfter ' || to_char(b.not_after AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          result_message = 'not begun by its deadline, notAfter ' || to_char(pending.not_after AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
           finished_at = clock_timestamp(), updated_at = clock_timestamp()
-      FROM bulk b
-      WHERE (o.id, o.job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
-        AND b.uuid = o.bulk_uuid AND b.not_after <= clock_timestamp()
-        AND ((o.status = '${S.OPEN}' AND o.started_at IS NULL) OR o.status = '${S.RETRIABLY_FAILED}')
+      FROM pending
+      WHERE o.id = pending.id
       RETURNING o.id`,
     values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
   }
 }
 
+/** Per-order ordering, on an operation `o`: no operation on the same order accepted earlier is unfinished. */
+const NO_EARLIER_UNFINISHED = `(o.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM operation p
+          WHERE p.ordering_key = o.ordering_key AND p.seq < o.seq AND p.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')))`
+
 /**
- * Marks operations as begun (first start time, one more attempt) and returns those still to be
- * done by these jobs. Left out: operations already final (their job was delivered again after it
- * had committed, and doing it again would do it twice), and operations whose current job is
- * another one (a stale job after retryBulk re-enqueued the operation).
+ * The operations still to be done by these jobs, each locked until the job transaction ends:
+ * cancelBulk and expiry skip what a worker holds, and a worker claiming one that a cancel holds
+ * waits, then finds it CANCELED. Nothing is written: an attempt's start is written with its end
+ * (completeOperations, failOperation), one write per attempt. Left out: operations already final
+ * (their job was delivered again after it had committed, and doing it again would do it twice),
+ * operations whose current job is another one (a stale job after retryBulk re-enqueued the
+ * operation), and operations waiting for an earlier one on their order. Locked in the order the job
+ * transaction writes them (bulk, then index), so that two transactions cannot deadlock on them.
+ */
+export function claimOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
+  return {
+    text: `SELECT id, bulk_uuid, request_index, data, ordering_key, clock_timestamp() AS claimed_at
+      FROM operation o
+      WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
+        AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
+        AND ${NO_EARLIER_UNFINISHED}
+      ORDER BY bulk_uuid, request_index
+      FOR NO KEY UPDATE OF o`,
+    values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
+  }
+}
+
+/**
+ * Records the start of long operations (exports) before they run, committed at once, so that
+ * status reads show them begun while they run (their topic's `recordsStart`): first start time, one
+ * more attempt, OPEN again if it was waiting for a retry. Same conditions as claimOperations, which
+ * then claims them; their end does not count the attempt again.
  */
 export function startOperations (claims: ReadonlyArray<{ operationId: string, jobId: string }>): Query {
   return {
@@ -367,11 +409,7 @@ export function startOperations (claims: ReadonlyArray<{ operationId: string, jo
       SET status = '${S.OPEN}', attempts = attempts + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
       WHERE (id, job_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))
         AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
-        -- Per-order ordering: not while an operation on the same order accepted earlier is unfinished.
-        AND (o.ordering_key IS NULL OR NOT EXISTS (
-          SELECT 1 FROM operation p
-          WHERE p.ordering_key = o.ordering_key AND p.seq < o.seq AND p.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')))
-      RETURNING id, bulk_uuid, request_index, data, ordering_key`,
+        AND ${NO_EARLIER_UNFINISHED}`,
     values: [claims.map(claim => claim.operationId), claims.map(claim => claim.jobId)]
   }
 }
@@ -390,26 +428,42 @@ export function deferOperations (waits: ReadonlyArray<{ operationId: string, job
   }
 }
 
-/** Completes operations with their results; a guarded transition, so finished ones stay as they are. */
-export function completeOperations (results: ReadonlyArray<{ id: string, result: unknown }>): Query {
+/**
+ * What an attempt's end records of its start (claimOperations wrote nothing): the first start time,
+ * when the worker claimed the operation, and one more attempt, unless its start was recorded apart
+ * (startOperations, which counted the attempt).
+ */
+export interface AttemptStart {
+  readonly claimedAt: Date
+  readonly counted: boolean
+}
+
+/**
+ * Completes operations with their results and records their attempt: one write per operation. A
+ * guarded transition, so finished ones stay as they are.
+ */
+export function completeOperations (results: ReadonlyArray<{ id: string, result: unknown, claimedAt: Date }>, counted: boolean): Query {
   return {
     text: `UPDATE operation o
       SET status = '${S.COMPLETE}', result = r.result, error_code = NULL, result_message = NULL,
+          attempts = o.attempts + $2, started_at = coalesce(o.started_at, r.claimed_at),
           finished_at = clock_timestamp(), updated_at = clock_timestamp()
-      FROM jsonb_to_recordset($1::jsonb) AS r (id uuid, result jsonb)
-      WHERE o.id = r.id AND o.status = '${S.OPEN}'`,
-    values: [JSON.stringify(results)]
+      FROM jsonb_to_recordset($1::jsonb) AS r (id uuid, result jsonb, claimed_at timestamptz)
+      WHERE o.id = r.id AND o.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
+    values: [JSON.stringify(results.map(r => ({ id: r.id, result: r.result, claimed_at: r.claimedAt }))), counted ? 0 : 1]
   }
 }
 
-/** Records a failure: RETRIABLY_FAILED (a retry follows) or NOT_RETRIABLY_FAILED (final). */
-export function failOperation (id: string, status: typeof S.RETRIABLY_FAILED | typeof S.NOT_RETRIABLY_FAILED, errorCode: string, message: string): Query {
+/** Records a failure and its attempt: RETRIABLY_FAILED (a retry follows) or NOT_RETRIABLY_FAILED (final). */
+export function failOperation (id: string, status: typeof S.RETRIABLY_FAILED | typeof S.NOT_RETRIABLY_FAILED, errorCode: string, message: string,
+  start: AttemptStart): Query {
   return {
     text: `UPDATE operation
       SET status = $2, error_code = $3, result_message = $4, updated_at = clock_timestamp(),
+          attempts = attempts + $6, started_at = coalesce(started_at, $5),
           finished_at = CASE WHEN $2 = '${S.NOT_RETRIABLY_FAILED}' THEN clock_timestamp() END
       WHERE id = $1 AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')`,
-    values: [id, status, errorCode, message]
+    values: [id, status, errorCode, message, start.claimedAt, start.counted ? 0 : 1]
   }
 }
 

@@ -73,7 +73,7 @@ export const BulkRef = builder.objectRef<BulkView>('Bulk').implement({
       description: 'The deadline it was accepted with: operations not begun by then end EXPIRED instead of running late; null: none.',
       resolve: (bulk) => bulk.notAfter
     }),
-    startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first operation began.', resolve: (bulk) => bulk.startedAt }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first operation began, known once an operation has ended an attempt (an export: once it has begun).', resolve: (bulk) => bulk.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last operation finished; null until the bulk has.', resolve: (bulk) => bulk.finishedAt }),
     acknowledged: t.boolean({ description: 'Dismissed by acknowledgeBulk.', resolve: (bulk) => bulk.acknowledgedAt !== null }),
     acknowledgedAt: t.field({ type: 'DateTime', nullable: true, resolve: (bulk) => bulk.acknowledgedAt }),

@@ -19,9 +19,11 @@ export const OperationRef = builder.objectRef<OperationRow>('Operation').impleme
     data: t.field({ type: 'JSON', description: 'The item as submitted.', resolve: (op) => op.data }),
     result: t.field({ type: 'JSON', nullable: true, description: 'What the work produced, once COMPLETE.', resolve: (op) => op.result }),
     dataHash: t.exposeString('data_hash'),
-    attempts: t.exposeInt('attempts', { description: 'Attempts begun so far.' }),
+    attempts: t.exposeInt('attempts', {
+      description: 'Attempts that ended (completed or failed) so far; one cut short (its worker stopped, its job expired) leaves no trace. An export counts each attempt as it begins.'
+    }),
     createdAt: t.field({ type: 'DateTime', resolve: (op) => op.created_at }),
-    startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first attempt began.', resolve: (op) => op.started_at }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the first attempt began, written when that attempt ends (an export writes it as it begins): null while the first attempt runs.', resolve: (op) => op.started_at }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (op) => op.finished_at }),
     nextRetryAt: t.field({
       type: 'DateTime',
