@@ -14,6 +14,7 @@ import {
   findBulk, findBulkWithOperations, findBulkWithOwnerRole, findOperation, listBulks, listOperations, sameBulkView, searchOperations, type BulkView
 } from './operations/read.ts'
 import { resultsUrl } from './operations/results.ts'
+import { listRequestItems } from './operations/requestItems.ts'
 import { exportPath, readExportProgress } from './operations/exports.ts'
 import type { BulkStatusFeed } from './operations/statusFeed.ts'
 import { listNotifications } from './operations/webhooks/read.ts'
@@ -67,6 +68,7 @@ export function createServices (deps: ServiceDeps): Services {
     bulks: async (viewer, filter, page) => await listBulks(pool, viewer, filter, page),
     apiTokens: async () => await listApiTokens(pool),
     operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),
+    requestItems: async (response, page) => await listRequestItems(pool, response, page),
     operation: async (viewer, id) => await findOperation(pool, viewer, id),
     nextRetryAt: async (operation) => {
       if (!operation.job_id) return null
@@ -92,6 +94,7 @@ export function createRestServices (deps: Pick<ServiceDeps, 'pool' | 'boss' | 'm
   const { pool, boss } = deps
   return {
     accept: async (request) => await acceptOperations({ pool, boss, maxBulkSize: deps.maxBulkSize, fairness: deps.fairness, groupCommit: deps.groupCommit, chunkSize: deps.chunkSize }, request),
+    requestItems: async (response) => await listRequestItems(pool, response, { offset: 0, limit: null }),
     bulk: async (viewer, uuid) => await findBulkWithOwnerRole(pool, viewer, uuid),
     bulkWithOperations: async (viewer, uuid, limit) => await findBulkWithOperations(pool, viewer, uuid, limit),
     operations: async (bulkUuid, filter, page) => await listOperations(pool, bulkUuid, filter, page),

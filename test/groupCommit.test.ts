@@ -47,8 +47,8 @@ describe('group commit', () => {
     const responses = await Promise.all(Array.from({ length: 8 }, async () => await acceptOperations(deps, request())))
     const uuids = responses.map(r => r.bulkUuid)
     expect(new Set(uuids).size).toBe(8)
-    expect(responses.every(r => r.requestItems[0]!.status === 'ACCEPTED' && /^ORD-/.test(r.requestItems[0]!.orderNumber ?? ''))).toBe(true)
-    expect(new Set(responses.map(r => r.requestItems[0]!.orderNumber)).size).toBe(8)
+    expect(responses.every(r => r.requestItems![0]!.status === 'ACCEPTED' && /^ORD-/.test(r.requestItems![0]!.orderNumber ?? ''))).toBe(true)
+    expect(new Set(responses.map(r => r.requestItems![0]!.orderNumber)).size).toBe(8)
     expect(await written(uuids)).toEqual({ bulks: 8, transactions: 2, jobs: 8 })
     expect(await written(uuids.slice(1))).toMatchObject({ transactions: 1 })
   })
@@ -67,7 +67,7 @@ describe('group commit', () => {
     expect((conflict as RequestRejectedError).code).toBe('IDEMPOTENCY_KEY_REUSED')
     expect((results[5] as AsyncResponse).bulkUuid).toBe(first.bulkUuid)
     const others = results.filter((_, i) => i !== 4 && i !== 5) as AsyncResponse[]
-    expect(others.every(r => r.requestItems[0]!.status === 'ACCEPTED')).toBe(true)
+    expect(others.every(r => r.requestItems![0]!.status === 'ACCEPTED')).toBe(true)
     const uuids = others.map(r => r.bulkUuid)
     expect(await written(uuids)).toEqual({ bulks: 6, transactions: 2, jobs: 6 })
     const { rows: keys } = await gateway.sql.query("SELECT key, bulk_uuid FROM idempotency_key WHERE owner = 'group-owner' ORDER BY key")
@@ -85,7 +85,7 @@ describe('group commit', () => {
         await acceptOperations(deps, request({ description: i === 3 ? 'refuse me' : `group ${i}` })).catch((error: Error) => error)))
       expect((results[3] as Error).message).toMatch(/refused by the test/)
       const others = results.filter((_, i) => i !== 3) as AsyncResponse[]
-      expect(others.every(r => r.requestItems[0]!.status === 'ACCEPTED')).toBe(true)
+      expect(others.every(r => r.requestItems![0]!.status === 'ACCEPTED')).toBe(true)
       // The first alone; the group of the four others and the refused one failed, so each of the four was written alone.
       expect(await written(others.map(r => r.bulkUuid))).toEqual({ bulks: 5, transactions: 5, jobs: 5 })
       const { rows: [refused] } = await gateway.sql.query("SELECT count(*)::int AS n FROM bulk WHERE description = 'refuse me'")

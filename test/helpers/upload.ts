@@ -59,3 +59,41 @@ export function stalledUpload (gateway: TestGateway, firstLine: string): Stalled
   response.catch(() => {})
   return { waiting, response, abort: () => controller.abort() }
 }
+
+export interface PulledUpload {
+  /** Bytes of the file the gateway has taken so far. */
+  sent (): number
+  /** The response, once the gateway answers. */
+  readonly response: Promise<Response>
+  /** Ends the request from the client's side. */
+  abort (): void
+}
+
+/** An upload whose file is made a piece at a time, only as the gateway takes it: `next` answers the next piece, or null at the end. */
+export function pulledUpload (gateway: TestGateway, query: string, next: () => Uint8Array | null): PulledUpload {
+  const controller = new AbortController()
+  let sent = 0
+  let started = false
+  const body = new ReadableStream<Uint8Array>({
+    pull (stream) {
+      if (!started) {
+        started = true
+        stream.enqueue(new TextEncoder().encode(preamble(query)))
+        return
+      }
+      const piece = next()
+      if (piece === null) {
+        stream.enqueue(new TextEncoder().encode(`\r\n--${BOUNDARY}--\r\n`))
+        stream.close()
+        return
+      }
+      sent += piece.byteLength
+      stream.enqueue(piece)
+    }
+  })
+  const response = fetch(gateway.httpUrl, {
+    method: 'POST', headers: headers(gateway), body, duplex: 'half', signal: controller.signal
+  } as RequestInit)
+  response.catch(() => {})
+  return { sent: () => sent, response, abort: () => controller.abort() }
+}

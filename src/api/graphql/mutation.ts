@@ -75,7 +75,7 @@ export function accept (context: Context, kind: OperationKind, items: AcceptRequ
  * orderNumber, and a stock adjustment's ordering key is its SKU (`sku:<sku>`), not an order.
  */
 function withoutOrderNumbers (response: AsyncResponse): AsyncResponse {
-  return { ...response, requestItems: response.requestItems.map(item => ({ ...item, orderNumber: null })) }
+  return { ...response, requestItems: response.requestItems?.map(item => ({ ...item, orderNumber: null })) ?? null }
 }
 
 function * orderNumbers (numbers: readonly string[]): Generator<Candidate> {

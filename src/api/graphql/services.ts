@@ -3,7 +3,8 @@ import type { ApiTokenRow } from '../../access/sql/apiTokens.ts'
 import type { CreatedToken } from '../../access/tokens.ts'
 import type { BulkView, Page } from '../../operations/read.ts'
 import type { BulkFilter, BulkKey, OperationFilter, OperationRow } from '../../operations/sql/bulks.ts'
-import type { AcceptRequest, AsyncResponse, Candidate } from '../../operations/accept.ts'
+import type { AcceptRequest, AsyncResponse, Candidate, RequestItem } from '../../operations/accept.ts'
+import type { RequestItemsPage } from '../../operations/requestItems.ts'
 import type { InventoryItemView } from '../../inventory/read.ts'
 import type { NotificationView } from '../../operations/webhooks/read.ts'
 import type { WebhookSecretRow } from '../../operations/sql/webhookSecrets.ts'
@@ -31,6 +32,8 @@ export interface Services {
   bulks (viewer: Viewer, filter: BulkFilter, page: Page<BulkKey>): Promise<BulkView[]>
   apiTokens (): Promise<ApiTokenRow[]>
   operations (bulkUuid: string, filter: OperationFilter, page: Page<number>): Promise<OperationRow[]>
+  /** A range of an accepting request's answer: the items it holds, or its bulk's operations (a streamed upload's). */
+  requestItems (response: AsyncResponse, page: RequestItemsPage): Promise<readonly RequestItem[]>
   operation (viewer: Viewer, id: string): Promise<OperationRow | null>
   /** When pg-boss will try the operation again, while it waits for a retry. */
   nextRetryAt (operation: OperationRow): Promise<Date | null>

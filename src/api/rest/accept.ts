@@ -1,6 +1,6 @@
 import { ADJUST_STOCK } from '../../inventory/requests/adjustStock.ts'
 import { viewerOf } from '../../access/principal.ts'
-import { BULK_ERROR_POLICY, REQUEST_ITEM_STATUS, type AsyncResponse, type Candidate, type OperationKind } from '../../operations/accept.ts'
+import { BULK_ERROR_POLICY, REQUEST_ITEM_STATUS, type AsyncResponse, type Candidate, type OperationKind, type RequestItem } from '../../operations/accept.ts'
 import { OPERATION_ERROR_CODE } from '../../operations/domain/status.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from '../../operations/errors.ts'
 import { CANCEL_ORDER } from '../../orders/requests/cancelOrder.ts'
@@ -19,10 +19,10 @@ const REFUSAL_STATUS: Readonly<Partial<Record<string, 400 | 409>>> = Object.free
 })
 
 /** The request items as Magento answers them; `orders` adds each item's order number. */
-function toMagento (response: AsyncResponse, orders: boolean): AsyncResponseBody {
+function toMagento (response: AsyncResponse, items: readonly RequestItem[], orders: boolean): AsyncResponseBody {
   return {
     bulk_uuid: response.bulkUuid,
-    request_items: response.requestItems.map(item => ({
+    request_items: items.map(item => ({
       id: item.id,
       data_hash: item.dataHash,
       status: item.status === REQUEST_ITEM_STATUS.ACCEPTED ? MAGENTO_ITEM_STATUS.ACCEPTED : MAGENTO_ITEM_STATUS.REJECTED,
@@ -57,7 +57,9 @@ async function accept (call: RestCall, kind: OperationKind, items: readonly Cand
     if (error instanceof RequestRejectedError) throw new RestError(REFUSAL_STATUS[error.code] ?? REST_STATUS.BAD_REQUEST, error.message)
     throw error
   }
-  sendJson(call.res, REST_STATUS.ACCEPTED, toMagento(response, orders))
+  // A body's items are in memory; an answer without them is a replay of a key a JSONL upload used, whose items are its bulk's (as many as this body sent).
+  const answered = response.requestItems ?? await call.services.requestItems(response)
+  sendJson(call.res, REST_STATUS.ACCEPTED, toMagento(response, answered, orders))
 }
 
 /** The body of a single asynchronous request: an object (as Magento, 400 without one). */

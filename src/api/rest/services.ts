@@ -1,5 +1,5 @@
 import type { Viewer } from '../../access/principal.ts'
-import type { AcceptRequest, AsyncResponse } from '../../operations/accept.ts'
+import type { AcceptRequest, AsyncResponse, RequestItem } from '../../operations/accept.ts'
 import type { BulkWithOwnerRole, Page } from '../../operations/read.ts'
 import type { OperationFilter, OperationRow } from '../../operations/sql/bulks.ts'
 import type { OperationSearch, SearchedOperationRow } from '../../operations/sql/operationSearch.ts'
@@ -8,6 +8,8 @@ import type { OperationSearch, SearchedOperationRow } from '../../operations/sql
 export interface RestServices {
   /** Accepts items as one bulk (acceptOperations). */
   accept (request: AcceptRequest): Promise<AsyncResponse>
+  /** Every item of an accepting request's answer (read from its bulk when the answer holds none: a replay of an upload's key). */
+  requestItems (response: AsyncResponse): Promise<readonly RequestItem[]>
   /** A bulk the viewer may see, with its starter's role; null for another owner's, as for a missing one. */
   bulk (viewer: Viewer, uuid: string): Promise<BulkWithOwnerRole | null>
   /** A bulk as `bulk`, and its first `limit` operations in request order, read from one snapshot. */

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { REQUEST_ITEM_STATUS, type AsyncResponse, type RequestItem } from '../../../operations/accept.ts'
 import { builder } from '../builder.ts'
 
@@ -23,7 +24,15 @@ export const AsyncResponseRef = builder.objectRef<AsyncResponse>('AsyncResponse'
   description: 'The answer to an accepting mutation, given at once: the work itself happens later.',
   fields: (t) => ({
     bulkUuid: t.exposeID('bulkUuid'),
-    requestItems: t.field({ type: [RequestItemRef], resolve: (response) => response.requestItems }),
+    requestItems: t.field({
+      type: [RequestItemRef],
+      description: 'One per item, in request order; all of them unless a range is asked for. A JSONL upload\'s are read from its bulk\'s operations as they are asked for: page a large one with `offset` and `first`.',
+      args: {
+        offset: t.arg.int({ description: 'The id of the first item returned (ids are the items\' indexes in the request); 0 by default.', validate: z.number().int().min(0) }),
+        first: t.arg.int({ description: 'How many items at most; all that follow `offset` by default.', validate: z.number().int().min(0) })
+      },
+      resolve: async (response, { offset, first }, { services }) => await services.requestItems(response, { offset: offset ?? 0, limit: first ?? null })
+    }),
     errors: t.exposeBoolean('errors', { description: 'True when any item was rejected.' })
   })
 })
