@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import type { GraphiQLOptions } from 'graphql-yoga'
 
 /**
@@ -12,7 +11,7 @@ export interface GraphiQLPage {
   /** Yoga's `graphiql` option: the page's options for each request. */
   readonly options: (request: Request, serverContext?: { req?: IncomingMessage }) => GraphiQLOptions
   /** Yoga's `renderGraphiQL` option. */
-  readonly render: typeof renderGraphiQL
+  readonly render: (options: GraphiQLOptions) => Promise<string>
 }
 
 /** The example operations of the first tab: the README's first order, its bulk, the order, and a subscription. */
@@ -86,20 +85,26 @@ export function graphiqlPage (title: string, localAdminToken: string | undefined
       }
       return options
     },
-    render: memoized(renderGraphiQL)
+    render: memoized()
   }
 }
 
 /**
  * The page is about 9 MB (GraphiQL, Monaco and its workers, inline): building it takes tens of
- * milliseconds of the event loop, so each page (there are two: with the token filled in, or not) is built once.
+ * milliseconds of the event loop, so each page (there are two: with the token filled in, or not) is
+ * built once. Its module holds those scripts as strings (about 28 MB of heap): it is loaded when a
+ * browser first asks for the page, so that a gateway nobody opens GraphiQL on (a worker, a gateway
+ * in production) never holds them.
  */
-function memoized (render: typeof renderGraphiQL): typeof renderGraphiQL {
+function memoized (): (options: GraphiQLOptions) => Promise<string> {
   const pages = new Map<string, string>()
-  return (options) => {
+  return async (options) => {
     const key = JSON.stringify(options)
     let page = pages.get(key)
-    if (page === undefined) pages.set(key, page = render(options))
+    if (page === undefined) {
+      const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql')
+      pages.set(key, page = renderGraphiQL(options))
+    }
     return page
   }
 }
