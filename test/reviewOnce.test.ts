@@ -53,7 +53,7 @@ describe('cancelBulk against a deferred operation', () => {
     await gateway.sql.query('DELETE FROM test_hold_deferral')
     // What the cancel answered, and what became of the operation it was asked to cancel.
     const final = await eventually(async () => {
-      const { rows: [op] } = await gateway.sql.query(`SELECT status, attempts, started_at FROM operation WHERE bulk_uuid = $1`, [uuid])
+      const { rows: [op] } = await gateway.sql.query('SELECT status, attempts, started_at FROM operation WHERE bulk_uuid = $1', [uuid])
       return ['OPEN', 'RETRIABLY_FAILED'].includes(op.status) ? undefined : op
     }, 30_000, 'the cancelOrder operation to end')
     // The placement ends after its sleep; the order's status then says whether the cancelOrder ran.

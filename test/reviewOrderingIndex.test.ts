@@ -29,7 +29,7 @@ describe('the claim on a key with a long history', () => {
   it('costs what the key\'s unfinished operations cost, not its history', async () => {
     const history = randomUUID()
     const current = randomUUID()
-    await gateway.sql.query(`INSERT INTO bulk (uuid, owner, operation_count, kind) VALUES ($1, 'o', 50000, 'placement'), ($2, 'o', 1, 'placement')`, [history, current])
+    await gateway.sql.query('INSERT INTO bulk (uuid, owner, operation_count, kind) VALUES ($1, \'o\', 50000, \'placement\'), ($2, \'o\', 1, \'placement\')', [history, current])
     // 50,000 finished adjustments of one SKU (two months of a busy SKU), then one to run.
     await gateway.sql.query(`INSERT INTO operation (id, bulk_uuid, request_index, topic, status, data, data_hash, ordering_key, finished_at)
       SELECT gen_random_uuid(), $1, i, 'inventory.adjust', 'COMPLETE', '{}', 'h', 'sku:HOT', now() FROM generate_series(0, 49999) i`, [history])
