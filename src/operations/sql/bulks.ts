@@ -256,6 +256,7 @@ export function reopenFailedOperations (bulkUuid: string, errorCodes: readonly s
         SELECT id, job_id FROM operation
         WHERE bulk_uuid = $1 AND status IN ('${S.RETRIABLY_FAILED}', '${S.NOT_RETRIABLY_FAILED}')
           AND ($2::text[] IS NULL OR error_code = ANY($2)) AND ($3::uuid[] IS NULL OR id = ANY($3))
+        ORDER BY request_index
         FOR UPDATE
       )
       UPDATE operation o
@@ -269,18 +270,22 @@ export function reopenFailedOperations (bulkUuid: string, errorCodes: readonly s
 }
 
 /**
- * Cancels the operations of a bulk that no worker holds: OPEN ones, and RETRIABLY_FAILED ones
- * waiting for their next attempt. A worker holds the operations it runs locked in its job
- * transaction (claimOperations), so running ones are skipped and left to finish; a worker about to
- * claim one waits for this lock and then finds it CANCELED. Either way an operation is canceled or
- * run, never both. Returns the jobs to cancel in pg-boss.
+ * Cancels the operations of a bulk that have not been carried out: OPEN ones, and RETRIABLY_FAILED
+ * ones waiting for their next attempt. A worker holds the operations it runs locked in its job
+ * transaction (claimOperations), and so does one that defers an operation behind an earlier one on
+ * the same order: this statement waits for such a lock, then finds the operation finished (left as
+ * it is) or still pending (canceled, a deferred one with its new job). A worker about to claim one
+ * waits for this lock and then finds it CANCELED. Either way an operation is canceled or run, never
+ * both, and what cancelBulk answers is final. Rows are locked in request order, as workers lock
+ * them (claimOperations), so that the two cannot deadlock. Returns the jobs to cancel in pg-boss.
  */
 export function cancelPendingOperations (bulkUuid: string): Query {
   return {
     text: `WITH pending AS (
         SELECT id FROM operation
         WHERE bulk_uuid = $1 AND status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')
-        FOR NO KEY UPDATE SKIP LOCKED
+        ORDER BY request_index
+        FOR NO KEY UPDATE
       )
       UPDATE operation o
       SET status = '${S.CANCELED}', error_code = 'CANCELED', result_message = 'canceled before it began',

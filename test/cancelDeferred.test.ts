@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, order, startGateway, type TestGateway } from './helpers/gateway.ts'
 
-// Review of issue 17, item 3 (claim by row lock; cancelPendingOperations with SKIP LOCKED).
+// cancelBulk against the row locks of issue 17, item 3 (operations claimed by a row lock, not a write).
 // A slow placement holds its order; a cancelOrder on the same order is then deferred by its worker
 // (deferOperations, in the job transaction). The deferral's row lock is made to last with a trigger
 // that sleeps in that very UPDATE while test_hold_deferral has a row, standing for the rest of the
