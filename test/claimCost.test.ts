@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startGateway, type TestGateway } from './helpers/gateway.ts'
 import { claimOperations } from '../src/operations/sql/bulks.ts'
 
-// Review of migration 0030 (operation_ordering_idx dropped): the claim's look-up of earlier
-// unfinished operations on the same key goes through operation_ordering_key_idx, every operation
-// ever accepted on the key. Orders have a handful; a stock adjustment's key is its SKU (sku:…).
+// The claim's look-up of earlier unfinished operations on the same key (claimOperations) reads the
+// key's unfinished operations only (operation_ordering_idx, migrations 0010 and 0031), not every
+// operation ever accepted on it: orders have a handful, but a stock adjustment's key is its SKU (sku:…).
 let gateway: TestGateway
 beforeAll(async () => { gateway = await startGateway({ roles: ['gateway'] }) })
 afterAll(async () => { await gateway?.stop() })
@@ -26,7 +26,7 @@ async function claimCost (operationId: string, jobId: string): Promise<{ ms: num
 }
 
 describe('the claim on a key with a long history', () => {
-  it('costs what the key\'s unfinished operations cost, not its history', async () => {
+  it('reads what the key\'s unfinished operations take, not its history', async () => {
     const history = randomUUID()
     const current = randomUUID()
     await gateway.sql.query('INSERT INTO bulk (uuid, owner, operation_count, kind) VALUES ($1, \'o\', 50000, \'placement\'), ($2, \'o\', 1, \'placement\')', [history, current])
@@ -39,13 +39,9 @@ describe('the claim on a key with a long history', () => {
       VALUES ($1, $2, $3, 0, 'inventory.adjust', 'OPEN', '{}', 'h', 'sku:HOT')`, [op, job, current])
     await gateway.sql.query('VACUUM ANALYZE operation')
 
-    const without = await claimCost(op, job)
-    await gateway.sql.query(`CREATE INDEX IF NOT EXISTS operation_ordering_idx ON operation (ordering_key, seq)
-      WHERE ordering_key IS NOT NULL AND status IN ('OPEN', 'RETRIABLY_FAILED')`)
-    await gateway.sql.query('ANALYZE operation')
-    const withIndex = await claimCost(op, job)
-    console.log('claim of one operation on a key with 50,000 finished ones', { without, withIndex })
-    expect(without.claimed).toBe(1)
-    expect(without.buffers).toBeLessThan(withIndex.buffers * 10)
+    const claim = await claimCost(op, job)
+    expect(claim.claimed).toBe(1)
+    // Through the partial index: a handful of pages. Through the key's whole history: about a thousand.
+    expect(claim.buffers).toBeLessThan(50)
   }, 60_000)
 })
