@@ -5,7 +5,9 @@ import type { Query } from '../../platform/db/pool.ts'
  * (earlier) when an operation of it failed for good. It goes when it was created before its cutoff
  * and is finished, with no operation finished since its cutoff and no retryBulk since (a bulk
  * retried lately is kept), and none of its placements' orders is still live (PLACED or CANCELING:
- * issue 13, item 4). The batch takes bulks while their operations add up to `maxOperations`, and
+ * issue 13, item 4), and no idempotency key still answers with it (a replayed upload's answer is
+ * read from its operations: IDEMPOTENCY_TTL_HOURS may be set longer than RETENTION_DAYS, and the
+ * bulk then stays until its key goes). The batch takes bulks while their operations add up to `maxOperations`, and
  * always at least one, so that one statement's work stays bounded whatever the bulks' sizes.
  * The statement deletes the bulks' operations with them (no foreign key cascades to them:
  * migrations/0030); progress rows and notifications go by ON DELETE CASCADE; orders stay, their
@@ -32,6 +34,7 @@ export function deleteExpiredBulks (cutoff: Date, failedCutoff: Date, maxBulks: 
           AND NOT EXISTS (SELECT 1 FROM operation o WHERE o.bulk_uuid = b.uuid AND o.finished_at >= c.cutoff)
           AND NOT EXISTS (SELECT 1 FROM orders live JOIN operation o ON o.id = live.operation_id
                           WHERE o.bulk_uuid = b.uuid AND live.status IN ('PLACED', 'CANCELING'))
+          AND NOT EXISTS (SELECT 1 FROM idempotency_key k WHERE k.bulk_uuid = b.uuid)
         ORDER BY b.created_at, b.uuid DESC
         LIMIT $2
       ), batch AS (
