@@ -22,15 +22,28 @@ function badRequest (message: string): GraphQLError {
  * One file per request, which is all `placeOrdersFromFile` takes.
  */
 export function useStreamingUploads (): Plugin {
+  // Each upload's body as the parser reads it, until the request is answered.
+  const bodies = new WeakMap<Request, Readable>()
   return {
     onRequestParse ({ request, setRequestParser }) {
       if (!(request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data') ?? false)) return
-      setRequestParser(async (req) => await parse(req))
+      setRequestParser(async (req) => await parse(req, (body) => bodies.set(request, body)))
+    },
+    onResponse ({ request }) {
+      // A resolver that stopped reading the file (the bulk refused part way, BULK_TOO_LARGE) leaves
+      // the rest of the body unread, and a client still sending it would wait on a connection nobody
+      // reads until the request timeout. Once the answer is out, the rest is read and dropped.
+      const body = bodies.get(request)
+      if (body === undefined) return
+      bodies.delete(request)
+      if (body.readableEnded || body.destroyed) return
+      body.unpipe()
+      body.on('data', () => {}).on('error', () => {}).resume()
     }
   }
 }
 
-async function parse (request: Request): Promise<GraphQLParams> {
+async function parse (request: Request, reading: (body: Readable) => void): Promise<GraphQLParams> {
   if (request.body === null) throw badRequest('the multipart request has no body')
   let parser: BusboyInstance
   try {
@@ -74,7 +87,9 @@ async function parse (request: Request): Promise<GraphQLParams> {
       else if (!settled) { settled = true; resolve(operations) }
     })
     parser.on('error', (error: unknown) => fail(badRequest(`invalid multipart request: ${(error as Error).message}`)))
-    Readable.from(request.body as unknown as AsyncIterable<Uint8Array>).on('error', (error) => parser.destroy(error)).pipe(parser)
+    const body = Readable.from(request.body as unknown as AsyncIterable<Uint8Array>)
+    reading(body)
+    body.on('error', (error) => parser.destroy(error)).pipe(parser)
   })
 }
 

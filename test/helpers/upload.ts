@@ -1,3 +1,4 @@
+import http from 'node:http'
 import type { TestGateway } from './gateway.ts'
 
 export const UPLOAD_QUERY = 'mutation ($file: Upload!) { placeOrdersFromFile(file: $file) { bulkUuid errors requestItems { id status errorMessage } } }'
@@ -96,4 +97,52 @@ export function pulledUpload (gateway: TestGateway, query: string, next: () => U
   } as RequestInit)
   response.catch(() => {})
   return { sent: () => sent, response, abort: () => controller.abort() }
+}
+
+export interface WrittenUpload {
+  /** Bytes of the file the server has taken so far (written to the socket). */
+  written (): number
+  /** The answer: HTTP status and JSON body. */
+  readonly response: Promise<{ status: number, body: any }>
+  /** Resolves once the whole request is written, the closing boundary included. */
+  readonly finished: Promise<void>
+  abort (): void
+}
+
+/**
+ * An upload written with node:http, which goes on writing the request after the answer has come
+ * (fetch stops sending once it has the answer): each piece from `next` is written when the last
+ * one has been taken, until `next` answers null.
+ */
+export function writtenUpload (gateway: TestGateway, query: string, next: () => Uint8Array | null): WrittenUpload {
+  let written = 0
+  const request = http.request(gateway.httpUrl, { method: 'POST', headers: headers(gateway) })
+  const response = new Promise<{ status: number, body: any }>((resolve, reject) => {
+    request.on('response', (answer) => {
+      let text = ''
+      answer.setEncoding('utf8').on('data', (chunk: string) => { text += chunk }).on('end', () => {
+        try { resolve({ status: answer.statusCode ?? 0, body: JSON.parse(text) }) } catch (error) { reject(error) }
+      }).on('error', reject)
+    })
+    request.on('error', reject)
+  })
+  response.catch(() => {})
+  const finished = new Promise<void>((resolve, reject) => {
+    request.on('error', reject)
+    const write = (): void => {
+      const piece = next()
+      if (piece === null) {
+        request.end(`\r\n--${BOUNDARY}--\r\n`, () => resolve())
+        return
+      }
+      request.write(piece, (error) => {
+        if (error) return reject(error)
+        written += piece.byteLength
+        write()
+      })
+    }
+    request.write(preamble(query), () => write())
+  })
+  finished.catch(() => {})
+  return { written: () => written, response, finished, abort: () => request.destroy() }
 }
