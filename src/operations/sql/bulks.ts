@@ -334,10 +334,15 @@ export function acknowledgeBulk (uuid: string, owner: string | null): Query {
 
 /**
  * Locks a bulk for a command that changes its operations (retry, cancel), when `owner` may act on
- * it, so that two such commands on one bulk take turns. Returns no row for another owner's bulk.
+ * it, so that two such commands on one bulk take turns, and retention's DELETE waits for them.
+ * Returns no row for another owner's bulk. FOR NO KEY UPDATE, not FOR UPDATE: the command then waits
+ * for the operations a worker holds, and that worker's transaction writes rows that reference the
+ * bulk (its progress shard, a finish notification), whose foreign keys take a key-share lock on the
+ * bulk row. FOR UPDATE would make the two wait for each other (a deadlock PostgreSQL broke by
+ * rolling the worker's batch back, so the cancel canceled what was being run).
  */
 export function lockBulk (uuid: string, owner: string | null): Query {
-  return { text: 'SELECT uuid FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2) FOR UPDATE', values: [uuid, owner] }
+  return { text: 'SELECT uuid FROM bulk WHERE uuid = $1 AND ($2::text IS NULL OR owner = $2) FOR NO KEY UPDATE', values: [uuid, owner] }
 }
 
 /**
