@@ -53,7 +53,10 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(chunkConcurrency !== undefined ? { groupConcurrency: chunkConcurrency } : {})
     }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
-      await Promise.all(jobs.map(async (job) => { await handler([job]) }))
+      // Both settle before a failure is passed on: pg-boss fails the fetch's jobs then, and a chunk still running must not be among them.
+      const settled = await Promise.allSettled(jobs.map(async (job) => { await handler([job]) }))
+      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
     })
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
