@@ -39,9 +39,7 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
     }, handler)
     // Jobs of a chunk of a bulk's operations (issue 17, item 1), each in a transaction of its own: a
     // chunk is a batch. Two a fetch, so that a full fetch (pg-boss burstWhenBatchFull, which a batch
-    // of one ignores) fetches again at once instead of after the polling interval; run side by side,
-    // as two batch loops run theirs: an owner's share (groupConcurrency) is usually two chunks, which
-    // one fetch takes whole, so run one after the other they halved the rate a bulk was placed at.
+    // of one ignores) fetches again at once instead of after the polling interval.
     const chunkConcurrency = chunkGroupConcurrency(options.groupConcurrency, options.chunkSize ?? DEFAULT_CHUNK_SIZE)
     await boss.work(topic.queue, {
       batchSize: CHUNKS_PER_FETCH,
@@ -53,10 +51,7 @@ export async function startWorkers (boss: PgBoss, topics: readonly TopicDefiniti
       notifyPollingIntervalSeconds: topic.pollingIntervalSeconds,
       ...(chunkConcurrency !== undefined ? { groupConcurrency: chunkConcurrency } : {})
     }, async (jobs: Array<JobWithMetadata<OperationJob>>) => {
-      // Both settle before a failure is passed on: pg-boss fails the fetch's jobs then, and a chunk still running must not be among them.
-      const settled = await Promise.allSettled(jobs.map(async (job) => { await handler([job]) }))
-      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-      if (failed !== undefined) throw failed.reason
+      for (const job of jobs) await handler([job])
     })
 
     const giveUp = `given up after ${topic.retryLimit + 1} attempts that did not finish (each may run ${topic.expireInSeconds}s; its worker may have stopped or lost its connection)`
