@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss'
 import type { Viewer } from '../access/principal.ts'
 import type pg from 'pg'
 import {
-  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, markBulkReopened, reopenFailedOperations, selectJobsInUse
+  acknowledgeBulk as acknowledgeBulkQuery, cancelPendingOperations, lockBulk, lockBulkRuns, markBulkReopened, reopenFailedOperations, selectJobsInUse
 } from './sql/bulks.ts'
 import { findBulk, type BulkView } from './read.ts'
 import { bossDb, run, transaction } from '../platform/db/pool.ts'
@@ -71,6 +71,8 @@ export async function retryBulk (deps: ControlDeps, viewer: Viewer, uuid: string
 export async function cancelBulk (deps: ControlDeps, viewer: Viewer, uuid: string): Promise<BulkView> {
   await transaction(deps.pool, async (client) => {
     if ((await run(client, lockBulk(uuid, viewer.owner))).length === 0) throw notFound(uuid)
+    // Waits for the batches running the bulk's operations, and keeps new ones from claiming any until this commits.
+    await run(client, lockBulkRuns(uuid))
     const canceled = await run<{ id: string, topic: string, job_id: string | null }>(client, cancelPendingOperations(uuid))
     // A chunk's job that still carries an operation being run is left to finish it; it does not run the canceled ones.
     const jobIds = [...new Set(canceled.flatMap(row => row.job_id ? [row.job_id] : []))]

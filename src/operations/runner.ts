@@ -1,7 +1,7 @@
 import type { JobInsert, JobWithMetadata, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import {
-  claimOperations, completeOperations, deferOperations, detachOperation, expireOperations, failOperation, startOperations, type AttemptStart
+  claimOperations, completeOperations, lockBulkRunsShared, deferOperations, detachOperation, expireOperations, failOperation, startOperations, type AttemptStart
 } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { OPERATION_ERROR_CODE, OPERATION_STATUS } from './domain/status.ts'
@@ -151,6 +151,7 @@ export function operationHandler (topic: TopicDefinition, process: OperationProc
       // operation is written once, when its attempt ends. Locked and returned in one order for every
       // transaction's writes (bulk, then index), so that two workers cannot deadlock on the rows they
       // touch, the bulk_progress shards included.
+      await run(tx, lockBulkRunsShared(claims.map(claim => claim.operationId)))
       claimed = await run<ClaimedOperation>(tx, claimOperations(claims))
       const failedJobs = new Set<string>()
       if (claimed.length > 0) await settleOrSplit(tx, claimed, failedJobs, jobByOperation, outcomes)

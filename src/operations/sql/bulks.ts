@@ -385,6 +385,34 @@ const NO_EARLIER_UNFINISHED = `(o.ordering_key IS NULL OR NOT EXISTS (
           WHERE p.ordering_key = o.ordering_key AND p.seq < o.seq AND p.status IN ('${S.OPEN}', '${S.RETRIABLY_FAILED}')))`
 
 /**
+ * The advisory lock class of "operations of this bulk are being run or canceled" (the two-key
+ * form, whose keys never meet pg-boss's or the migrator's one-key locks); the bulk is the second key.
+ */
+const BULK_RUN_LOCK = 1_716_001
+
+/**
+ * Takes, for the job transaction, a shared lock on each bulk these operations belong to, before
+ * they are claimed: workers share it with each other, and cancelBulk takes it exclusively
+ * (lockBulkRuns). So a cancel waits for the batches already running the bulk's operations, and no
+ * new batch claims one of them until the cancel has committed: a cancel cannot be overtaken by a
+ * worker that claims the next operations while it waits for the running ones.
+ */
+export function lockBulkRunsShared (operationIds: readonly string[]): Query {
+  return {
+    text: `SELECT count(*)::int AS locked FROM (
+        SELECT pg_advisory_xact_lock_shared(${BULK_RUN_LOCK}, hashtext(b.bulk_uuid::text))
+        FROM (SELECT DISTINCT bulk_uuid FROM operation WHERE id = ANY($1::uuid[])) b
+        ORDER BY b.bulk_uuid) locks`,
+    values: [operationIds]
+  }
+}
+
+/** The exclusive side of lockBulkRunsShared, for cancelBulk: waits for the batches running the bulk's operations. */
+export function lockBulkRuns (uuid: string): Query {
+  return { text: `SELECT pg_advisory_xact_lock(${BULK_RUN_LOCK}, hashtext($1::text))`, values: [uuid] }
+}
+
+/**
  * The operations still to be done by these jobs, each locked until the job transaction ends:
  * cancelBulk and expiry skip what a worker holds, and a worker claiming one that a cancel holds
  * waits, then finds it CANCELED. Nothing is written: an attempt's start is written with its end
