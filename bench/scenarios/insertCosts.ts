@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Query } from '../../src/platform/db/pool.ts'
-import { insertBulkWithOperations, type NewBulk, type NewOperation } from '../../src/operations/sql/bulks.ts'
+import { insertBulkWithOperations, operationRow, type NewBulk, type NewOperation } from '../../src/operations/sql/bulks.ts'
 import { BULK_KIND } from '../../src/operations/domain/kind.ts'
 import { OPERATION_STATUS } from '../../src/operations/domain/status.ts'
 import { cpuMsOfTree } from '../lib/cpu.ts'
@@ -163,11 +163,11 @@ const RECORD = `(id uuid, index integer, topic text, status text, data jsonb, da
 const BINDINGS: readonly Binding[] = [
   {
     name: 'jsonb_to_recordset (one jsonb array)',
-    rebind: (query, operations) => rebound(query, () => `jsonb_to_recordset($2::jsonb) AS r ${RECORD}`, JSON.stringify(operations.map(jsonRow)))
+    rebind: (query, operations) => rebound(query, () => `jsonb_to_recordset($2::jsonb) AS r ${RECORD}`, JSON.stringify(operations.map(operationRow)))
   },
   {
     name: 'json_to_recordset (one json array)',
-    rebind: (query, operations) => rebound(query, () => `json_to_recordset($2::json) AS r ${RECORD}`, JSON.stringify(operations.map(jsonRow)))
+    rebind: (query, operations) => rebound(query, () => `json_to_recordset($2::json) AS r ${RECORD}`, JSON.stringify(operations.map(operationRow)))
   },
   {
     name: 'unnest (an array per column)',
@@ -180,22 +180,6 @@ const BINDINGS: readonly Binding[] = [
       operations.map(op => op.jobId ?? null)])
   }
 ]
-
-function jsonRow (op: NewOperation): object {
-  return {
-    id: op.id,
-    index: op.index,
-    topic: op.topic,
-    status: op.status,
-    data: op.data,
-    data_hash: op.dataHash,
-    error_code: op.errorCode,
-    message: op.message,
-    ordering_key: op.orderingKey,
-    number_order: op.numberOrder,
-    job_id: op.jobId
-  }
-}
 
 /** A bulk of placements as placeOrders accepts them: numbered at acceptance, carried by chunk jobs of 500. */
 function newBulk (from: number): { bulk: NewBulk, operations: NewOperation[] } {

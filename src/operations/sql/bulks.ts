@@ -103,8 +103,9 @@ function operationRowsOf (bulk: string): string {
       ORDER BY r.index`
 }
 
-function operationRows (operations: readonly NewOperation[]): string {
-  return JSON.stringify(operations.map(op => ({
+/** An operation as a row of the JSON array the insert statements bind (jsonb_to_recordset's column names). */
+export function operationRow (op: NewOperation): Record<string, unknown> {
+  return {
     id: op.id,
     index: op.index,
     topic: op.topic,
@@ -116,7 +117,11 @@ function operationRows (operations: readonly NewOperation[]): string {
     ordering_key: op.orderingKey,
     number_order: op.numberOrder,
     job_id: op.jobId
-  })))
+  }
+}
+
+function operationRows (operations: readonly NewOperation[]): string {
+  return JSON.stringify(operations.map(operationRow))
 }
 
 /**

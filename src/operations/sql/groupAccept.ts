@@ -1,6 +1,6 @@
 import type { Query } from '../../platform/db/pool.ts'
 import { OPERATION_STATUS as S } from '../domain/status.ts'
-import type { NewBulk, NewOperation } from './bulks.ts'
+import { operationRow, type NewBulk, type NewOperation } from './bulks.ts'
 
 /**
  * The statements of a group commit (src/operations/groupCommit.ts): the acceptances of several
@@ -49,20 +49,8 @@ export function insertBulksWithOperations (bulks: readonly NewBulk[], operations
         created_by: bulk.createdBy,
         not_after: bulk.notAfter
       }))),
-      JSON.stringify(operations.map(({ bulkUuid, operation: op }, position) => ({
-        position,
-        bulk_uuid: bulkUuid,
-        id: op.id,
-        index: op.index,
-        topic: op.topic,
-        status: op.status,
-        data: op.data,
-        data_hash: op.dataHash,
-        error_code: op.errorCode,
-        message: op.message,
-        ordering_key: op.orderingKey,
-        number_order: op.numberOrder
-      })))
+      // A grouped operation's job id is its own id (the SQL above); its jobId is unset and JSON leaves it out.
+      JSON.stringify(operations.map(({ bulkUuid, operation: op }, position) => ({ position, bulk_uuid: bulkUuid, ...operationRow(op) })))
     ]
   }
 }
