@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process'
+import path from 'node:path'
 import { PassThrough } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, type LogLevel } from '../src/platform/log.ts'
+import { createTestDatabase } from './helpers/database.ts'
+import { eventually } from './helpers/gateway.ts'
+import { freePort, killAll, lines } from './helpers/processes.ts'
 
 /** A logger writing into memory, and its lines parsed. */
 function capture (level: LogLevel) {
@@ -38,5 +43,50 @@ describe('the logger', () => {
     const silent = capture('silent')
     silent.log.error('not shown')
     expect(silent.entries()).toEqual([])
+  })
+})
+
+describe('a process whose stderr is not read', () => {
+  afterAll(killAll)
+
+  // Lines are written without blocking: a synchronous write into a full pipe sleeps the whole process
+  // (sonic-boom tries again every 100 ms), so a log collector that fell behind stopped the gateway.
+  it('goes on answering, and its lines come out once stderr is read again', async () => {
+    const db = await createTestDatabase()
+    const port = await freePort()
+    const token = 'stalled-stderr-test-admin-token-0123456789'
+    const child = spawn(process.execPath, ['src/main.ts', '--role', 'gateway'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: token, RATE_LIMIT_PER_MINUTE: '0' },
+      stdio: ['ignore', 'ignore', 'pipe']
+    })
+    let text = ''
+    child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
+    const exited = new Promise(resolve => child.once('close', resolve))
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null))?.ok === true ? true : undefined, 60_000, 'the gateway to be ready')
+      // Nothing reads the pipe from here: it holds 64 kB, and each request logs a line of about 300 bytes.
+      child.stderr.pause()
+      const requests = 1500
+      for (let i = 0; i < requests; i++) {
+        const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: `query Stalled${i} { __typename }` }),
+          signal: AbortSignal.timeout(10_000)
+        })
+        expect(response.status).toBe(200)
+      }
+      child.stderr.resume()
+      const logged = await eventually(async () => {
+        const names = new Set(lines(text).map(line => JSON.parse(line) as { operationName?: string }).map(entry => entry.operationName).filter(name => name?.startsWith('Stalled')))
+        return names.size === requests ? names : undefined
+      }, 30_000, 'every request\'s line')
+      expect(logged.size).toBe(requests)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+      await db.drop()
+    }
   })
 })

@@ -35,7 +35,9 @@ const READY = { gateway: 'GraphQL ready', worker: 'workers started' } as const
 export async function startGateway (options: GatewayOptions): Promise<GatewayProcess> {
   const hasGateway = options.role !== 'worker'
   const port = hasGateway ? await freePort() : 0
-  const child = spawn(process.execPath, ['src/main.ts', '--role', options.role], {
+  // BENCH_CPU_PROF=<folder>: a V8 CPU profile of each process, written there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const child = spawn(process.execPath, [...profile, 'src/main.ts', '--role', options.role], {
     cwd: ROOT,
     env: {
       ...process.env,
