@@ -4,6 +4,7 @@ import { startApp, type App } from './app.ts'
 import { DatabaseUnavailableError } from './platform/db/database.ts'
 import { EmbeddedPostgresError } from './platform/db/embedded.ts'
 import { createLogger } from './platform/log.ts'
+import { keepHeapTight } from './platform/heap.ts'
 
 /** Entry point of `npm start`, `npm run gateway` and `npm run worker`. */
 async function main (): Promise<void> {
@@ -36,6 +37,8 @@ async function main (): Promise<void> {
     const config = loadConfig(process.env, parseRoles(process.argv.slice(2)))
     log = createLogger(config.logLevel, { role: config.roles.join('+') })
     log.info('starting order-ops-gateway', { node: process.version, pid: process.pid })
+    // A gateway's memory must not grow with an upload (issue 17, item 5); a process of the worker role alone keeps V8's default sizing.
+    if (config.roles.includes('gateway')) keepHeapTight()
     app = await startApp(config, log)
   } catch (error) {
     const known = error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof EmbeddedPostgresError

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from '../src/platform/db/pool.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { createLogger } from '../src/platform/log.ts'
-import { insertBulkWithOperations, insertOperations, type NewBulk, type NewOperation } from '../src/operations/sql/bulks.ts'
+import { insertBulkWithOperations, insertOperations, operationRows, type NewBulk, type NewOperation } from '../src/operations/sql/bulks.ts'
 import { insertBulksWithOperations } from '../src/operations/sql/groupAccept.ts'
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/database.ts'
 
@@ -63,8 +63,8 @@ describe('an operation is written only with its bulk', () => {
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      expect(await run(client, insertBulkWithOperations(bulk, newOperations(3)))).toHaveLength(3)
-      expect(await run(client, insertOperations(bulk.uuid, newOperations(2, 3)))).toHaveLength(2)
+      expect(await run(client, insertBulkWithOperations(bulk, operationRows(newOperations(3))))).toHaveLength(3)
+      expect(await run(client, insertOperations(bulk.uuid, operationRows(newOperations(2, 3))))).toHaveLength(2)
       await client.query('COMMIT')
     } finally {
       client.release()
@@ -74,7 +74,7 @@ describe('an operation is written only with its bulk', () => {
 
   it('refuses a chunk whose bulk does not exist', async () => {
     const missing = randomUUID()
-    await expect(run(pool, insertOperations(missing, newOperations(2)))).rejects.toMatchObject({ code: '23502', column: 'bulk_uuid' })
+    await expect(run(pool, insertOperations(missing, operationRows(newOperations(2))))).rejects.toMatchObject({ code: '23502', column: 'bulk_uuid' })
     expect(await operationsOf(missing)).toBe(0)
   })
 
@@ -83,8 +83,8 @@ describe('an operation is written only with its bulk', () => {
     const writer = await pool.connect()
     try {
       await writer.query('BEGIN')
-      await run(writer, insertBulkWithOperations(bulk, newOperations(1)))
-      await expect(run(pool, insertOperations(bulk.uuid, newOperations(1, 1)))).rejects.toMatchObject({ code: '23502' })
+      await run(writer, insertBulkWithOperations(bulk, operationRows(newOperations(1))))
+      await expect(run(pool, insertOperations(bulk.uuid, operationRows(newOperations(1, 1))))).rejects.toMatchObject({ code: '23502' })
       await writer.query('ROLLBACK')
     } finally {
       writer.release()

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Query } from '../../src/platform/db/pool.ts'
-import { insertBulkWithOperations, operationRow, type NewBulk, type NewOperation } from '../../src/operations/sql/bulks.ts'
+import { insertBulkWithOperations, operationRow, operationRows, type NewBulk, type NewOperation } from '../../src/operations/sql/bulks.ts'
 import { BULK_KIND } from '../../src/operations/domain/kind.ts'
 import { OPERATION_STATUS } from '../../src/operations/domain/status.ts'
 import { cpuMsOfTree } from '../lib/cpu.ts'
@@ -60,7 +60,7 @@ export const insertCosts: Scenario = {
         for (let k = 0; k < variants.length; k++) {
           const v = (round + k) % variants.length
           const { bulk, operations } = newBulk(round * BULK)
-          const real = insertBulkWithOperations(bulk, operations)
+          const real = insertBulkWithOperations(bulk, operationRows(operations))
           const query = variants[v]!.binding?.rebind(real, operations) ?? real
           const client = clients[v]!
           await client.query('BEGIN')

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { JobInsert, PgBoss } from 'pg-boss'
 import type pg from 'pg'
 import type { Role } from '../access/principal.ts'
-import { insertBulkWithOperations, insertOperations, type NewBulk, type NewOperation } from './sql/bulks.ts'
+import { insertBulkWithOperations, insertOperations, operationRowsOfText, rowTextWithJob, type NewBulk, type NewOperation, type OperationRows } from './sql/bulks.ts'
 import { bossDb, run, transaction, type Db } from '../platform/db/pool.ts'
 import { currentTrace } from '../platform/tracing/tracing.ts'
 import { canonicalJson } from './domain/canonicalJson.ts'
@@ -12,7 +12,7 @@ import { storableData, storableText, unstorableText } from './domain/storable.ts
 import { claimIdempotencyKey, recordIdempotentResponse, selectIdempotencyKey } from './sql/idempotency.ts'
 import { REQUEST_ERROR_CODE, RequestRejectedError } from './errors.ts'
 import { admitBulk, DEFAULT_CHUNK_SIZE, DEFAULT_FAIRNESS, JOB_PRIORITY, jobGroup, jobPriority, type FairnessOptions } from './fairness.ts'
-import { fileSpool, memorySpool, type Spool } from './spool.ts'
+import { fileSpool, memorySpool, type Spool, type SpoolChunk } from './spool.ts'
 import { bulkCommitted } from './commitOutcome.ts'
 import { operationMetrics } from './metrics.ts'
 import type { GroupCommit } from './groupCommit.ts'
@@ -157,11 +157,12 @@ interface ReadRequest {
  */
 export async function acceptOperations (deps: AcceptDeps, request: AcceptRequest): Promise<AsyncResponse> {
   const streamed = Symbol.asyncIterator in request.items
-  const spool = streamed ? await fileSpool() : memorySpool()
+  const memory = streamed ? null : memorySpool()
+  const spool = memory ?? await fileSpool()
   try {
     const read = await readRequest(deps, request, spool, !streamed)
-    const response = deps.groupCommit !== undefined && groupable(request, read)
-      ? await acceptInGroup(deps, deps.groupCommit, request, read, spool)
+    const response = deps.groupCommit !== undefined && memory !== null && groupable(request, read)
+      ? await acceptInGroup(deps, deps.groupCommit, request, read, memory.operations, spool)
       : await acceptAlone(deps, request, read, spool)
     countAccepted(request, read, response)
     return response
@@ -193,9 +194,8 @@ function rejectedWhole (request: AcceptRequest, read: ReadRequest): boolean {
 }
 
 /** Accepts a read request in a group commit (src/operations/groupCommit.ts), or alone if its group fails. */
-async function acceptInGroup (deps: AcceptDeps, group: GroupCommit, request: AcceptRequest, read: ReadRequest, spool: Spool): Promise<AsyncResponse> {
-  const operations: NewOperation[] = []
-  for await (const chunk of spool.chunks(CHUNK)) operations.push(...chunk)
+async function acceptInGroup (deps: AcceptDeps, group: GroupCommit, request: AcceptRequest, read: ReadRequest,
+  operations: readonly NewOperation[], spool: Spool): Promise<AsyncResponse> {
   const fairness = deps.fairness ?? DEFAULT_FAIRNESS
   // A request read from memory: its answer holds its items, alone as in the group.
   type Held = AsyncResponse & { readonly requestItems: RequestItem[] }
@@ -310,26 +310,40 @@ async function writeOperations (deps: AcceptDeps, client: pg.PoolClient, request
   // The accepting request's trace goes with every job (src/platform/tracing/tracing.ts).
   const trace = currentTrace()
   for await (const chunk of spool.chunks(CHUNK)) {
-    const accepted = chunk.filter(op => op.status === OPERATION_STATUS.OPEN)
     // A bulk of at least a chunk's worth of operations: a job per chunk of them, which each operation
     // names as its job. A smaller bulk: a job per operation, fetched in batches, as a single order's;
     // chunk workers count chunks against an owner's share as if each were full (src/operations/fairness.ts).
-    const jobs: JobInsert[] = size < chunkSize
-      ? accepted.map(op => ({ id: op.id, data: { operationId: op.id, ...trace }, group, priority }))
-      : chunksOf(accepted, chunkSize).map(operations => {
-        const id = randomUUID()
-        for (const op of operations) op.jobId = id
-        return { id, data: { operationIds: operations.map(op => op.id), ...trace }, group, priority: JOB_PRIORITY.CHUNK }
-      })
-    const insert = first ? insertBulkWithOperations(bulk, chunk) : insertOperations(read.bulkUuid, chunk)
+    const { rows, jobs } = chunkToWrite(chunk, size < chunkSize ? null : chunkSize, (ids, jobId) => jobId === undefined
+      ? { id: ids[0]!, data: { operationId: ids[0]!, ...trace }, group, priority }
+      : { id: jobId, data: { operationIds: ids, ...trace }, group, priority: JOB_PRIORITY.CHUNK })
+    const insert = first ? insertBulkWithOperations(bulk, rows) : insertOperations(read.bulkUuid, rows)
     first = false
-    const rows = await run<{ id: string, ordering_key: string | null }>(client, insert)
+    const written = await run<{ id: string, ordering_key: string | null }>(client, insert)
     if (read.requestItems !== null) {
-      const keys = new Map(rows.map(row => [row.id, row.ordering_key]))
-      for (const op of chunk) read.requestItems[op.index]!.orderNumber = keys.get(op.id) ?? null
+      const keys = new Map(written.map(row => [row.id, row.ordering_key]))
+      chunk.ids.forEach((id, i) => { read.requestItems![chunk.from + i]!.orderNumber = keys.get(id) ?? null })
     }
     if (jobs.length > 0) await deps.boss.insert(request.kind.topic, jobs, { db: bossDb(client) })
   }
+}
+
+/**
+ * A chunk's rows, as the text the insert binds, and the jobs of its accepted operations: with
+ * `chunkSize` null, a job per operation (`job(ids)` with its id alone); else a job per `chunkSize`
+ * of them (`job(ids, jobId)`), which each of its rows names as its job_id. The rows are taken out
+ * of the chunk, so that their joined text alone lives across the statement's round trip.
+ */
+function chunkToWrite (chunk: SpoolChunk, chunkSize: number | null, job: (ids: string[], jobId?: string) => JobInsert): { rows: OperationRows, jobs: JobInsert[] } {
+  const rows = chunk.rows.splice(0)
+  const accepted = [...rows.keys()].filter(i => chunk.accepted[i])
+  const jobs = chunkSize === null
+    ? accepted.map(i => job([chunk.ids[i]!]))
+    : chunksOf(accepted, chunkSize).map(positions => {
+      const id = randomUUID()
+      for (const i of positions) rows[i] = rowTextWithJob(rows[i]!, id)
+      return job(positions.map(i => chunk.ids[i]!), id)
+    })
+  return { rows: operationRowsOfText(rows), jobs }
 }
 
 function chunksOf<T> (items: readonly T[], size: number): T[][] {
@@ -346,7 +360,7 @@ async function everythingRejected (read: ReadRequest, spool: Spool): Promise<Asy
   let items = read.requestItems
   if (items === null) {
     items = []
-    for await (const chunk of spool.chunks(CHUNK)) items.push(...chunk.map(requestItemOf))
+    for await (const chunk of spool.chunks(CHUNK)) items.push(...chunk.rows.map(row => requestItemOfRow(JSON.parse(row) as SpooledRow)))
   }
   return {
     bulkUuid: read.bulkUuid,
@@ -386,6 +400,25 @@ function requestItemOf (operation: NewOperation): RequestItem {
     dataHash: operation.dataHash,
     status: operation.status === OPERATION_STATUS.OPEN ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
     errorMessage: operation.message
+  }
+}
+
+/** What an answer's line reads of a spooled row (operationRow's names). */
+interface SpooledRow {
+  readonly index: number
+  readonly status: string
+  readonly data_hash: string
+  readonly message: string | null
+}
+
+/** requestItemOf for a row read back from the spool. */
+function requestItemOfRow (row: SpooledRow): RequestItem {
+  return {
+    id: row.index,
+    orderNumber: null,
+    dataHash: row.data_hash,
+    status: row.status === OPERATION_STATUS.OPEN ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
+    errorMessage: row.message
   }
 }
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
-import type { NewOperation } from './sql/bulks.ts'
+import { OPERATION_STATUS } from './domain/status.ts'
+import { operationRow, type NewOperation } from './sql/bulks.ts'
 
 /**
  * Where a request's checked items wait for the acceptance transaction, so that the transaction
@@ -14,26 +15,61 @@ import type { NewOperation } from './sql/bulks.ts'
 export interface Spool {
   add (operation: NewOperation): Promise<void>
   /** Every operation added, in order, `size` at a time; once. */
-  chunks (size: number): AsyncIterable<NewOperation[]>
+  chunks (size: number): AsyncIterable<SpoolChunk>
   /** Frees what the spool holds (its file); safe to call more than once. */
   dispose (): Promise<void>
 }
 
+/**
+ * Consecutive operations of a spool, as the insert takes them: each one's row as JSON text, and
+ * only what the acceptance reads of them besides (ids, for jobs and order numbers). The rows are
+ * not parsed back into objects: a chunk lives across its statement's round trip, and what outlives
+ * it is promoted out of the young generation (issue 17, item 5).
+ */
+export interface SpoolChunk {
+  /** The request index of its first operation (operations are added in request order). */
+  readonly from: number
+  /**
+   * Each operation's row, JSON.stringify(operationRow(op)), with no job_id (src/operations/sql/bulks.ts).
+   * A consumer takes them out (splice) once joined, so that only their joined text lives across the round trip.
+   */
+  readonly rows: string[]
+  readonly ids: string[]
+  /** Whether each was accepted (OPEN), not REJECTED. */
+  readonly accepted: boolean[]
+}
+
+function emptyChunk (from: number): SpoolChunk {
+  return { from, rows: [], ids: [], accepted: [] }
+}
+
 /** For items already in memory (GraphQL variables): they are kept as they are. */
-export function memorySpool (): Spool {
+export function memorySpool (): Spool & { readonly operations: readonly NewOperation[] } {
   const operations: NewOperation[] = []
   return {
+    operations,
     async add (operation) { operations.push(operation) },
     async * chunks (size) {
-      for (let at = 0; at < operations.length; at += size) yield operations.slice(at, at + size)
+      for (let at = 0; at < operations.length; at += size) {
+        const chunk = emptyChunk(at)
+        for (const op of operations.slice(at, at + size)) {
+          chunk.rows.push(JSON.stringify(operationRow(op)))
+          chunk.ids.push(op.id)
+          chunk.accepted.push(op.status === OPERATION_STATUS.OPEN)
+        }
+        yield chunk
+      }
     },
     async dispose () { operations.length = 0 }
   }
 }
 
+/** A file spool's line: `<id> TAB <status> TAB <row JSON>` (JSON text holds no raw tab or newline). */
+const TAB = '\t'
+
 /**
  * For items that stream in (a JSONL upload): written to a file of their own in the system's temporary
- * folder, one JSON line per operation, and read back a chunk at a time, so that memory holds one
+ * folder, one line per operation, and read back a chunk at a time, so that memory holds one
  * chunk whatever the upload's size. The file is deleted by dispose().
  */
 export async function fileSpool (): Promise<Spool> {
@@ -48,22 +84,30 @@ export async function fileSpool (): Promise<Spool> {
   return {
     async add (operation) {
       if (failure !== undefined) throw failure
+      const line = operation.id + TAB + operation.status + TAB + JSON.stringify(operationRow(operation)) + '\n'
       // Wait while the file is behind: the upload is read no faster than the disk takes it.
-      if (!out.write(JSON.stringify(operation) + '\n')) await once(out, 'drain')
+      if (!out.write(line)) await once(out, 'drain')
     },
     async * chunks (size) {
       out.end()
       await written
       const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })
-      let chunk: NewOperation[] = []
+      let from = 0
+      let chunk = emptyChunk(from)
       for await (const line of lines) {
-        chunk.push(JSON.parse(line) as NewOperation)
-        if (chunk.length >= size) {
+        const statusAt = line.indexOf(TAB) + 1
+        const rowAt = line.indexOf(TAB, statusAt) + 1
+        // A copy, not a slice: a slice would keep the text read from the file alive with the id.
+        chunk.ids.push(Buffer.from(line.slice(0, statusAt - 1), 'latin1').toString('latin1'))
+        chunk.accepted.push(line.slice(statusAt, rowAt - 1) === OPERATION_STATUS.OPEN)
+        chunk.rows.push(line.slice(rowAt))
+        if (chunk.rows.length >= size) {
           yield chunk
-          chunk = []
+          from += chunk.ids.length
+          chunk = emptyChunk(from)
         }
       }
-      if (chunk.length > 0) yield chunk
+      if (chunk.rows.length > 0) yield chunk
     },
     async dispose () {
       out.destroy()

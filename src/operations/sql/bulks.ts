@@ -120,8 +120,29 @@ export function operationRow (op: NewOperation): Record<string, unknown> {
   }
 }
 
-function operationRows (operations: readonly NewOperation[]): string {
-  return JSON.stringify(operations.map(operationRow))
+/**
+ * Operations as the insert statements bind them: a JSON array of their rows (operationRow), as text.
+ * Made from objects (operationRows) or from rows already serialized (operationRowsOfText), such as a
+ * file spool's lines: those go to the statement as they are, never parsed (issue 17, item 5).
+ */
+export type OperationRows = string & { readonly __operationRows: true }
+
+export function operationRows (operations: readonly NewOperation[]): OperationRows {
+  return JSON.stringify(operations.map(operationRow)) as OperationRows
+}
+
+/** Rows each serialized already (JSON.stringify(operationRow(op))), joined into the array the statements bind. */
+export function operationRowsOfText (rows: readonly string[]): OperationRows {
+  return `[${rows.join(',')}]` as OperationRows
+}
+
+/**
+ * A serialized row (JSON.stringify(operationRow(op))) carried by the job `jobId`: the key goes in
+ * front, so that the row's text is copied, not parsed. A row carries no job_id of its own (an
+ * unset jobId is left out by JSON), so the key is never there twice.
+ */
+export function rowTextWithJob (row: string, jobId: string): string {
+  return `{"job_id":${JSON.stringify(jobId)},${row.slice(1)}`
 }
 
 /**
@@ -131,10 +152,10 @@ function operationRows (operations: readonly NewOperation[]): string {
  * No foreign key checks that the bulk exists (migrations/0030: it cost a look-up per row): its
  * uuid is read from the bulk row, once, so that without one the insert fails on bulk_uuid's NOT NULL.
  */
-export function insertOperations (bulkUuid: string, operations: readonly NewOperation[]): Query {
+export function insertOperations (bulkUuid: string, rows: OperationRows): Query {
   return {
     text: `INSERT INTO operation (${OPERATION_COLUMNS}) ${operationRowsOf('(SELECT b.uuid FROM bulk b WHERE b.uuid = $1)')} RETURNING id, ordering_key`,
-    values: [bulkUuid, operationRows(operations)]
+    values: [bulkUuid, rows]
   }
 }
 
@@ -143,14 +164,14 @@ export function insertOperations (bulkUuid: string, operations: readonly NewOper
  * one statement instead of two, and its operations cannot go in without it. Returns as
  * insertOperations does.
  */
-export function insertBulkWithOperations (bulk: NewBulk, operations: readonly NewOperation[]): Query {
+export function insertBulkWithOperations (bulk: NewBulk, rows: OperationRows): Query {
   return {
     text: `WITH new_bulk AS (
         INSERT INTO bulk (uuid, owner, description, operation_count, notify_url, owner_role, kind, created_by, not_after)
           VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10)
       )
       INSERT INTO operation (${OPERATION_COLUMNS}) ${operationRowsOf('$1')} RETURNING id, ordering_key`,
-    values: [bulk.uuid, operationRows(operations), bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole, bulk.kind, bulk.createdBy, bulk.notAfter]
+    values: [bulk.uuid, rows, bulk.owner, bulk.description, bulk.operationCount, bulk.notifyUrl, bulk.ownerRole, bulk.kind, bulk.createdBy, bulk.notAfter]
   }
 }
 
