@@ -55,9 +55,10 @@ describe('a process whose stderr is not read', () => {
     const db = await createTestDatabase()
     const port = await freePort()
     const token = 'stalled-stderr-test-admin-token-0123456789'
+    const metricsToken = 'stalled-stderr-test-metrics-token-0123456789'
     const child = spawn(process.execPath, ['src/main.ts', '--role', 'gateway'], {
       cwd: path.resolve(import.meta.dirname, '..'),
-      env: { ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: token, RATE_LIMIT_PER_MINUTE: '0' },
+      env: { ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: token, RATE_LIMIT_PER_MINUTE: '0', METRICS_TOKEN: metricsToken },
       stdio: ['ignore', 'ignore', 'pipe']
     })
     let text = ''
@@ -83,6 +84,9 @@ describe('a process whose stderr is not read', () => {
         return names.size === requests ? names : undefined
       }, 30_000, 'every request\'s line')
       expect(logged.size).toBe(requests)
+      // Held, not dropped: far below the buffer's bound.
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text()
+      expect(metrics).toMatch(/^order_ops_log_lines_dropped_total 0$/m)
     } finally {
       child.kill('SIGTERM')
       await exited

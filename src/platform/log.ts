@@ -59,7 +59,7 @@ export function createLogger (level: LogLevel, bindings: Record<string, unknown>
 /** Lines held while stderr's reader is behind, at most; beyond it they are dropped and counted. */
 const LOG_BUFFER_BYTES = 16 * 1024 * 1024
 
-const droppedLines = counter('log_lines_dropped', 'Log lines dropped because stderr was not read fast enough to keep LOG_BUFFER_BYTES (16 MiB) of them', [])
+const droppedLines = counter('log_lines_dropped_total', 'Log lines dropped because stderr was not read fast enough to keep LOG_BUFFER_BYTES (16 MiB) of them', [])
 
 /** stderr, written asynchronously with a bounded buffer (createLogger). */
 function stderrLines (): DestinationStream {
