@@ -25,6 +25,7 @@ import { DEMO_SKUS, seedDemoCatalog } from './inventory/seed.ts'
 import { findBulk, type BulkView } from './operations/read.ts'
 import { retentionHandler, scheduleRetention } from './operations/retention.ts'
 import { BulkStatusFeed } from './operations/statusFeed.ts'
+import { removeOrphanedSpools } from './operations/spool.ts'
 import { serviceTopicsWith, type ServiceTopics } from './operations/topics.ts'
 import { deadNotificationHandler, notificationHandler } from './operations/webhooks/deliver.ts'
 import { listUnnotifiedFinishedBulks, notifyIfFinished } from './operations/webhooks/enqueue.ts'
@@ -248,6 +249,9 @@ async function startGatewayRole (core: Core, stack: Stack) {
   stack.push(async () => await revocations.stop())
   core.readiness.add('listener:api_token_changed', listenerProbe(() => tokens.listening))
 
+  // Uploads spooled by a gateway that was killed before it could delete them (src/operations/spool.ts).
+  const orphans = await removeOrphanedSpools()
+  if (orphans > 0) log.info('removed the upload spools of gateways that are gone', { spools: orphans })
   const uploads = { maxLineBytes: config.limits.maxJsonlLineBytes, timeoutMs: config.limits.uploadTimeoutSeconds * 1000 }
   const services = createServices({
     pool, boss, maxBulkSize: config.maxBulkSize, customerMaxBulkSize: config.auth.customerMaxBulkSize, fairness: config.fairness, groupCommit, chunkSize: config.bulkChunkSize, tokens, bulkFeed, orderFeed, publicUrl: () => core.publicUrl, uploads

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
@@ -64,6 +64,9 @@ export function memorySpool (): Spool & { readonly operations: readonly NewOpera
   }
 }
 
+/** A file spool's folder in the system's temporary folder: `oog-upload-<pid of its gateway>-<random>`. */
+const SPOOL_PREFIX = 'oog-upload-'
+
 /** A file spool's line: `<id> TAB <status> TAB <row JSON>` (JSON text holds no raw tab or newline). */
 const TAB = '\t'
 
@@ -73,7 +76,7 @@ const TAB = '\t'
  * chunk whatever the upload's size. The file is deleted by dispose().
  */
 export async function fileSpool (): Promise<Spool> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'oog-upload-'))
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${SPOOL_PREFIX}${process.pid}-`))
   const file = path.join(dir, 'operations.jsonl')
   const out = createWriteStream(file)
   let failure: Error | undefined
@@ -113,5 +116,32 @@ export async function fileSpool (): Promise<Spool> {
       out.destroy()
       await rm(dir, { recursive: true, force: true })
     }
+  }
+}
+
+/**
+ * Removes the spool folders of gateways that are gone: a gateway killed during an upload (SIGKILL,
+ * a crash, a power cut) never ran dispose(), and nothing else would delete its file. A folder is
+ * removed only when no process has its pid here (a pid in use, even by another program, keeps it),
+ * so a gateway running beside this one keeps its spools. Returns how many were removed.
+ */
+export async function removeOrphanedSpools (): Promise<number> {
+  let removed = 0
+  for (const name of await readdir(os.tmpdir())) {
+    const pid = name.startsWith(SPOOL_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(SPOOL_PREFIX.length))?.[1]) : NaN
+    if (!Number.isSafeInteger(pid) || pid <= 0 || isRunning(pid)) continue
+    await rm(path.join(os.tmpdir(), name), { recursive: true, force: true })
+    removed++
+  }
+  return removed
+}
+
+function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the pid is in use by a process this one may not signal.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH'
   }
 }
