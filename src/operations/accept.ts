@@ -393,7 +393,7 @@ function operationOf (kind: OperationKind, index: number, data: unknown, json: s
 }
 
 /** An operation's line of the answer, before it is written (its order number comes with the insert). */
-function requestItemOf (operation: NewOperation): RequestItem {
+function requestItemOf (operation: Pick<NewOperation, 'index' | 'dataHash' | 'status' | 'message'>): RequestItem {
   return {
     id: operation.index,
     orderNumber: null,
@@ -413,13 +413,7 @@ interface SpooledRow {
 
 /** requestItemOf for a row read back from the spool. */
 function requestItemOfRow (row: SpooledRow): RequestItem {
-  return {
-    id: row.index,
-    orderNumber: null,
-    dataHash: row.data_hash,
-    status: row.status === OPERATION_STATUS.OPEN ? REQUEST_ITEM_STATUS.ACCEPTED : REQUEST_ITEM_STATUS.REJECTED,
-    errorMessage: row.message
-  }
+  return requestItemOf({ index: row.index, dataHash: row.data_hash, status: row.status, message: row.message })
 }
 
 /** The key was used before: answer as the first time if the payload is the same. */
