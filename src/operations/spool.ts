@@ -43,7 +43,10 @@ function emptyChunk (from: number): SpoolChunk {
   return { from, rows: [], ids: [], accepted: [] }
 }
 
-/** For items already in memory (GraphQL variables): they are kept as they are. */
+/**
+ * For items already in memory (GraphQL variables): kept as they are (`operations`, which a group
+ * commit takes whole), and serialized into rows a chunk at a time only when chunks() is read.
+ */
 export function memorySpool (): Spool & { readonly operations: readonly NewOperation[] } {
   const operations: NewOperation[] = []
   return {
